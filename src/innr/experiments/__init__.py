@@ -1,0 +1,1 @@
+"""One script per claim of the original study: fidelity, compression, transfer."""

@@ -1,0 +1,151 @@
+"""Results and checkpoints on disk.
+
+Layout, for a config named NAME:
+    experiments/results/NAME/cache/      trained CNNs and INNRs, keyed by config hash and seed
+    experiments/results/NAME/EXPERIMENT/ seed_<seed>.json per seed, aggregate.csv over seeds
+Every file is written to a temporary name and renamed, so a stop never leaves half a file under
+a final name. Checkpoints carry a sha256 in a sidecar written after them: a checkpoint without
+a matching sidecar is reported and recomputed, never loaded. Checkpoints are read with
+`weights_only=True`, so no pickle from a results directory is ever executed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import math
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from innr.runtime import REPO_ROOT
+
+RESULTS_ROOT = REPO_ROOT / "experiments" / "results"
+
+
+class LockedError(RuntimeError):
+    """Another run holds the results directory."""
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(o):
+    if isinstance(o, torch.Tensor):
+        return o.tolist()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+def _finite(o):
+    """NaN and infinity are not JSON: write them as null."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    return o
+
+
+def write_json(path: Path, obj: dict) -> None:
+    text = json.dumps(_finite(obj), indent=1, default=_json_default, allow_nan=False)
+    _atomic_write_bytes(path, text.encode())
+
+
+def read_json(path: Path) -> dict | None:
+    """A results file, or None (with a warning) when it is missing or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        obj = json.loads(path.read_text())
+        if not isinstance(obj, dict) or not obj.get("complete"):
+            raise ValueError("no completed marker")
+        return obj
+    except (ValueError, UnicodeDecodeError) as e:
+        print(f"warning: results file {path} is corrupt ({e}); it will be recomputed",
+              file=sys.stderr)
+        return None
+
+
+def save_checkpoint(path: Path, obj: dict) -> None:
+    """torch.save atomically, then a sha256 sidecar that marks the checkpoint complete."""
+    import io
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    data = buffer.getvalue()
+    _atomic_write_bytes(path, data)
+    _atomic_write_bytes(path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())
+
+
+def load_checkpoint(path: Path) -> dict | None:
+    """The checkpoint at `path`, or None when it is missing, incomplete or corrupt."""
+    sidecar = path.with_suffix(".sha256")
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    expected = sidecar.read_text().strip() if sidecar.is_file() else None
+    if expected != hashlib.sha256(data).hexdigest():
+        print(f"warning: checkpoint {path} is incomplete or corrupt (sha256 mismatch); "
+              "it will be recomputed", file=sys.stderr)
+        return None
+    import io
+    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+
+
+def remove_checkpoint(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_suffix(".sha256").unlink(missing_ok=True)
+
+
+class Store:
+    """The results directory of one config."""
+
+    def __init__(self, config_name: str, root: Path | None = None):
+        self.root = Path(root or RESULTS_ROOT) / config_name
+
+    def cache(self, kind: str, key: str, seed: int) -> Path:
+        return self.root / "cache" / f"{kind}_{key}_seed{seed}.pt"
+
+    def result(self, experiment: str, seed: int) -> Path:
+        return self.root / experiment / f"seed_{seed}.json"
+
+    def aggregate(self, experiment: str) -> Path:
+        return self.root / experiment / "aggregate.csv"
+
+    @contextmanager
+    def lock(self):
+        """Hold the directory for one run; a second run at once stops with a clear message."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".lock"
+        f = open(path, "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            raise LockedError(f"another run is using {self.root} (lock {path}); wait for it to "
+                              "finish, or stop it, and run again") from None
+        try:
+            f.write(str(os.getpid()))
+            f.flush()
+            yield self
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
