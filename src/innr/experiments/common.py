@@ -83,7 +83,7 @@ def aggregate(name: str, results: Sequence[dict], store: Store) -> pd.DataFrame:
     """Per-seed rows of the scalar metrics plus mean, std and 95% CI rows, written as CSV."""
     ok = [r for r in results if r["status"] == "ok"]
     rows = [{"seed": r["seed"], **r["metrics"]} for r in ok]
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).astype({"seed": object}) if rows else pd.DataFrame()
     if ok:
         stats = {k: summary(frame[k].tolist()) for k in frame.columns if k != "seed"}
         for row in ("mean", "std", "ci_low", "ci_high", "n"):

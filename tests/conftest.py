@@ -1,0 +1,32 @@
+"""Shared fixtures: the quick config's results, produced once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK = REPO / "experiments" / "quick.toml"
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    # the same thread count for every test, so CPU results are reproducible within a run
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def quick_results(tmp_path_factory) -> Path:
+    """Run the three experiments with experiments/quick.toml; returns the results root."""
+    from innr.experiments import compression, fidelity, transfer
+    from innr.experiments.common import main
+
+    root = tmp_path_factory.mktemp("results")
+    for name, module in [("fidelity", fidelity), ("compression", compression),
+                         ("transfer", transfer)]:
+        kwargs = {"finish": module.finish} if hasattr(module, "finish") else {}
+        assert main(name, module.run, ["--config", str(QUICK), "--results", str(root)],
+                    **kwargs) == 0
+    return root / "quick"

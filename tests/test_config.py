@@ -1,0 +1,61 @@
+"""Bad configs stop with one clear message that names what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from innr.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text('name = "t"\n' + text)
+    return path
+
+
+def test_shipped_configs_load():
+    full = load_config(REPO / "experiments" / "full.toml")
+    assert full.seeds[0] == 1234 and len(full.seeds) == 5
+    assert full.innr.steps == 2000 and full.cnn.epochs == 5
+    assert load_config(REPO / "experiments" / "quick.toml").name == "quick"
+
+
+def test_overrides_are_typed():
+    cfg = load_config(REPO / "experiments" / "quick.toml", ["innr.steps=7", "device=cpu"])
+    assert cfg.innr.steps == 7 and cfg.device == "cpu"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[cnn]\nepoch = 3\n", r"unknown key\(s\) \['epoch'\]"),
+    ("[cnn]\nepochs = 'five'\n", "cnn.epochs: expected an integer"),
+    ("[cnn]\nepochs = 0\n", "cnn.epochs must be positive"),
+    ("[cnn]\nepochs = -2\n", "cnn.epochs must be positive"),
+    ("seeds = []\n", "at least one seed"),
+    ("[attack]\neps = [0.1, 1.5]\n", r"\[0, 1\] for the pixel protocol"),
+    ("device = 'tpu'\n", "device must be one of"),
+    ("[cnn]\narchitecture = 'resnet'\n", "unknown cnn.architecture 'resnet'"),
+    ("[innr]\nlr = true\n", "innr.lr: expected a number"),
+    ("colour = 1\n", r"unknown key\(s\) \['colour'\]"),
+    ("[attack]\nprotocols = ['linf']\n", "attack.protocols"),
+])
+def test_bad_configs_are_named(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text))
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[cnn\n"))
+
+
+def test_cache_keys_follow_the_sections_they_depend_on():
+    a = load_config(REPO / "experiments" / "quick.toml")
+    b = load_config(REPO / "experiments" / "quick.toml", ["innr.steps=7"])
+    assert a.section_hash("data", "cnn") == b.section_hash("data", "cnn")
+    assert a.section_hash("data", "cnn", "innr") != b.section_hash("data", "cnn", "innr")

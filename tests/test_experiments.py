@@ -1,0 +1,106 @@
+"""The three experiment scripts end to end on the quick config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from innr.experiments import fidelity
+from innr.experiments.common import main
+
+from .conftest import QUICK, REPO
+
+
+def load(root, experiment, seed=1234):
+    return json.loads((root / experiment / f"seed_{seed}.json").read_text())
+
+
+def test_every_experiment_writes_results_with_provenance(quick_results):
+    for experiment in ("fidelity", "compression", "transfer"):
+        for seed in (1234, 1235):
+            r = load(quick_results, experiment, seed)
+            assert r["complete"] and r["status"] == "ok" and r["seed"] == seed
+            assert r["config"]["name"] == "quick" and len(r["config_hash"]) == 12
+            prov = r["provenance"]
+            for key in ("versions", "device", "git_commit", "git_dirty",
+                        "deterministic_algorithms"):
+                assert key in prov
+            assert prov["versions"]["torch"].startswith("2.13.0")
+        frame = pd.read_csv(quick_results / experiment / "aggregate.csv")
+        assert list(frame["seed"].astype(str)) == ["1234", "1235", "mean", "std", "ci_low",
+                                                   "ci_high", "n"]
+
+
+def test_the_fit_learns_and_the_rebuilt_network_beats_chance(quick_results):
+    for seed in (1234, 1235):
+        m = load(quick_results, "fidelity", seed)["metrics"]
+        h = load(quick_results, "fidelity", seed)["details"]["innr_history"]
+        assert h["loss"][-1] < 0.5 * h["loss"][0]
+        assert m["accuracy_original"] > 0.5 and m["accuracy_rebuilt"] > 0.3  # chance: 0.1
+        assert 0 < m["weight_rel_l2"] < 1 and m["weight_cosine"] > 0.5
+        per_layer = load(quick_results, "fidelity", seed)["details"]["per_layer"]
+        assert [p["layer"] for p in per_layer] == ["conv1.weight", "conv2.weight", "fc.weight"]
+
+
+def test_compression_counts_and_paired_test(quick_results):
+    m = load(quick_results, "compression")["metrics"]
+    assert m["params_cnn"] == 5960  # MnistExampleNet(8): 200 + 3200 + 2560
+    assert m["param_ratio"] == pytest.approx(m["params_innr"] / m["params_cnn"])
+    assert m["accuracy_gap"] == pytest.approx(m["accuracy_original"] - m["accuracy_rebuilt"])
+    summary = json.loads((quick_results / "compression" / "summary.json").read_text())
+    assert summary["seeds"] == [1234, 1235] and summary["paired_test"]["n"] == 2
+
+
+def test_transfer_covers_protocols_directions_and_the_control(quick_results):
+    r = load(quick_results, "transfer")
+    records = pd.DataFrame(r["details"]["records"])
+    assert set(records["protocol"]) == {"original", "pixel"}
+    assert set(records["direction"]) == {"forward", "reverse"}
+    fwd = records[records["direction"] == "forward"]
+    assert set(fwd["target"]) == {"original", "rebuilt", "control"}
+    assert r["details"]["control_seed"] == 1235
+    # the attack works on its source: accuracy falls with eps
+    src = fwd[(fwd["target"] == "original") & (fwd["protocol"] == "pixel")].sort_values("eps")
+    assert src["accuracy"].iloc[-1] < src["accuracy"].iloc[0] - 0.2
+    rates = fwd["transfer_rate"].dropna()
+    assert ((rates >= 0) & (rates <= 1)).all()
+
+
+def test_rerun_skips_finished_seeds(quick_results, capsys):
+    before = (quick_results / "fidelity" / "seed_1234.json").stat().st_mtime_ns
+    assert main("fidelity", fidelity.run, ["--config", str(QUICK), "--results",
+                                           str(quick_results.parent)]) == 0
+    assert "already done" in capsys.readouterr().out
+    assert (quick_results / "fidelity" / "seed_1234.json").stat().st_mtime_ns == before
+
+
+def test_same_seed_gives_identical_results_on_the_cpu(quick_results, tmp_path):
+    assert main("fidelity", fidelity.run, ["--config", str(QUICK), "--results", str(tmp_path),
+                                           "--seeds", "1234"]) == 0
+    again = load(tmp_path / "quick", "fidelity")
+    first = load(quick_results, "fidelity")
+    assert again["metrics"] == first["metrics"]
+    assert again["details"]["innr_history"]["loss"] == first["details"]["innr_history"]["loss"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "innr.experiments.fidelity", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+
+
+def test_bad_config_stops_with_one_message_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(QUICK.read_text().replace("epochs = 2", "epochs = 0"))
+    out = run_cli("--config", str(bad), "--results", str(tmp_path / "r"))
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["error: cnn.epochs must be positive, got 0"]
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_seed_is_refused(tmp_path):
+    out = run_cli("--config", str(QUICK), "--results", str(tmp_path), "--seeds", "99")
+    assert out.returncode == 2 and "--seeds [99] are not in the config" in out.stderr
