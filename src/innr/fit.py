@@ -116,6 +116,8 @@ def get_cnn(cfg: Config, seed: int, store: Store, train: Split, test: Split
     done = load_checkpoint(final)
     if done is None:
         state = load_checkpoint(partial)
+        if state is not None:
+            print(f"resuming CNN seed {seed} after epoch {len(state['history']['epoch'])}")
         model, history = train_cnn(cfg.cnn, seed, train, test, state,
                                    checkpoint=lambda s: save_checkpoint(partial, s))
         save_checkpoint(final, {"model": model.state_dict(), "history": history})
@@ -229,7 +231,10 @@ def get_innr(cfg: Config, seed: int, store: Store, cnn: nn.Module, test: Split
         def evaluate(params: dict[str, torch.Tensor]) -> float:
             return accuracy(logits_of(rebuilt_classifier(cnn, params), test.inputs), test.labels)
 
-        siren, history = fit_innr(cfg.innr, seed, problem, evaluate, load_checkpoint(partial),
+        state = load_checkpoint(partial)
+        if state is not None:
+            print(f"resuming INNR seed {seed} at step {len(state['history']['loss'])}")
+        siren, history = fit_innr(cfg.innr, seed, problem, evaluate, state,
                                   checkpoint=lambda s: save_checkpoint(partial, s))
         save_checkpoint(final, {"siren": siren.state_dict(), "history": history})
         remove_checkpoint(partial)

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
 import math
 import os
+import pickle
+import signal
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -87,12 +90,14 @@ def read_json(path: Path) -> dict | None:
 
 def save_checkpoint(path: Path, obj: dict) -> None:
     """torch.save atomically, then a sha256 sidecar that marks the checkpoint complete."""
-    import io
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     data = buffer.getvalue()
     _atomic_write_bytes(path, data)
     _atomic_write_bytes(path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())
+    if os.environ.get("INNR_KILL_AFTER") == path.name.split("_")[0]:
+        # fault injection for the tests: die here as a SIGKILL would, with no clean-up at all
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def load_checkpoint(path: Path) -> dict | None:
@@ -106,8 +111,13 @@ def load_checkpoint(path: Path) -> dict | None:
         print(f"warning: checkpoint {path} is incomplete or corrupt (sha256 mismatch); "
               "it will be recomputed", file=sys.stderr)
         return None
-    import io
-    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
+        # weights_only refuses anything but tensors and plain containers: never run its code
+        print(f"warning: checkpoint {path} holds more than weights and was not loaded "
+              f"({str(e).splitlines()[0]}); it will be recomputed", file=sys.stderr)
+        return None
 
 
 def remove_checkpoint(path: Path) -> None:

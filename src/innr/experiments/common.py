@@ -121,6 +121,7 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
                               f"{list(config.seeds)}; add them to {args.config}")
         ctx = Context(config, Store(config.name, args.results),
                       pick_device(config.device, config.allow_tf32))
+        _ = ctx.splits  # bad data stops here, before anything is written
         with ctx.store.lock():
             results = [run_seed(name, run, ctx, s) for s in seeds]
             every = [r for s in config.seeds if (r := read_json(ctx.store.result(name, s)))]

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole reproduction: set-up, the three experiments over every seed, figures, PDF.
+#   ./run_all.sh                 experiments/full.toml (5 seeds; ~50 min on 2 CPU cores)
+#   ./run_all.sh --quick         experiments/quick.toml (a few minutes)
+#   ./run_all.sh --config FILE   any other config
+#   --results DIR                results root (default experiments/results)
+# Interrupted, it resumes: finished seeds and cached CNNs/INNRs are never recomputed.
+set -euo pipefail
+cd "$(dirname "$0")"
+config=experiments/full.toml
+results=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --quick) config=experiments/quick.toml ;;
+    --config) config=${2:?--config needs a file}; shift ;;
+    --results) results=(--results "${2:?--results needs a directory}"); shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "error: unknown argument $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ -f $config ]] || { echo "error: config $config not found" >&2; exit 2; }
+
+start=$(date +%s)
+scripts/setup.sh
+latex_ok=1
+scripts/install_latex.sh || latex_ok=0
+
+for experiment in fidelity compression transfer; do
+  echo "== $experiment ($config)"
+  .venv/bin/python -m innr.experiments.$experiment --config "$config" "${results[@]}"
+done
+echo "== report"
+status=0
+.venv/bin/python -m innr.report --config "$config" "${results[@]}" || status=$?
+echo "total time: $(( $(date +%s) - start )) s"
+if [[ $status -ne 0 || $latex_ok -eq 0 ]]; then
+  echo "the figures and the LaTeX source were written; the PDF was not built (see above)" >&2
+  exit 1
+fi

@@ -1,0 +1,111 @@
+"""Faults: a run killed mid-way resumes to the same numbers; concurrent runs, corrupt caches,
+bad data and diverging fits each stop or recover with a clear message."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from innr.data import load_mnist, write_idx
+from innr.store import Store, load_checkpoint, save_checkpoint
+
+from .conftest import QUICK, REPO
+
+
+def experiment(name: str, results, *args: str, env: dict | None = None
+               ) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", f"innr.experiments.{name}", "--config",
+                           str(QUICK), "--results", str(results), *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=600,
+                          env={**os.environ, **(env or {})})
+
+
+def metrics(root, name="fidelity"):
+    return {s: json.loads((root / name / f"seed_{s}.json").read_text())["metrics"]
+            for s in (1234, 1235)}
+
+
+@pytest.mark.parametrize("stage", ["cnn-partial", "innr-partial"])
+def test_killed_run_resumes_to_the_uninterrupted_numbers(stage, quick_results, tmp_path):
+    killed = experiment("fidelity", tmp_path, env={"INNR_KILL_AFTER": stage})
+    assert killed.returncode == -9  # SIGKILL, right after the first checkpoint of that stage
+    assert not (tmp_path / "quick" / "fidelity" / "seed_1234.json").exists()
+    resumed = experiment("fidelity", tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    what = "CNN" if stage == "cnn-partial" else "INNR"
+    assert f"resuming {what} seed 1234" in resumed.stdout
+    assert metrics(tmp_path / "quick") == metrics(quick_results)
+
+
+def test_second_run_on_the_same_results_refuses(tmp_path):
+    with Store("quick", tmp_path).lock():
+        out = experiment("fidelity", tmp_path)
+    assert out.returncode == 2
+    assert "another run is using" in out.stderr and "lock" in out.stderr
+
+
+def test_corrupt_checkpoint_and_results_are_recomputed(quick_results, tmp_path):
+    root = tmp_path / "quick"
+    shutil.copytree(quick_results, root)
+    cnn = next((root / "cache").glob("cnn_*_seed1234.pt"))
+    cnn.write_bytes(cnn.read_bytes()[:1000])  # truncated, as a full disk would leave it
+    (root / "fidelity" / "seed_1234.json").unlink()
+    (root / "fidelity" / "seed_1235.json").write_text('{"metrics": {"accuracy')  # half-written
+    out = experiment("fidelity", tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"checkpoint {cnn} is incomplete or corrupt" in out.stderr
+    assert "seed_1235.json is corrupt" in out.stderr
+    assert metrics(root) == metrics(quick_results)
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch EXPLOITED",))
+
+
+def test_checkpoints_never_execute_pickled_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cnn_x_seed1.pt"
+    blob = pickle.dumps({"model": Exploit()})
+    path.write_bytes(blob)
+    import hashlib
+    path.with_suffix(".sha256").write_text(hashlib.sha256(blob).hexdigest())
+    assert load_checkpoint(path) is None
+    assert not (tmp_path / "EXPLOITED").exists()
+    save_checkpoint(path, {"x": [1, 2]})  # and a real one loads
+    assert load_checkpoint(path) == {"x": [1, 2]}
+
+
+def test_unreadable_idx_files_stop_before_anything_is_written(tmp_path):
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for split, (images, labels) in {"train": ("train-images-idx3-ubyte",
+                                              "train-labels-idx1-ubyte"),
+                                    "test": ("t10k-images-idx3-ubyte",
+                                             "t10k-labels-idx1-ubyte")}.items():
+        d = load_mnist(split)
+        write_idx(data / images, d.images.numpy())
+        write_idx(data / labels, d.labels.numpy().astype(np.uint8))
+    (data / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08")
+    out = experiment("fidelity", tmp_path / "r", "--set", f"data.root='{data}'")
+    assert out.returncode == 2
+    assert "t10k-labels-idx1-ubyte is unreadable or truncated" in out.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_diverging_seed_is_recorded_as_failed_and_left_out(tmp_path):
+    out = experiment("compression", tmp_path, "--set", "innr.lr=1e30")
+    assert out.returncode == 0
+    assert "seed 1234 failed" in out.stderr and "non-finite at step" in out.stderr
+    root = tmp_path / "quick" / "compression"
+    failed = json.loads((root / "seed_1234.json").read_text())
+    assert failed["status"] == "failed" and "innr.lr" in failed["error"]
+    summary = json.loads((root / "summary.json").read_text())
+    assert summary["failed_seeds"] == [1234, 1235] and summary["seeds"] == []
