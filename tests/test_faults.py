@@ -109,3 +109,16 @@ def test_diverging_seed_is_recorded_as_failed_and_left_out(tmp_path):
     assert failed["status"] == "failed" and "innr.lr" in failed["error"]
     summary = json.loads((root / "summary.json").read_text())
     assert summary["failed_seeds"] == [1234, 1235] and summary["seeds"] == []
+
+
+def test_results_of_another_config_are_recomputed_not_reused(quick_results, tmp_path):
+    root = tmp_path / "quick"
+    shutil.copytree(quick_results, root)
+    path = root / "compression" / "seed_1234.json"
+    stale = json.loads(path.read_text())
+    stale["config_hash"] = "0123456789ab"
+    stale["metrics"]["accuracy_gap"] = 0.5
+    path.write_text(json.dumps(stale))
+    out = experiment("compression", tmp_path)
+    assert out.returncode == 0 and "made with another config" in out.stdout
+    assert metrics(root, "compression") == metrics(quick_results, "compression")

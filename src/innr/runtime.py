@@ -33,14 +33,19 @@ def pick_device(name: str, allow_tf32: bool = False) -> torch.device:
     return torch.device(name)
 
 
+def set_deterministic() -> None:
+    """Ask torch for deterministic kernels (CPU results repeat exactly; CUDA as far as it can)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and torch, and ask torch for deterministic kernels."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.cudnn.benchmark = False
+    set_deterministic()
 
 
 def _version(package: str) -> str | None:

@@ -22,7 +22,7 @@ import pandas as pd
 from innr.config import Config, ConfigError, load_config
 from innr.data import DataError
 from innr.fit import DivergenceError, Split, get_cnn, get_innr, load_splits
-from innr.runtime import describe, pick_device
+from innr.runtime import describe, pick_device, set_deterministic
 from innr.stats import summary
 from innr.store import LockedError, Store, read_json, write_json
 
@@ -61,9 +61,12 @@ def run_seed(name: str, run: Experiment, ctx: Context, seed: int) -> dict:
     """Run one seed (or load its finished results) and write its results file."""
     path = ctx.store.result(name, seed)
     done = read_json(path)
-    if done is not None:
+    if done is not None and done.get("config_hash") == ctx.config.hash():
         print(f"{name}: seed {seed} already done ({path})")
         return done
+    if done is not None:
+        print(f"{name}: seed {seed}: {path} was made with another config "
+              f"({done.get('config_hash')}); recomputing it")
     started, t0 = _now(), time.perf_counter()
     try:
         out = {"status": "ok", **run(ctx, seed)}
@@ -119,12 +122,14 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
         if unknown:
             raise ConfigError(f"--seeds {unknown} are not in the config's seeds "
                               f"{list(config.seeds)}; add them to {args.config}")
+        set_deterministic()
         ctx = Context(config, Store(config.name, args.results),
                       pick_device(config.device, config.allow_tf32))
         _ = ctx.splits  # bad data stops here, before anything is written
         with ctx.store.lock():
             results = [run_seed(name, run, ctx, s) for s in seeds]
-            every = [r for s in config.seeds if (r := read_json(ctx.store.result(name, s)))]
+            every = [r for s in config.seeds if (r := read_json(ctx.store.result(name, s)))
+                     and r["config_hash"] == config.hash()]
             aggregate(name, every, ctx.store)
             if finish is not None:
                 finish(every, ctx.store)

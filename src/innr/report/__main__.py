@@ -1,0 +1,85 @@
+"""Build the report of one config.
+
+    python -m innr.report --config experiments/quick.toml [--results DIR] [--no-pdf]
+
+Reads RESULTS/<config name>/ (RESULTS = experiments/results, or DIR), writes figures to
+figures/<name>/ (PDF and PNG), the LaTeX source to paper/build/<name>/innr_report.tex, compiles
+it with latexmk and copies the PDF to paper/innr_report.pdf ("full") or
+paper/innr_report_<name>.pdf (any other config). Exit codes: 0 done; 1 LaTeX failed;
+2 bad config or no results; 3 LaTeX is not installed (the figures and .tex are still written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from innr.config import ConfigError, load_config
+from innr.report import figures, load, paper
+from innr.runtime import REPO_ROOT
+
+TEMPLATE = REPO_ROOT / "paper" / "innr_report.tex.j2"
+ORIGINAL = REPO_ROOT / "experiments" / "original_study.toml"
+BENCH = REPO_ROOT / "benchmarks" / "results" / "bench.json"
+
+
+def pdf_name(config_name: str) -> str:
+    return "innr_report.pdf" if config_name == "full" else f"innr_report_{config_name}.pdf"
+
+
+def build(config_path: Path, results: Path | None = None, *, figures_dir: Path | None = None,
+          build_dir: Path | None = None, pdf_dir: Path | None = None,
+          original: Path = ORIGINAL, bench: Path = BENCH, template: Path = TEMPLATE,
+          compile: bool = True) -> Path:
+    """Figures, .tex and (when `compile`) the PDF of one config; returns the last file made.
+
+    Raises ConfigError (bad config, no results), paper.LatexMissing or paper.LatexFailed.
+    """
+    config = load_config(config_path)
+    res = load.load_results(config.name, config.seeds, results)
+    if not res.all():
+        raise ConfigError(f"no results for config {config.name!r} in {res.root}; run the "
+                          f"experiments first, e.g. python -m innr.experiments.fidelity "
+                          f"--config {config_path}")
+    study = load.load_original(original)
+    figures_dir = figures_dir or REPO_ROOT / "figures" / config.name
+    build_dir = build_dir or REPO_ROOT / "paper" / "build" / config.name
+    made = figures.make_all(res, figures_dir, study)
+    ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench)
+    tex = paper.render(ctx, template, build_dir / "innr_report.tex")
+    if not compile:
+        return tex
+    pdf = paper.compile_pdf(tex)
+    final = (pdf_dir or REPO_ROOT / "paper") / pdf_name(config.name)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pdf, final)
+    return final
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m innr.report", description=__doc__.split("\n")[0])
+    p.add_argument("--config", required=True, type=Path, help="TOML file under experiments/")
+    p.add_argument("--results", type=Path, default=None,
+                   help="results root (default experiments/results); reads DIR/<config name>/")
+    p.add_argument("--no-pdf", action="store_true", help="stop after the figures and the .tex")
+    args = p.parse_args(argv)
+    try:
+        out = build(args.config, args.results, compile=not args.no_pdf)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except paper.LatexMissing as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    except paper.LatexFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The report's figures, drawn with seaborn from results files only.
+
+Each function takes the loaded Results and writes NAME.pdf (for LaTeX) and NAME.png (to look
+at) into a folder. Lines are means over seeds; bands and error bars are the same two-sided
+95% t-intervals as the tables (innr.stats.summary), so a figure and its table never disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display, no GUI toolkit
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from innr.report import load  # noqa: E402
+from innr.report.load import Results  # noqa: E402
+from innr.stats import summary  # noqa: E402
+
+WIDTH = 6.3  # inches: the paper's text width (A4, 2.5 cm margins), so figures print at 1:1
+TARGETS = {"original": "original CNN", "rebuilt": "rebuilt (INNR)", "control": "control CNN"}
+PALETTE = {"original CNN": "C0", "rebuilt (INNR)": "C1", "control CNN": "C2"}
+
+
+def ci95(values) -> tuple[float, float]:
+    """seaborn errorbar: the t-interval of the mean; a point when there is one seed."""
+    s = summary(list(values))
+    if not math.isfinite(s["ci_low"]):
+        return s["mean"], s["mean"]
+    return s["ci_low"], s["ci_high"]
+
+
+def geomean(values) -> float:
+    return float(np.exp(np.mean(np.log(np.asarray(values, dtype=float)))))
+
+
+def ci95_log(values) -> tuple[float, float]:
+    """The t-interval of the mean log: a multiplicative band that a log axis can show."""
+    lo, hi = ci95(np.log(np.asarray(values, dtype=float)))
+    return float(np.exp(lo)), float(np.exp(hi))
+
+
+def _style() -> None:
+    sns.set_theme(context="paper", style="whitegrid", font_scale=1.0,
+                  rc={"figure.dpi": 100, "savefig.bbox": "tight", "axes.titlesize": "medium",
+                      "pdf.fonttype": 42})  # TrueType in the PDF: text stays text
+
+
+def _save(fig: plt.Figure, out: Path, name: str) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / f"{name}.pdf")
+    fig.savefig(out / f"{name}.png", dpi=150)
+    plt.close(fig)
+    return out / f"{name}.pdf"
+
+
+def cnn_training(res: Results, out: Path) -> Path:
+    """(1) The CNN's training loss and test accuracy per epoch."""
+    df = load.cnn_history(res)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 2.3), layout="constrained")
+    sns.lineplot(df, x="epoch", y="train_loss", errorbar=ci95, marker="o", ax=a)
+    sns.lineplot(df, x="epoch", y="test_accuracy", errorbar=ci95, marker="o", ax=b)
+    a.set(xlabel="epoch", ylabel="training loss (cross-entropy)")
+    b.set(xlabel="epoch", ylabel="test accuracy")
+    for ax in (a, b):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    return _save(fig, out, "cnn-training")
+
+
+def innr_fit(res: Results, out: Path) -> Path:
+    """(2) The INNR fit: MSE per step (log scale); rebuilt test accuracy per evaluation."""
+    loss, acc = load.innr_loss(res), load.innr_eval(res)
+    reference = np.mean([r["metrics"]["accuracy_original"] for r in res.ok("fidelity")])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 2.3), layout="constrained")
+    sns.lineplot(loss, x="step", y="loss", estimator=geomean, errorbar=ci95_log, ax=a,
+                 linewidth=1)
+    a.set(yscale="log", xlabel="Adam step", ylabel="MSE on standardised weights")
+    sns.lineplot(acc, x="step", y="accuracy", errorbar=ci95, marker="o", ax=b,
+                 label="rebuilt network")
+    b.axhline(reference, color="k", linestyle="--", linewidth=1, label="original CNN")
+    b.set(xlabel="Adam step", ylabel="test accuracy", ylim=(0, 1.02))
+    b.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    return _save(fig, out, "innr-fit")
+
+
+def compression(res: Results, out: Path, original: dict) -> Path:
+    """(3) Parameters and test accuracy of the original CNN and the rebuilt network."""
+    ok = res.ok("compression")
+    params = pd.DataFrame({"network": ["CNN", "INNR (SIREN)"],
+                           "parameters": [ok[0]["metrics"]["params_cnn"],
+                                          ok[0]["metrics"]["params_innr"]]})
+    acc = pd.DataFrame([{"seed": r["seed"], "network": name, "accuracy": r["metrics"][key]}
+                        for r in ok for name, key in (("CNN", "accuracy_original"),
+                                                      ("rebuilt from INNR", "accuracy_rebuilt"))])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 2.4), layout="constrained")
+    sns.barplot(params, x="network", y="parameters", hue="network", palette=["C0", "C1"], ax=a,
+                legend=False)
+    for bar in a.patches:
+        a.annotate(f"{bar.get_height():,.0f}", (bar.get_x() + bar.get_width() / 2,
+                                                bar.get_height()),
+                   ha="center", va="bottom", fontsize="small")
+    a.set(xlabel="", ylabel="parameters (ours)")
+    sns.barplot(acc, x="network", y="accuracy", hue="network", palette=["C0", "C1"],
+                errorbar=ci95, capsize=0.2, ax=b, legend=False, alpha=0.8)
+    sns.stripplot(acc, x="network", y="accuracy", color="k", size=3, ax=b)
+    reported = [original["cnn"]["test_accuracy_percent"] / 100,
+                original["innr"]["test_accuracy_percent"] / 100]
+    b.scatter([0, 1], reported, marker="x", color="C3", s=40, zorder=5, label="original study")
+    b.set(xlabel="", ylabel="test accuracy", ylim=(0, 1.05))
+    b.legend(loc="upper right", fontsize="small")
+    return _save(fig, out, "compression")
+
+
+def weight_error(res: Results, out: Path) -> Path:
+    """(4) Relative L2 error per layer; rebuilt against true weights (2-D histogram)."""
+    layers, pts = load.per_layer(res), load.scatter(res)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 2.6), width_ratios=[1, 1.1],
+                           layout="constrained")
+    sns.barplot(layers, x="layer", y="rel_l2", errorbar=ci95, capsize=0.2, ax=a, color="C1")
+    a.set(xlabel="tensor", ylabel=r"relative $L_2$ error $\|w-\hat w\|/\|w\|$")
+    a.tick_params(axis="x", labelrotation=20)
+    sns.histplot(pts, x="true", y="rebuilt", bins=60, cmap="mako_r", cbar=True, ax=b,
+                 cbar_kws={"label": "weights"})
+    lo, hi = np.nanmin(pts[["true", "rebuilt"]].values), np.nanmax(pts[["true", "rebuilt"]].values)
+    b.plot([lo, hi], [lo, hi], color="C3", linestyle="--", linewidth=1, label="$\\hat w = w$")
+    b.set(xlabel="true weight $w$", ylabel="rebuilt weight $\\hat w$")
+    b.legend(loc="upper left", fontsize="small")
+    return _save(fig, out, "weight-error")
+
+
+def kernels(res: Results, out: Path) -> Path:
+    """(5) The first conv layer's kernels of the first ok seed, original next to rebuilt."""
+    k = res.ok("fidelity")[0]["details"]["kernels"]
+    true, rebuilt = np.asarray(k["true"]), np.asarray(k["rebuilt"])
+    n = len(true)
+    cols = min(n, 8)
+    rows = math.ceil(n / cols)
+    vmax = float(np.abs(true).max()) or 1.0  # one colour scale for both: errors stay visible
+    fig = plt.figure(figsize=(WIDTH, 0.42 * WIDTH * rows / cols + 0.6), layout="constrained")
+    panels = fig.subfigures(1, 2, wspace=0.04)
+    for panel, title, kernels_ in zip(panels, ("original", "rebuilt"), (true, rebuilt),
+                                      strict=True):
+        axes = np.atleast_1d(panel.subplots(rows, cols)).ravel()
+        for i, ax in enumerate(axes):
+            ax.set_axis_off()
+            if i < n:
+                image = ax.imshow(kernels_[i], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        panel.suptitle(title, fontsize="medium")
+    fig.colorbar(image, ax=panels[1].axes, shrink=0.8, label="weight")
+    return _save(fig, out, "kernels")
+
+
+def transfer(res: Results, out: Path) -> Path:
+    """(6) FGSM accuracy and transfer rate against eps, both protocols and directions."""
+    df = load.transfer_records(res)
+    df["network"] = df["target"].map(TARGETS)
+    protocols = list(dict.fromkeys(df["protocol"]))
+    fig, axes = plt.subplots(len(protocols), 3, figsize=(WIDTH, 2.0 * len(protocols) + 0.7),
+                             squeeze=False, sharex=True, layout="constrained")
+    pairs = {"CNN $\\to$ rebuilt": "C1", "CNN $\\to$ control": "C2",
+             "rebuilt $\\to$ original": "C4"}
+    for i, (row, protocol) in enumerate(zip(axes, protocols, strict=True)):
+        d = df[df["protocol"] == protocol]
+        fwd, rev = d[d["direction"] == "forward"], d[d["direction"] == "reverse"]
+        sns.lineplot(fwd, x="eps", y="accuracy", hue="network", palette=PALETTE, marker="o",
+                     errorbar=ci95, ax=row[0], legend=i == 0)
+        rates = pd.concat([fwd[fwd["target"] != "original"].assign(
+                               pair=lambda f: "CNN $\\to$ " + f["target"]),
+                           rev[rev["target"] == "original"].assign(
+                               pair="rebuilt $\\to$ original")]).dropna(subset=["transfer_rate"])
+        sns.lineplot(rates, x="eps", y="transfer_rate", hue="pair", palette=pairs, marker="o",
+                     errorbar=ci95, ax=row[1], legend=i == 0)
+        sns.lineplot(rev, x="eps", y="accuracy", hue="network", palette=PALETTE, marker="s",
+                     errorbar=ci95, ax=row[2], legend=False, linestyle="--")
+        row[0].set(ylabel=f"{protocol} protocol\naccuracy")
+        row[1].set(ylabel="transfer rate", ylim=(-0.02, 1.02))
+        row[2].set(ylabel="accuracy")
+        for ax in row:
+            ax.set(xlabel="$\\varepsilon$", ylim=(-0.02, 1.02))
+    for ax, title in zip(axes[0], ("forward: crafted on the CNN", "transfer rate",
+                                   "reverse: crafted on the rebuilt"), strict=True):
+        ax.set_title(title)
+    # two legends below the figure: networks (accuracy panels), pairs (transfer-rate panels)
+    for ax, where, title in ((axes[0, 0], "outside lower left", "network"),
+                             (axes[0, 1], "outside lower right", "crafted on $\\to$ evaluated on")):
+        handles, labels = ax.get_legend_handles_labels()
+        ax.get_legend().remove()
+        fig.legend(handles, labels, loc=where, ncol=len(labels), fontsize="x-small",
+                   title=title, title_fontsize="x-small")
+    return _save(fig, out, "transfer")
+
+
+def examples(res: Results, out: Path, protocol: str) -> Path:
+    """(6b) Adversarial examples crafted on the CNN (first ok seed) at a few eps."""
+    ex = [e for e in res.ok("transfer")[0]["details"]["examples"] if e["protocol"] == protocol]
+    picks = sorted(set(np.linspace(0, len(ex) - 1, min(4, len(ex))).round().astype(int)))
+    ex = [ex[i] for i in picks]
+    cols = len(ex[0]["pixels"])
+    fig, axes = plt.subplots(len(ex), cols, figsize=(WIDTH * 0.7, 0.85 * len(ex)), squeeze=False,
+                             layout="constrained")
+    for row, e in zip(axes, ex, strict=True):
+        for i, ax in enumerate(row):
+            ax.imshow(np.asarray(e["pixels"][i]), cmap="gray", vmin=0, vmax=1)
+            preds = "/".join(str(e[f"pred_{t}"][i]) for t in TARGETS if f"pred_{t}" in e)
+            ax.set_title(f"{e['label'][i]}: {preds}", fontsize="small")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(f"$\\varepsilon$ = {e['eps']:g}")
+    return _save(fig, out, "examples")
+
+
+def make_all(res: Results, out: Path, original: dict) -> dict[str, Path]:
+    """Every figure whose results exist; returns name -> PDF path."""
+    _style()
+    made = {}
+    if res.ok("fidelity"):
+        made |= {"cnn_training": cnn_training(res, out), "innr_fit": innr_fit(res, out),
+                 "weight_error": weight_error(res, out), "kernels": kernels(res, out)}
+    if res.ok("compression"):
+        made["compression"] = compression(res, out, original)
+    if res.ok("transfer"):
+        made["transfer"] = transfer(res, out)
+        protocols = res.ok("transfer")[0]["config"]["attack"]["protocols"]
+        protocol = original["attack"]["protocol"]
+        made["examples"] = examples(res, out, protocol if protocol in protocols else protocols[0])
+    return made

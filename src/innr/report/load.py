@@ -1,0 +1,148 @@
+"""Results files -> tidy pandas DataFrames: the only input of the figures, tables and paper.
+
+Reads what the experiment scripts wrote under RESULTS_ROOT/<config name>/ (see innr.store),
+the original study's reported numbers (experiments/original_study.toml) and, when it exists,
+the benchmark file. Nothing here trains or imports innr.fit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from innr.store import RESULTS_ROOT, Store, read_json
+
+EXPERIMENTS = ("fidelity", "compression", "transfer")
+
+
+@dataclass
+class Results:
+    """Every results file of one config: per experiment, the seeds of the config, in its order."""
+
+    name: str
+    root: Path
+    seeds: tuple[int, ...]  # the config's seeds
+    runs: dict[str, list[dict]] = field(default_factory=dict)  # experiment -> results found
+    aggregates: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict | None = None  # compression/summary.json
+
+    def ok(self, experiment: str) -> list[dict]:
+        return [r for r in self.runs.get(experiment, []) if r["status"] == "ok"]
+
+    def failed(self, experiment: str) -> list[dict]:
+        return [r for r in self.runs.get(experiment, []) if r["status"] != "ok"]
+
+    def missing(self, experiment: str) -> list[int]:
+        """Seeds of the config without a results file (not run yet, or unreadable)."""
+        found = {r["seed"] for r in self.runs.get(experiment, [])}
+        return [s for s in self.seeds if s not in found]
+
+    def all(self) -> list[dict]:
+        return [r for runs in self.runs.values() for r in runs]
+
+
+def load_results(name: str, seeds: tuple[int, ...], root: Path | None = None) -> Results:
+    """The results of config `name` (the seeds it lists) under `root` (default: RESULTS_ROOT)."""
+    store = Store(name, root or RESULTS_ROOT)
+    res = Results(name, store.root, tuple(seeds))
+    for experiment in EXPERIMENTS:
+        res.runs[experiment] = [r for s in seeds
+                                if (r := read_json(store.result(experiment, s))) is not None]
+        try:  # every seed failed -> an aggregate without rows (or columns)
+            res.aggregates[experiment] = pd.read_csv(store.aggregate(experiment))
+        except (FileNotFoundError, pd.errors.EmptyDataError):
+            pass
+    res.summary = read_json(store.root / "compression" / "summary.json")
+    return res
+
+
+def aggregate_row(res: Results, experiment: str, metric: str) -> dict:
+    """mean, std, ci_low, ci_high and n of one metric, from the experiment's aggregate.csv."""
+    nan = {"mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
+    frame = res.aggregates.get(experiment)
+    if frame is None or metric not in frame.columns:
+        return nan
+    rows = frame.set_index(frame["seed"].astype(str))[metric]
+    return {k: float(rows[k]) if k in rows.index else nan[k] for k in nan}
+
+
+def aggregate_seeds(res: Results, experiment: str) -> list[int]:
+    """The seeds that aggregate.csv averaged over (its per-seed rows)."""
+    frame = res.aggregates.get(experiment)
+    if frame is None:
+        return []
+    return [int(s) for s in frame["seed"].astype(str) if s.lstrip("-").isdigit()]
+
+
+def load_original(path: Path) -> dict:
+    """The original study's reported numbers (experiments/original_study.toml)."""
+    return tomllib.loads(Path(path).read_text())
+
+
+def load_bench(path: Path) -> dict | list | None:
+    """The benchmark results file, or None when it was not written (or is not JSON)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# --- tidy frames (one row per observation, a `seed` column throughout) -----------------------
+
+def cnn_history(res: Results) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], "epoch": e, "train_loss": loss, "test_accuracy": acc}
+            for r in res.ok("fidelity")
+            for e, loss, acc in zip(r["details"]["cnn_history"]["epoch"],
+                                    r["details"]["cnn_history"]["train_loss"],
+                                    r["details"]["cnn_history"]["test_accuracy"], strict=True)]
+    return pd.DataFrame(rows, columns=["seed", "epoch", "train_loss", "test_accuracy"])
+
+
+def innr_loss(res: Results) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], "step": i + 1, "loss": loss}
+            for r in res.ok("fidelity")
+            for i, loss in enumerate(r["details"]["innr_history"]["loss"])]
+    return pd.DataFrame(rows, columns=["seed", "step", "loss"])
+
+
+def innr_eval(res: Results) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], "step": step, "accuracy": acc}
+            for r in res.ok("fidelity")
+            for step, acc in zip(r["details"]["innr_history"]["eval_step"],
+                                 r["details"]["innr_history"]["eval_accuracy"], strict=True)]
+    return pd.DataFrame(rows, columns=["seed", "step", "accuracy"])
+
+
+def per_layer(res: Results) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], **layer}
+            for r in res.ok("fidelity") for layer in r["details"]["per_layer"]]
+    return pd.DataFrame(rows)
+
+
+def scatter(res: Results) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], "true": t, "rebuilt": b}
+            for r in res.ok("fidelity")
+            for t, b in zip(r["details"]["scatter"]["true"], r["details"]["scatter"]["rebuilt"],
+                            strict=True)]
+    return pd.DataFrame(rows, columns=["seed", "true", "rebuilt"])
+
+
+def transfer_records(res: Results) -> pd.DataFrame:
+    """direction, protocol, eps, source, target, accuracy, transfer_rate per seed (NaN = none)."""
+    rows = [{"seed": r["seed"], **rec}
+            for r in res.ok("transfer") for rec in r["details"]["records"]]
+    frame = pd.DataFrame(rows, columns=["seed", "direction", "protocol", "eps", "source", "target",
+                                        "accuracy", "transfer_rate"])
+    return frame.astype({"accuracy": float, "transfer_rate": float})
+
+
+def seconds(res: Results) -> pd.DataFrame:
+    """Per ok fidelity seed: seconds spent training the CNN and fitting the INNR."""
+    rows = [{"seed": r["seed"], "cnn": sum(r["details"]["cnn_history"]["seconds"]),
+             "innr": r["details"]["innr_history"]["seconds"]} for r in res.ok("fidelity")]
+    return pd.DataFrame(rows, columns=["seed", "cnn", "innr"])

@@ -1,0 +1,309 @@
+"""Results -> the paper's context dict -> jinja2 -> .tex -> latexmk -> PDF.
+
+The template (paper/innr_report.tex.j2) uses LaTeX-friendly delimiters: \\BLOCK{...} for
+statements, \\VAR{...} for values and \\#{...} for comments. Every value it prints is escaped
+for LaTeX (& % $ # _ { } ~ ^ \\) unless it is a `Latex` string built here on purpose, so a
+config name or an error message can never break the document. The template types no numbers:
+each one is formatted here from the results files or experiments/original_study.toml.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from innr.data import IDX_FILES
+from innr.report import load, tables
+from innr.report.load import Results
+from innr.report.tables import Latex, escape, exact, num, pct
+from innr.stats import summary
+
+CI_LEVEL = 0.95  # every interval in the report: innr.stats.summary's default level
+AGREEMENT_BAR = 0.99  # our bar for "faithful": the rebuild changes < 1% of the CNN's decisions
+COORDINATE_AXES = ("layer", "out", "in", "row", "col")  # innr.coordinates, in order
+LATEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-fonts-recommended "
+                  "texlive-latex-extra latexmk")
+
+def _finalize(value) -> Markup:
+    """What \\VAR{} prints: Latex (and macro output) as is; numbers in the report's format;
+    everything else escaped. Returns Markup so that jinja2's own (HTML) escaping leaves it."""
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Latex(escape(exact(value)))  # raw config values; statistics arrive formatted
+    return Latex(escape("" if value is None else str(value)))
+
+
+def environment(template_dir: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir),
+        block_start_string=r"\BLOCK{", block_end_string="}",
+        variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}",
+        # autoescape on: macros then return Markup, which _finalize knows is finished LaTeX
+        trim_blocks=True, lstrip_blocks=True, autoescape=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,  # a missing key stops the build instead of printing ""
+        finalize=_finalize)
+
+
+# --- the context: every number the paper prints ----------------------------------------------
+
+def side(s: dict, bar: float = 0.0) -> str:
+    """Where the confidence interval of `s` lies against `bar`: 'above', 'below', 'spans', or
+    'unknown' when there is no interval (fewer than two seeds)."""
+    lo, hi = s.get("ci_low"), s.get("ci_high")
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "unknown"
+    return "above" if lo > bar else "below" if hi < bar else "spans"
+
+
+def _stat(values, fmt=pct) -> dict:
+    s = summary(values)
+    return {"mean": fmt(s["mean"]), "ci": tables.interval(s, fmt), "n": s["n"]}
+
+
+def _recorded_config(res: Results, config) -> dict:
+    """The config the results were produced with (the first one found), else the given one."""
+    runs = res.all()
+    return runs[0]["config"] if runs else config.to_dict()
+
+
+def _setup(res: Results, config, recorded: dict) -> dict:
+    warnings = []
+    runs = res.all()
+    commits = sorted({str(r["provenance"].get("git_commit")) for r in runs})
+    hashes = sorted({r["config_hash"] for r in runs})
+    if len(commits) > 1:
+        warnings.append(f"results come from {len(commits)} different git commits "
+                        f"({', '.join(c[:12] for c in commits)}): they may not be comparable.")
+    if len(hashes) > 1:
+        warnings.append(f"results come from {len(hashes)} different configs (config hashes "
+                        f"{', '.join(hashes)}).")
+    if hashes and config.hash() not in hashes:
+        warnings.append(f"no result was produced with the config file given to the report "
+                        f"(hash {config.hash()}); the tables show the recorded config.")
+    dirty = sorted({f"{r['experiment']} seed {r['seed']}" for r in runs
+                    if r["provenance"].get("git_dirty")})
+    if dirty:
+        warnings.append("produced from a working tree with uncommitted changes: "
+                        + ", ".join(dirty) + ".")
+    for experiment in load.EXPERIMENTS:
+        if not res.runs.get(experiment):
+            warnings.append(f"no {experiment} results were found in {res.root}.")
+            continue
+        if res.missing(experiment):
+            warnings.append(f"{experiment}: seeds {', '.join(map(str, res.missing(experiment)))}"
+                            " of the config have no results file.")
+        ok = sorted(r["seed"] for r in res.ok(experiment))
+        if experiment in res.aggregates and sorted(load.aggregate_seeds(res, experiment)) != ok:
+            warnings.append(f"{experiment}/aggregate.csv does not average exactly the seeds that "
+                            "succeeded; rerun the experiment script to refresh it.")
+    failed = [{"experiment": e, "seed": str(r["seed"]), "error": r.get("error", "")}
+              for e in res.runs for r in res.failed(e)]
+    return {"warnings": warnings, "failed": failed,
+            "failures": tables.failures(res) if failed else None,
+            "environment": tables.environment(res), "hyperparameters":
+            tables.hyperparameters(recorded), "wall": tables.wall_times(res),
+            "started": min((r["started"] for r in runs), default="n/a"),
+            "finished": max((r["finished"] for r in runs), default="n/a")}
+
+
+def _method(recorded: dict) -> dict:
+    innr = recorded["innr"]
+    multiple = innr["w0_initial"] / math.pi
+    w0_initial = (Latex(rf"{round(multiple)}\pi") if abs(multiple - round(multiple)) < 1e-9
+                  else exact(innr["w0_initial"]))
+    return {"axes": ", ".join(COORDINATE_AXES), "dims": len(COORDINATE_AXES),
+            "hidden": innr["hidden"], "layers": innr["layers"], "w0_initial": w0_initial,
+            "w0": exact(innr["w0"]), "c": exact(innr["c"]), "lr": exact(innr["lr"]),
+            "steps": innr["steps"], "eval_every": innr["eval_every"],
+            "cnn": recorded["cnn"], "data_mean": exact(recorded["data"]["mean"]),
+            "data_std": exact(recorded["data"]["std"])}
+
+
+def _fidelity(res: Results) -> dict:
+    ok = res.ok("fidelity")
+    if not ok:
+        return {"ran": False}
+    m = [r["metrics"] for r in ok]
+    agreement = summary([x["top1_agreement"] for x in m])
+    return {"ran": True, "table": tables.fidelity(res),
+            "agreement": _stat([x["top1_agreement"] for x in m]),
+            "rel_l2": _stat([x["weight_rel_l2"] for x in m], num),
+            "acc_original": _stat([x["accuracy_original"] for x in m]),
+            "acc_rebuilt": _stat([x["accuracy_rebuilt"] for x in m]),
+            "bar": pct(AGREEMENT_BAR, 0), "verdict": side(agreement, AGREEMENT_BAR),
+            "above_bar": agreement["mean"] >= AGREEMENT_BAR,
+            "kernel_seed": str(ok[0]["seed"]),
+            "kernel_layer": ok[0]["details"]["kernels"]["layer"],
+            "scatter_points": num(len(ok[0]["details"]["scatter"]["true"]))}
+
+
+def _compression(res: Results, study: dict, test_images: int) -> dict:
+    ok = res.ok("compression")
+    if not ok:
+        return {"ran": False}
+    m = [r["metrics"] for r in ok]
+    gap = (res.summary or {}).get("gap") or summary([x["accuracy_gap"] for x in m])
+    gap = {k: (math.nan if v is None else v) for k, v in gap.items()}  # JSON null = NaN
+    test = (res.summary or {}).get("paired_test", {})
+    return {"ran": True, "table": tables.compression(res),
+            "original_table": tables.original(res, study, test_images),
+            "params_cnn": m[0]["params_cnn"], "params_innr": m[0]["params_innr"],
+            "ratio": pct(m[0]["param_ratio"]), "reduction": pct(m[0]["param_reduction"]),
+            "original_reduction": pct(1 - study["innr"]["param_ratio_percent"] / 100),
+            "fewer": m[0]["param_ratio"] < 1,
+            "acc_original": _stat([x["accuracy_original"] for x in m]),
+            "acc_rebuilt": _stat([x["accuracy_rebuilt"] for x in m]),
+            "gap": pct(gap["mean"]), "gap_ci": tables.interval(gap), "verdict": side(gap),
+            "t": num(test.get("t")), "p": num(test.get("p")), "n": len(ok)}
+
+
+def _transfer(res: Results, study: dict, recorded: dict) -> dict:
+    ok = res.ok("transfer")
+    if not ok:
+        return {"ran": False}
+    df = load.transfer_records(res)
+    protocol = study["attack"]["protocol"]
+    protocol = protocol if protocol in set(df["protocol"]) else df["protocol"].iloc[0]
+    available = sorted(set(df.loc[df["protocol"] == protocol, "eps"]))
+    eps = min(available, key=lambda e: abs(e - study["attack"]["eps"]))
+    at = df[(df["protocol"] == protocol) & (df["eps"] == eps)]
+
+    def rate(direction: str, target: str) -> list[float]:
+        sel = at[(at["direction"] == direction) & (at["target"] == target)].sort_values("seed")
+        return sel["transfer_rate"].tolist()
+
+    def acc(direction: str, target: str) -> list[float]:
+        sel = at[(at["direction"] == direction) & (at["target"] == target)].sort_values("seed")
+        return sel["accuracy"].tolist()
+
+    diff = [a - b for a, b in zip(rate("forward", "rebuilt"), rate("forward", "control"),
+                                  strict=True)]
+    return {"ran": True, "table": tables.transfer(res), "protocol": protocol,
+            "eps": exact(eps), "eps_is_original": eps == study["attack"]["eps"],
+            "eps_pixels": num(eps * recorded["data"]["std"]), "std": exact(recorded["data"]["std"]),
+            "rebuilt": _stat(rate("forward", "rebuilt")),
+            "control": _stat(rate("forward", "control")),
+            "reverse": _stat(rate("reverse", "original")),
+            "acc_original": _stat(acc("forward", "original")),
+            "acc_rebuilt": _stat(acc("forward", "rebuilt")),
+            "diff": _stat(diff), "verdict": side(summary(diff)),
+            "controls": ", ".join(f"{r['details']['control_seed']} for seed {r['seed']}"
+                                  for r in ok)}
+
+
+def _slip(study: dict) -> dict | None:
+    """The original notebook's reported-accuracy slip, from original_study.toml's [notebook]."""
+    nb = study.get("notebook")
+    if not nb:
+        return None
+    steps, every, index = study["innr"]["steps"], nb["eval_every"], nb["reported_index"]
+    evaluations = steps // every  # the notebook evaluates when step % every == 0, from step 0
+    position = index % evaluations  # 0-based entry that a negative index picks
+    batch, images = nb["test_batch_size"], nb["test_images"]
+    last = images - (images // batch) * batch or batch
+    return {"repository": nb["repository"], "path": nb["path"],
+            "code": [line.strip() for line in nb["code"]],
+            "every": every, "index": index, "evaluations": evaluations, "steps": steps,
+            "entry": position + 1, "after_steps": position * every + 1,
+            "last_after_steps": (evaluations - 1) * every + 1,
+            "reported": pct(nb["reported_accuracy"], 2) if "reported_accuracy" in nb else None,
+            "last": pct(nb["last_accuracy"], 2) if "last_accuracy" in nb else None,
+            "batch": batch, "batches": math.ceil(images / batch), "last_batch": last,
+            "images": images, "weight": num(batch / last, 2)}
+
+
+def context(res: Results, config, study: dict, bench, figures: dict[str, Path],
+            build_dir: Path, bench_path: Path) -> dict:
+    """Everything the template prints, formatted; figure paths relative to the build folder."""
+    recorded = _recorded_config(res, config)
+    full_test = IDX_FILES["test"][2]
+    test_images = min(recorded["data"]["test_limit"] or full_test, full_test)
+    train_limit = recorded["data"]["train_limit"]
+    fig = {}
+    for name, path in figures.items():
+        rel = Path(os.path.relpath(path, build_dir)).as_posix()
+        if not re.fullmatch(r"[\w./-]+", rel):
+            raise ValueError(f"figure path {rel!r} has characters LaTeX cannot take in a file "
+                             "name; move the figures folder")
+        fig[name] = Latex(rel)
+    return {
+        "name": res.name, "level": pct(CI_LEVEL, 0), "seeds": ", ".join(map(str, res.seeds)),
+        "n_seeds": len(res.seeds), "test_images": test_images, "full_test": full_test,
+        "train_images": train_limit or None,
+        "smoke": bool(train_limit or recorded["data"]["test_limit"]
+                      or recorded["innr"]["steps"] < study["innr"]["steps"]),
+        "results_dir": str(res.root), "setup": _setup(res, config, recorded),
+        "method": _method(recorded), "fidelity": _fidelity(res),
+        "compression": _compression(res, study, test_images),
+        "transfer": _transfer(res, study, recorded),
+        "original": {"source": study["source"], "seed": str(study["seed"]),
+                     "claim": study["attack"]["claim"], "eps": exact(study["attack"]["eps"]),
+                     "protocol": study["attack"]["protocol"],
+                     "cnn_accuracy": pct(study["cnn"]["test_accuracy_percent"] / 100, 2),
+                     "innr_accuracy": pct(study["innr"]["test_accuracy_percent"] / 100),
+                     "approximate": bool(study["innr"].get("test_accuracy_approximate")),
+                     "ratio": pct(study["innr"]["param_ratio_percent"] / 100)},
+        "slip": _slip(study), "fig": fig,
+        "bench": tables.bench(bench) if bench is not None else None,
+        "bench_path": str(bench_path), "bench_found": bench is not None,
+    }
+
+
+def render(ctx: dict, template: Path, out: Path) -> Path:
+    """Render the template with `ctx` into `out` (a .tex file)."""
+    text = environment(template.parent).get_template(template.name).render(**ctx)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
+
+
+# --- LaTeX ------------------------------------------------------------------------------------
+
+class LatexMissing(RuntimeError):
+    """latexmk or pdflatex is not installed."""
+
+
+class LatexFailed(RuntimeError):
+    """LaTeX stopped with an error; the message holds the lines of the log that matter."""
+
+
+def log_excerpt(log: Path, after: int = 4) -> str:
+    """The error lines of a LaTeX log (lines starting with '!') and a few lines after each."""
+    if not log.is_file():
+        return f"(no log at {log})"
+    lines = log.read_text(errors="replace").splitlines()
+    picked = []
+    for i, line in enumerate(lines):
+        if line.startswith("!"):
+            picked += lines[i:i + after + 1] + ["..."]
+    return "\n".join(picked) if picked else "\n".join(lines[-20:])
+
+
+def compile_pdf(tex: Path, timeout: int = 600) -> Path:
+    """latexmk -pdf in the .tex file's folder, non-interactive; returns the PDF."""
+    missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
+    if missing:
+        raise LatexMissing(f"{' and '.join(missing)} not found: install LaTeX to build the PDF "
+                           f"(Debian/Ubuntu: sudo apt-get install {LATEX_PACKAGES}); the "
+                           f"figures and {tex} were written")
+    cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", tex.name]
+    try:
+        proc = subprocess.run(cmd, cwd=tex.parent, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise LatexFailed(f"latexmk did not finish in {timeout} s\n"
+                          + log_excerpt(tex.with_suffix(".log"))) from None
+    pdf = tex.with_suffix(".pdf")
+    if proc.returncode != 0 or not pdf.is_file():
+        raise LatexFailed(f"LaTeX failed on {tex} (full log: {tex.with_suffix('.log')}):\n"
+                          + log_excerpt(tex.with_suffix(".log")))
+    return pdf

@@ -1,0 +1,261 @@
+"""The report's tables and number formats: results -> rows of formatted cells.
+
+A Table holds plain strings; the template lays it out with booktabs and escapes every cell, so
+a table can never inject LaTeX. Cells that *are* LaTeX (a header with math) are `Latex`.
+Every number in the paper goes through one of the formatters below, so the tests can predict
+exactly how a value is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+from innr.report import load
+from innr.report.load import Results
+from innr.stats import summary
+
+_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+_SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _SPECIAL))
+
+
+def escape(text: str) -> str:
+    """Make text print literally in LaTeX (one pass, so nothing is escaped twice)."""
+    return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], text)
+
+
+class Latex(Markup):
+    """A string that is already LaTeX: the template prints it as is, unescaped.
+
+    A Markup, because jinja2 marks what macros return as Markup too: both are finished LaTeX.
+    """
+
+
+@dataclass
+class Table:
+    """A header and groups of rows (a \\midrule between groups); `align` as in tabular."""
+
+    columns: list[str]
+    groups: list[list[list[str]]] = field(default_factory=list)
+    align: str = ""
+
+    def __post_init__(self):
+        self.align = Latex(self.align or "l" + "r" * (len(self.columns) - 1))  # tabular spec
+
+
+# --- number formats ----------------------------------------------------------------------------
+
+def _finite(x) -> bool:
+    return x is not None and isinstance(x, int | float) and math.isfinite(x)
+
+
+def pct(x, digits: int = 1) -> str:
+    """0.7812 -> '78.1%'; missing or NaN -> 'n/a'."""
+    return f"{100 * x:.{digits}f}%" if _finite(x) else "n/a"
+
+
+def num(x, digits: int = 3) -> str:
+    """Integers with thousands separators; other numbers to `digits` significant figures."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}"
+    if not _finite(x):
+        return "n/a"
+    if float(x).is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    return f"{x:#.{digits}g}".rstrip(".")  # '#': keep trailing zeros, 0.650 not 0.65
+
+
+def exact(x) -> str:
+    """A config value as written: integers with separators, other numbers in %g (0.0005)."""
+    if isinstance(x, str | bool) or x is None:
+        return str(x)
+    return num(x) if isinstance(x, int) or not _finite(x) else f"{x:g}"
+
+
+def seconds(x) -> str:
+    """Wall time: '4.2 s', '3.1 min' or '1.2 h'."""
+    if not _finite(x):
+        return "n/a"
+    if x < 120:
+        return f"{x:.1f} s"
+    return f"{x / 60:.1f} min" if x < 7200 else f"{x / 3600:.1f} h"
+
+
+def interval(s: dict, fmt=pct) -> str:
+    """'[low, high]' of a summary dict; 'n/a' when there is no interval (fewer than 2 seeds)."""
+    if not (_finite(s.get("ci_low")) and _finite(s.get("ci_high"))):
+        return "n/a"
+    return f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]"
+
+
+def stat_row(label: str, s: dict, fmt=pct) -> list[str]:
+    return [label, fmt(s["mean"]), interval(s, fmt), num(int(s["n"]) if _finite(s["n"]) else 0)]
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+STAT_COLUMNS = ["", "mean", "95% CI", "seeds"]
+
+
+def fidelity(res: Results) -> Table:
+    """Weight and output fidelity over seeds (fidelity/aggregate.csv)."""
+    def row(label, metric, fmt=num):
+        return stat_row(label, load.aggregate_row(res, "fidelity", metric), fmt)
+
+    return Table(STAT_COLUMNS, [
+        [row("weight MSE", "weight_mse"), row("relative L2 error", "weight_rel_l2"),
+         row("SNR (dB)", "weight_snr_db"), row("cosine similarity", "weight_cosine"),
+         row("final fit loss (standardised MSE)", "final_fit_loss")],
+        [row("top-1 agreement with the CNN", "top1_agreement", pct),
+         row("mean KL(CNN || rebuilt)", "mean_kl"),
+         row("test accuracy, CNN", "accuracy_original", pct),
+         row("test accuracy, rebuilt", "accuracy_rebuilt", pct)]])
+
+
+def compression(res: Results) -> Table:
+    """Parameters and accuracies (compression/aggregate.csv), the paired test (summary.json)."""
+    def row(label, metric, fmt=pct):
+        return stat_row(label, load.aggregate_row(res, "compression", metric), fmt)
+
+    test = (res.summary or {}).get("paired_test", {})
+    t, p = test.get("t"), test.get("p")
+    return Table(STAT_COLUMNS, [
+        [row("parameters, CNN", "params_cnn", num), row("parameters, INNR", "params_innr", num),
+         row("INNR / CNN parameters", "param_ratio")],
+        [row("test accuracy, CNN", "accuracy_original"),
+         row("test accuracy, rebuilt", "accuracy_rebuilt"),
+         row("accuracy gap (CNN minus rebuilt)", "accuracy_gap")],
+        [["paired t-test, CNN vs rebuilt", f"t = {num(t)}", f"p = {num(p)}",
+          num(test.get("n", 0))]]])
+
+
+def original(res: Results, study: dict, test_images: int) -> Table:
+    """The original study's reported numbers beside ours (means over seeds)."""
+    def ours(metric, fmt=pct):
+        s = load.aggregate_row(res, "compression", metric)
+        spread = _finite(s["ci_low"]) and s["ci_low"] != s["ci_high"]
+        return f"{fmt(s['mean'])} {interval(s, fmt)}" if spread else fmt(s["mean"])
+
+    about = "about " if study["innr"].get("test_accuracy_approximate") else ""
+    return Table(["", "original study", "ours, mean [95% CI]"], [
+        [["CNN parameters", num(study["cnn"]["params"]), ours("params_cnn", num)],
+         ["INNR parameters", num(study["innr"]["params"]), ours("params_innr", num)],
+         ["INNR / CNN parameters", pct(study["innr"]["param_ratio_percent"] / 100),
+          ours("param_ratio")]],
+        [["test accuracy, CNN", pct(study["cnn"]["test_accuracy_percent"] / 100, 2),
+          ours("accuracy_original")],
+         ["test accuracy, rebuilt", about + pct(study["innr"]["test_accuracy_percent"] / 100),
+          ours("accuracy_rebuilt")]],
+        [["seeds", num(1), num(len(res.ok("compression")))],
+         ["INNR fit steps", num(study["innr"]["steps"]),
+          num(res.ok("compression")[0]["config"]["innr"]["steps"])
+          if res.ok("compression") else "n/a"],
+         ["test images per accuracy", Latex(r"see Section~\ref{sec:deviations}"),
+          num(test_images)]]],
+        align="lrr")
+
+
+TRANSFER_COLUMNS = [Latex(r"$\varepsilon$"), "CNN", "rebuilt", "control",
+                    Latex(r"CNN$\to$rebuilt"), Latex(r"CNN$\to$control"),
+                    Latex(r"rebuilt$\to$CNN")]
+
+
+def transfer(res: Results) -> Table:
+    """Mean accuracy under attack and transfer rates per protocol and eps."""
+    df = load.transfer_records(res)
+    means = df.groupby(["protocol", "eps", "direction", "target"], sort=False)[
+        ["accuracy", "transfer_rate"]].mean().sort_index()
+    groups = []
+    for protocol in dict.fromkeys(df["protocol"]):
+        title = rf"\emph{{{escape(protocol)} protocol}}"
+        rows = [[Latex(rf"\multicolumn{{{len(TRANSFER_COLUMNS)}}}{{l}}{{{title}}}")]]
+        for eps in dict.fromkeys(df.loc[df["protocol"] == protocol, "eps"]):
+            m = means.loc[(protocol, eps)]
+            rows.append([f"{eps:g}"] + [pct(m.loc[("forward", t), "accuracy"])
+                                        for t in ("original", "rebuilt", "control")]
+                        + [pct(m.loc[("forward", t), "transfer_rate"])
+                           for t in ("rebuilt", "control")]
+                        + [pct(m.loc[("reverse", "original"), "transfer_rate"])])
+        groups.append(rows)
+    return Table(TRANSFER_COLUMNS, groups)
+
+
+def environment(res: Results) -> Table:
+    """Hardware, software and code version, as recorded in the results files' provenance."""
+    def values(get) -> str:
+        found = list(dict.fromkeys(str(get(r)) for r in res.all()))
+        return "; ".join(found) if found else "n/a"
+
+    prov = [r["provenance"] for r in res.all()]
+    packages = list(dict.fromkeys(p for v in prov for p in v.get("versions", {})))
+    rows = [["device", values(lambda r: r["provenance"]["device"])],
+            ["device name", values(lambda r: r["provenance"]["device_name"])],
+            ["processor, CPU cores, torch threads",
+             values(lambda r: f"{r['provenance']['processor']}, {r['provenance']['cpu_count']}, "
+                              f"{r['provenance']['torch_threads']}")],
+            ["platform", values(lambda r: r["provenance"]["platform"])],
+            ["Python", values(lambda r: r["provenance"]["python"])]]
+    rows += [[name, values(lambda r, n=name: r["provenance"]["versions"].get(n))]
+             for name in packages]
+    rows += [["deterministic algorithms, TF32",
+              values(lambda r: f"{r['provenance']['deterministic_algorithms']}, "
+                               f"{r['provenance']['tf32']}")],
+             ["git commit",
+              values(lambda r: (r["provenance"].get("git_commit") or "unknown")[:12])],
+             ["uncommitted changes", values(lambda r: r["provenance"].get("git_dirty"))],
+             ["config hash", values(lambda r: r["config_hash"])]]
+    return Table(["", "recorded"], [rows], align="lp{0.6\\linewidth}")
+
+
+def hyperparameters(config: dict) -> Table:
+    """The config the results were produced with (as recorded in them), one row per field."""
+    groups = [[["name, seeds", f"{config['name']}, {', '.join(map(str, config['seeds']))}"],
+               ["device setting", config["device"]]]]
+    for section in ("data", "cnn", "innr", "attack"):
+        groups.append([[f"{section}.{k}", ", ".join(exact(x) for x in v) if isinstance(v, list)
+                        else v if isinstance(v, str) else exact(v)]
+                       for k, v in config[section].items()])
+    return Table(["field", "value"], groups, align="ll")
+
+
+def wall_times(res: Results) -> Table:
+    """Wall time per experiment (sum over seeds) and of the two training stages per seed."""
+    rows = []
+    for experiment, runs in res.runs.items():
+        walls = [r["wall_seconds"] for r in runs]
+        rows.append([experiment, num(len(res.ok(experiment))), num(len(res.failed(experiment))),
+                     seconds(sum(walls)) if walls else "n/a",
+                     seconds(summary(walls)["mean"])])
+    times = load.seconds(res)
+    stages = [[label, num(len(times)), "", "", seconds(summary(times[col].tolist())["mean"])]
+              for label, col in (("CNN training (epochs)", "cnn"), ("INNR fit (steps)", "innr"))]
+    return Table(["", "seeds ok", "failed", "total", "mean per seed"], [rows, stages])
+
+
+def failures(res: Results) -> Table:
+    return Table(["experiment", "seed", "error"],
+                 [[[e, str(r["seed"]), r.get("error", "")] for e in res.runs
+                   for r in res.failed(e)]], align="llp{0.6\\linewidth}")
+
+
+def bench(data) -> Table | None:
+    """Whatever the benchmark file holds: a list of records (under "rows" or at the top level)
+    as columns, or a flat mapping as key/value rows; None when there is nothing to show."""
+    def cell(v) -> str:
+        return num(v) if isinstance(v, int | float) and not isinstance(v, bool) else (
+            v if isinstance(v, str) else json.dumps(v))
+
+    records = data.get("rows") if isinstance(data, dict) else data
+    if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
+        columns = list(dict.fromkeys(k for r in records for k in r))
+        return Table(columns, [[[cell(r.get(c, "")) for c in columns] for r in records]])
+    if isinstance(data, dict) and data:
+        return Table(["key", "value"], [[[k, cell(v)] for k, v in data.items()]], align="ll")
+    return None
