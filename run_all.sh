@@ -4,17 +4,20 @@
 #   ./run_all.sh --quick         experiments/quick.toml (a few minutes)
 #   ./run_all.sh --config FILE   any other config
 #   --results DIR                results root (default experiments/results)
+#   --out DIR                    figures, LaTeX build and PDF under DIR (default: the repo)
 # Interrupted, it resumes: finished seeds and cached CNNs/INNRs are never recomputed.
 set -euo pipefail
 cd "$(dirname "$0")"
 config=experiments/full.toml
 results=()
+out=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) config=experiments/quick.toml ;;
     --config) config=${2:?--config needs a file}; shift ;;
     --results) results=(--results "${2:?--results needs a directory}"); shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --out) out=(--out "${2:?--out needs a directory}"); shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
   esac
   shift
@@ -32,7 +35,7 @@ for experiment in fidelity compression transfer; do
 done
 echo "== report"
 status=0
-.venv/bin/python -m innr.report --config "$config" "${results[@]}" || status=$?
+.venv/bin/python -m innr.report --config "$config" "${results[@]}" "${out[@]}" || status=$?
 echo "total time: $(( $(date +%s) - start )) s"
 if [[ $status -ne 0 || $latex_ok -eq 0 ]]; then
   echo "the figures and the LaTeX source were written; the PDF was not built (see above)" >&2

@@ -5,13 +5,15 @@
 Reads RESULTS/<config name>/ (RESULTS = experiments/results, or DIR), writes figures to
 figures/<name>/ (PDF and PNG), the LaTeX source to paper/build/<name>/innr_report.tex, compiles
 it with latexmk and copies the PDF to paper/innr_report.pdf ("full") or
-paper/innr_report_<name>.pdf (any other config). Exit codes: 0 done; 1 LaTeX failed;
+paper/innr_report_<name>.pdf (any other config); --out DIR puts all three under DIR.
+Exit codes: 0 done; 1 LaTeX failed;
 2 bad config or no results; 3 LaTeX is not installed (the figures and .tex are still written).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -55,7 +57,9 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     pdf = paper.compile_pdf(tex)
     final = (pdf_dir or REPO_ROOT / "paper") / pdf_name(config.name)
     final.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(pdf, final)
+    partial = final.with_name(f".{final.name}.tmp")  # a stop mid-copy leaves no half PDF
+    shutil.copyfile(pdf, partial)
+    os.replace(partial, final)
     return final
 
 
@@ -64,10 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--config", required=True, type=Path, help="TOML file under experiments/")
     p.add_argument("--results", type=Path, default=None,
                    help="results root (default experiments/results); reads DIR/<config name>/")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write figures/, paper/build/ and the PDF under DIR instead of the repo")
     p.add_argument("--no-pdf", action="store_true", help="stop after the figures and the .tex")
     args = p.parse_args(argv)
     try:
-        out = build(args.config, args.results, compile=not args.no_pdf)
+        dirs = {}
+        if args.out is not None:
+            name = load_config(args.config).name
+            dirs = {"figures_dir": args.out / "figures" / name,
+                    "build_dir": args.out / "paper" / "build" / name,
+                    "pdf_dir": args.out / "paper"}
+        out = build(args.config, args.results, compile=not args.no_pdf, **dirs)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
