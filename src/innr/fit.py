@@ -163,21 +163,14 @@ def build_siren(cfg: INNRConfig) -> Siren:
 
 def make_step(siren: nn.Module, opt: torch.optim.Optimizer, coords: torch.Tensor,
               targets: torch.Tensor, compile: bool = False):
-    """One full-batch Adam step on the MSE; returns the loss as a device tensor (no sync)."""
-    def loss_fn() -> torch.Tensor:
-        return F.mse_loss(siren(coords).squeeze(-1), targets)
+    """One full-batch Adam step on the MSE; returns the loss as a device tensor (no sync).
 
-    if compile:
-        loss_fn = torch.compile(loss_fn)
+    innr.sirenstep's hand-written chunked step: autograd's gradient summed in another order,
+    ~2x faster on the CPU (`python -m innr.bench`); `compile` builds its sin/cos kernel.
+    """
+    from innr.sirenstep import SirenStep  # here, not at the top: this function is its only user
 
-    def step() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn()
-        loss.backward()
-        opt.step()
-        return loss.detach()
-
-    return step
+    return SirenStep(siren, opt, coords, targets, compile=compile)
 
 
 def fit_innr(cfg: INNRConfig, seed: int, problem: INNRProblem, evaluate=None,

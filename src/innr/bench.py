@@ -1,0 +1,241 @@
+"""How close INNR fitting runs to this machine's matrix-multiply limit, and what each stage costs.
+
+    python -m innr.bench [--quick-config experiments/quick.toml] [--skip-reproduction]
+                         [--out benchmarks/results/bench.json] [--repeats 9]
+
+One run measures, on the CPU (or the GPU that `device = "auto"` picks):
+- the float32 matmul rate of a large square matmul;
+- the INNR fit step on the full problem (62,240 weights of MnistExampleNet(32), random weights;
+  the original's SIREN) for the original's autograd loop and innr.sirenstep's step, eager and
+  compiled, each as GFLOP/s of its matmuls (forward + backward) and as a ratio to the matmul rate;
+  plus the fast step's matmuls alone (its ceiling) and, compiled, on one thread pool worker;
+- the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
+- the wall time of every stage of the quick reproduction (three experiments and the report), each
+  a subprocess writing to a temporary results folder (skipped by --skip-reproduction).
+Timings on a shared machine are noisy: the matmul rate and every step are measured in interleaved
+rounds, each row is the median over rounds, every ratio comes from this one run, and the JSON
+keeps every sample. It is what the report's appendix reads (benchmarks/results/, git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from innr.config import CNNConfig, Config, INNRConfig
+from innr.data import DataError, load_mnist
+from innr.fit import INNRProblem, Split, build_siren, prepare, train_cnn
+from innr.models import MnistExampleNet
+from innr.runtime import REPO_ROOT, describe, pick_device
+from innr.sirenstep import SirenStep, autograd_step
+from innr.store import write_json
+
+MATMUL_N = 2048  # large enough for MKL's peak on 2 cores, small enough for ~0.1 s a sample
+CNN_BATCHES = 20  # batches timed per CNN epoch estimate; an epoch of 60,000 images has 118
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_seconds(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The fastest of three a @ b: a sample of the machine's matmul rate."""
+    times = []
+    for _ in range(3):
+        sync(a.device)
+        start = time.perf_counter()
+        a @ b
+        sync(a.device)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def step_flops(siren: nn.Module, n: int) -> float:
+    """Matmul FLOPs of one full-batch step: the forward, the weight gradients (as many), and
+    the input gradients of every layer but the first."""
+    linears = [m for m in siren.modules() if isinstance(m, nn.Linear)]
+    macs = [lin.in_features * lin.out_features for lin in linears]
+    return 2 * n * (2 * sum(macs) + sum(macs[1:]))
+
+
+class MatmulsOnly(SirenStep):
+    """The fast step's matrix multiplications alone (same shapes, chunks and threads, no
+    elementwise work and no optimizer): the ceiling of its throughput on this machine."""
+
+    @torch.no_grad()
+    def _chunk(self, j: int) -> None:
+        cos, rows = self._cos(), slice(j * self.chunk, (j + 1) * self.chunk)
+        x, sin, grad = self.coords[rows], [], self._split(self.parts[j])
+        h = x
+        for lin in self.layers:
+            h = self.linear(h, lin.weight)
+            sin.append(h)
+        for i in reversed(range(1, len(self.layers))):
+            torch.mm(cos[i].t(), sin[i - 1], out=grad["hidden"][i - 1])
+            self.linear(cos[i], self.weights_t[i])
+        torch.mm(x.t(), cos[0])
+
+    def __call__(self) -> torch.Tensor:
+        return self.grads()
+
+
+def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
+              ) -> dict[str, tuple[Callable[[], torch.Tensor], float]]:
+    """name -> (step, warm-up seconds: construction, compilation and the first step)."""
+    data = (problem.coords, problem.targets)
+    makers = {
+        "INNR step, autograd (original loop)": lambda s, o: autograd_step(s, o, *data),
+        "INNR step, fast eager": lambda s, o: SirenStep(s, o, *data),
+        "INNR step, fast compiled": lambda s, o: SirenStep(s, o, *data, compile=True),
+        "INNR step, fast compiled, no thread pool": lambda s, o: SirenStep(
+            s, o, *data, compile=True, workers=1),
+        "INNR step, matmuls alone (ceiling)": lambda s, o: MatmulsOnly(s, o, *data),
+    }
+    steps = {}
+    for name, make in makers.items():
+        torch.manual_seed(0)
+        siren = build_siren(cfg).to(device)
+        opt = torch.optim.Adam(siren.parameters(), lr=cfg.lr)
+        start = time.perf_counter()
+        step = make(siren, opt)
+        step()
+        sync(device)
+        steps[name] = (step, time.perf_counter() - start)
+    return steps
+
+
+def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeats: int
+             ) -> tuple[list[dict], dict]:
+    """Rows for the matmul rate and each step, medians over interleaved rounds; the samples."""
+    a, b = (torch.randn(MATMUL_N, MATMUL_N, device=device) for _ in range(2))
+    steps = fit_steps(problem, cfg, device)
+    samples = {"matmul": [], **{name: [] for name in steps}}
+    for _ in range(repeats):
+        samples["matmul"].append(matmul_seconds(a, b))
+        for name, (step, _) in steps.items():
+            sync(device)
+            start = time.perf_counter()
+            step()
+            sync(device)
+            samples[name].append(time.perf_counter() - start)
+    matmul = statistics.median(samples["matmul"])
+    rate = 2 * MATMUL_N**3 / matmul / 1e9
+    flops = step_flops(build_siren(cfg), len(problem.coords))
+    reference = statistics.median(samples["INNR step, autograd (original loop)"])
+    rows = [{"name": f"float32 matmul {MATMUL_N}x{MATMUL_N}", "seconds": matmul,
+             "gflops": rate, "ratio_to_matmul": 1.0}]
+    for name, (_, warmup) in steps.items():
+        seconds = statistics.median(samples[name])
+        rows.append({"name": name, "seconds": seconds, "gflops": flops / seconds / 1e9,
+                     "ratio_to_matmul": flops / seconds / 1e9 / rate,
+                     "speedup": reference / seconds, "warmup_seconds": warmup})
+    return rows, {"step_gflop": flops / 1e9, "n_coordinates": len(problem.coords),
+                  "samples_seconds": samples}
+
+
+def cnn_epoch_seconds(device: torch.device) -> dict:
+    """One CNN epoch (60,000 images, batch 512, Adam) extrapolated from CNN_BATCHES batches of
+    innr.fit.train_cnn; the first of two epochs is the warm-up."""
+    cfg = Config(name="bench")
+    n = CNN_BATCHES * cfg.cnn.batch_size
+    try:
+        train = prepare(load_mnist("train").head(n), cfg, device)
+        test = prepare(load_mnist("test").head(256), cfg, device)
+        source = "MNIST"
+    except DataError:
+        g = torch.Generator().manual_seed(0)
+        images = torch.randint(0, 256, (n + 256, 28, 28), dtype=torch.uint8, generator=g)
+        pixels = images.float().div(255).unsqueeze(1).to(device)
+        labels = torch.randint(0, 10, (n + 256,), generator=g).to(device)
+        split = Split((pixels - cfg.data.mean) / cfg.data.std, pixels, labels)
+        train = Split(split.inputs[:n], split.pixels[:n], split.labels[:n])
+        test = Split(split.inputs[n:], split.pixels[n:], split.labels[n:])
+        source = "random inputs (MNIST not installed)"
+    _, history = train_cnn(CNNConfig(channels=32, epochs=2), 0, train, test)
+    per_image = history["seconds"][-1] / n  # includes a 256-image test pass: negligible
+    return {"name": "CNN epoch, MnistExampleNet(32), batch 512, Adam",
+            "seconds": per_image * 60000,
+            "note": f"{CNN_BATCHES} batches of {source}, extrapolated to 60,000 images"}
+
+
+def reproduction_stages(config: Path) -> list[dict]:
+    """Wall time of each stage of a reproduction with `config`, into a temporary folder."""
+    commands = [(e, ["-m", f"innr.experiments.{e}"]) for e in
+                ("fidelity", "compression", "transfer")]
+    if importlib.util.find_spec("innr.report") is not None:
+        commands.append(("report", ["-m", "innr.report", "--out", "{tmp}/report"]))
+    stages = []
+    with tempfile.TemporaryDirectory(prefix="innr-bench-") as tmp:
+        for stage, args in commands:
+            argv = [sys.executable, *(a.format(tmp=tmp) for a in args),
+                    "--config", str(config), "--results", tmp]
+            start = time.perf_counter()
+            done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            stages.append({"stage": stage, "seconds": seconds, "returncode": done.returncode})
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                print(f"warning: stage {stage} exited with {done.returncode}: {' | '.join(tail)}",
+                      file=sys.stderr)
+    return stages
+
+
+def machine(device: torch.device) -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+                 None) if Path("/proc/cpuinfo").is_file() else None
+    return {**describe(device), "cpu_model": model,
+            "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None}
+
+
+def print_table(rows: list[dict], stages: list[dict]) -> None:
+    print(f"{'':48s} {'seconds':>9s} {'GFLOP/s':>8s} {'/matmul':>8s} {'speed-up':>8s}")
+    for r in rows:
+        cols = [f"{r['seconds']:9.4f}"] + [
+            f"{r[k]:8.2f}" if isinstance(r.get(k), float) else f"{'':8s}"
+            for k in ("gflops", "ratio_to_matmul", "speedup")]
+        print(f"{r['name']:48s} {' '.join(cols)}")
+    for s in stages:
+        print(f"{'quick reproduction: ' + s['stage']:48s} {s['seconds']:9.1f}"
+              + ("" if s["returncode"] == 0 else f"  (exit {s['returncode']})"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m innr.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--quick-config", type=Path, default=REPO_ROOT / "experiments" / "quick.toml")
+    p.add_argument("--out", type=Path,
+                   default=REPO_ROOT / "benchmarks" / "results" / "bench.json")
+    p.add_argument("--skip-reproduction", action="store_true")
+    p.add_argument("--repeats", type=int, default=9, help="interleaved rounds of timings")
+    args = p.parse_args(argv)
+    device = pick_device("auto")
+    info = machine(device)
+    torch.manual_seed(0)
+    problem = INNRProblem.of(MnistExampleNet(32).to(device))
+    rows, fit = time_fit(problem, INNRConfig(), device, args.repeats)
+    rows.append(cnn_epoch_seconds(device))
+    stages = [] if args.skip_reproduction else reproduction_stages(args.quick_config)
+    print_table(rows, stages)
+    fast = next(r for r in rows if r["name"] == "INNR step, fast compiled")
+    print(f"fast compiled step: {fast['speedup']:.2f}x the autograd loop, "
+          f"{fast['ratio_to_matmul']:.2f} of the matmul rate")
+    write_json(args.out, {"machine": info, "rows": rows, "stages": stages, "fit": fit,
+                          "repeats": args.repeats, "complete": True})
+    print(f"wrote {args.out}")
+    return 0 if all(s["returncode"] == 0 for s in stages) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
