@@ -8,13 +8,16 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
 - the INNR fit step on the full problem (62,240 weights of MnistExampleNet(32), random weights;
   the original's SIREN) for the original's autograd loop and innr.sirenstep's step, eager and
   compiled, each as GFLOP/s of its matmuls (forward + backward) and as a ratio to the matmul rate;
-  plus the fast step's matmuls alone (its ceiling) and, compiled, on one thread pool worker;
+  plus the fast step's matmuls alone (its ceiling) and the compiled step without its thread
+  pool (one chunk at a time, each op split over the cores);
 - the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
 - the wall time of every stage of the quick reproduction (three experiments and the report), each
   a subprocess writing to a temporary results folder (skipped by --skip-reproduction).
 Timings on a shared machine are noisy: the matmul rate and every step are measured in interleaved
 rounds, each row is the median over rounds, every ratio comes from this one run, and the JSON
-keeps every sample. It is what the report's appendix reads (benchmarks/results/, git-ignored).
+keeps every sample and the load average before and after (other processes on the cores slow the
+large matmul more than the chunked step, so a loaded machine flatters the ratio). The JSON is
+what the report's appendix reads (benchmarks/results/, git-ignored).
 """
 
 from __future__ import annotations
@@ -231,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fast = next(r for r in rows if r["name"] == "INNR step, fast compiled")
     print(f"fast compiled step: {fast['speedup']:.2f}x the autograd loop, "
           f"{fast['ratio_to_matmul']:.2f} of the matmul rate")
+    info["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     write_json(args.out, {"machine": info, "rows": rows, "stages": stages, "fit": fit,
                           "repeats": args.repeats, "complete": True})
     print(f"wrote {args.out}")
