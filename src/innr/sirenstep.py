@@ -203,7 +203,7 @@ class SirenStep:
         torch.sum(r, dim=0, out=grad["last_b"])
         g = r * last.weight  # d loss / d sin[-1]
         for i in reversed(range(len(self.layers))):
-            gz = cos[i].mul_(g)  # d loss / d (W h + b) of layer i, over its w0 cos
+            gz = cos[i].mul_(g)  # d loss / d (W h + b) of layer i, in place of its w0 cos
             torch.sum(gz, dim=0, out=grad["bias"][i])
             if i > 0:
                 torch.mm(gz.t(), sin[i - 1], out=grad["hidden"][i - 1])
