@@ -253,9 +253,27 @@ def bench(data) -> Table | None:
             v if isinstance(v, str) else json.dumps(v))
 
     records = data.get("rows") if isinstance(data, dict) else data
+    if isinstance(data, dict) and isinstance(records, list) and all("name" in r for r in records):
+        return _bench_rows(records, data.get("stages") or [])
     if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
         columns = list(dict.fromkeys(k for r in records for k in r))
         return Table(columns, [[[cell(r.get(c, "")) for c in columns] for r in records]])
     if isinstance(data, dict) and data:
         return Table(["key", "value"], [[[k, cell(v)] for k, v in data.items()]], align="ll")
     return None
+
+
+def _bench_rows(rows: list[dict], stages: list[dict]) -> Table:
+    """innr.bench's file: each measurement's time, throughput and ratios, then the wall time of
+    every stage of the quick reproduction."""
+    def cell(r: dict, key: str, fmt) -> str:
+        return fmt(r[key]) if _finite(r.get(key)) else ""
+
+    measured = [[r["name"], seconds(r["seconds"]) if r["seconds"] >= 1 else
+                 f"{1000 * r['seconds']:.0f} ms", cell(r, "gflops", num),
+                 cell(r, "ratio_to_matmul", lambda x: pct(x, 0)),
+                 cell(r, "speedup", lambda x: f"{x:.2f}x")] for r in rows]
+    staged = [[f"quick reproduction: {s['stage']}", seconds(s["seconds"]), "", "", ""]
+              for s in stages]
+    return Table(["measurement", "time", "GFLOP/s", "of matmul", "speed-up"],
+                 [measured, staged] if staged else [measured], align="lrrrr")
