@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole reproduction: set-up, the three experiments over every seed, figures, PDF.
-#   ./run_all.sh                 experiments/full.toml (5 seeds; ~50 min on 2 CPU cores)
+#   ./run_all.sh                 experiments/full.toml (5 seeds; run times: README)
 #   ./run_all.sh --quick         experiments/quick.toml (a few minutes)
 #   ./run_all.sh --config FILE   any other config
 #   --results DIR                results root (default experiments/results)
