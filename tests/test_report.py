@@ -167,6 +167,11 @@ def test_numbers_of_the_ok_seeds_appear_formatted(synthetic):
     assert paper.escape(pct(PARAMS_INNR / PARAMS_CNN)) in text
 
 
+def test_abstract_counts_only_the_seeds_with_results(synthetic):
+    text = " ".join(synthetic["text"].split())
+    assert "on 2 of the configuration's 3 seeds" in text  # seed 33 failed
+
+
 def test_failed_seed_is_listed_and_not_averaged(synthetic):
     text = synthetic["text"]
     assert "Failed seeds" in text and str(FAILED) in text

@@ -237,7 +237,9 @@ def context(res: Results, config, study: dict, bench, figures: dict[str, Path],
         fig[name] = Latex(rel)
     return {
         "name": res.name, "level": pct(CI_LEVEL, 0), "seeds": ", ".join(map(str, res.seeds)),
-        "n_seeds": len(res.seeds), "test_images": test_images, "full_test": full_test,
+        "n_seeds": len(res.seeds),
+        "n_seeds_done": len({r["seed"] for r in res.ok("fidelity")}),  # seeds with results
+        "test_images": test_images, "full_test": full_test,
         "train_images": train_limit or None,
         "smoke": bool(train_limit or recorded["data"]["test_limit"]
                       or recorded["innr"]["steps"] < study["innr"]["steps"]),
