@@ -127,7 +127,8 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
                       pick_device(config.device, config.allow_tf32))
         _ = ctx.splits  # bad data stops here, before anything is written
         with ctx.store.lock():
-            results = [run_seed(name, run, ctx, s) for s in seeds]
+            for s in seeds:
+                run_seed(name, run, ctx, s)
             every = [r for s in config.seeds if (r := read_json(ctx.store.result(name, s)))
                      and r["config_hash"] == config.hash()]
             aggregate(name, every, ctx.store)
@@ -136,4 +137,4 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
     except (ConfigError, DataError, LockedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 0 if results else 1
+    return 0

@@ -20,13 +20,13 @@ import torch
 from innr.attacks import gradient_sign, perturb, transfer_rate
 from innr.experiments.common import Context, main
 from innr.fit import rebuilt_classifier
+from innr.metrics import logits_of
 
 EXAMPLES = 6  # test images kept per eps for the figure of adversarial examples
 
 
-@torch.no_grad()
 def _predict(model, inputs: torch.Tensor, batch: int) -> torch.Tensor:
-    return torch.cat([model(inputs[i:i + batch]).argmax(1) for i in range(0, len(inputs), batch)])
+    return logits_of(model, inputs, batch).argmax(1)
 
 
 def _signs(model, pixels, labels, cfg, batch: int) -> torch.Tensor:
