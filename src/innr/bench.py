@@ -40,7 +40,7 @@ from innr.config import CNNConfig, Config, INNRConfig
 from innr.data import DataError, load_mnist
 from innr.fit import INNRProblem, Split, build_siren, prepare, train_cnn
 from innr.models import MnistExampleNet
-from innr.runtime import REPO_ROOT, describe, pick_device
+from innr.runtime import REPO_ROOT, describe, keep_freed_memory, pick_device
 from innr.sirenstep import SirenStep, autograd_step
 from innr.store import write_json
 
@@ -63,6 +63,15 @@ def matmul_seconds(a: torch.Tensor, b: torch.Tensor) -> float:
         sync(a.device)
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def minor_faults() -> int:
+    """Page faults the process has taken so far (0 where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def step_flops(siren: nn.Module, n: int) -> float:
@@ -125,14 +134,17 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
     a, b = (torch.randn(MATMUL_N, MATMUL_N, device=device) for _ in range(2))
     steps = fit_steps(problem, cfg, device)
     samples = {"matmul": [], **{name: [] for name in steps}}
+    faults = {name: 0 for name in steps}
     for _ in range(repeats):
         samples["matmul"].append(matmul_seconds(a, b))
         for name, (step, _) in steps.items():
             sync(device)
+            before = minor_faults()
             start = time.perf_counter()
             step()
             sync(device)
             samples[name].append(time.perf_counter() - start)
+            faults[name] += minor_faults() - before
     matmul = statistics.median(samples["matmul"])
     rate = 2 * MATMUL_N**3 / matmul / 1e9
     flops = step_flops(build_siren(cfg), len(problem.coords))
@@ -143,7 +155,8 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
         seconds = statistics.median(samples[name])
         rows.append({"name": name, "seconds": seconds, "gflops": flops / seconds / 1e9,
                      "ratio_to_matmul": flops / seconds / 1e9 / rate,
-                     "speedup": reference / seconds, "warmup_seconds": warmup})
+                     "speedup": reference / seconds, "warmup_seconds": warmup,
+                     "page_faults_per_step": faults[name] / repeats})
     return rows, {"step_gflop": flops / 1e9, "n_coordinates": len(problem.coords),
                   "samples_seconds": samples}
 
@@ -204,11 +217,14 @@ def machine(device: torch.device) -> dict:
 
 
 def print_table(rows: list[dict], stages: list[dict]) -> None:
-    print(f"{'':48s} {'seconds':>9s} {'GFLOP/s':>8s} {'/matmul':>8s} {'speed-up':>8s}")
+    print(f"{'':48s} {'seconds':>9s} {'GFLOP/s':>8s} {'/matmul':>8s} {'speed-up':>8s}"
+          f" {'faults':>8s}")
     for r in rows:
         cols = [f"{r['seconds']:9.4f}"] + [
             f"{r[k]:8.2f}" if isinstance(r.get(k), float) else f"{'':8s}"
             for k in ("gflops", "ratio_to_matmul", "speedup")]
+        if "page_faults_per_step" in r:
+            cols.append(f"{r['page_faults_per_step']:8.0f}")
         print(f"{r['name']:48s} {' '.join(cols)}")
     for s in stages:
         print(f"{'quick reproduction: ' + s['stage']:48s} {s['seconds']:9.1f}"
@@ -222,9 +238,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    default=REPO_ROOT / "benchmarks" / "results" / "bench.json")
     p.add_argument("--skip-reproduction", action="store_true")
     p.add_argument("--repeats", type=int, default=9, help="interleaved rounds of timings")
+    p.add_argument("--return-freed-memory", action="store_true",
+                   help="leave glibc's malloc at its defaults (to measure what "
+                        "runtime.keep_freed_memory saves)")
     args = p.parse_args(argv)
+    kept = False if args.return_freed_memory else keep_freed_memory()
     device = pick_device("auto")
-    info = machine(device)
+    info = {**machine(device), "keep_freed_memory": kept}
     torch.manual_seed(0)
     problem = INNRProblem.of(MnistExampleNet(32).to(device))
     rows, fit = time_fit(problem, INNRConfig(), device, args.repeats)

@@ -22,7 +22,7 @@ import pandas as pd
 from innr.config import Config, ConfigError, load_config
 from innr.data import DataError
 from innr.fit import DivergenceError, Split, get_cnn, get_innr, load_splits
-from innr.runtime import describe, pick_device, set_deterministic
+from innr.runtime import describe, keep_freed_memory, pick_device, set_deterministic
 from innr.stats import summary
 from innr.store import LockedError, Store, read_json, write_json
 
@@ -123,6 +123,7 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
             raise ConfigError(f"--seeds {unknown} are not in the config's seeds "
                               f"{list(config.seeds)}; add them to {args.config}")
         set_deterministic()
+        keep_freed_memory()
         ctx = Context(config, Store(config.name, args.results),
                       pick_device(config.device, config.allow_tf32))
         _ = ctx.splits  # bad data stops here, before anything is written
