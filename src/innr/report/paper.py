@@ -23,6 +23,7 @@ from innr.data import IDX_FILES
 from innr.report import load, tables
 from innr.report.load import Results
 from innr.report.tables import Latex, escape, exact, num, pct
+from innr.runtime import REPO_ROOT
 from innr.stats import summary
 
 CI_LEVEL = 0.95  # every interval in the report: innr.stats.summary's default level
@@ -221,6 +222,14 @@ def _slip(study: dict) -> dict | None:
             "images": images, "weight": num(batch / last, 2)}
 
 
+def _shown(path: Path) -> str:
+    """A path as the reader's clone names it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def context(res: Results, config, study: dict, bench, figures: dict[str, Path],
             build_dir: Path, bench_path: Path) -> dict:
     """Everything the template prints, formatted; figure paths relative to the build folder."""
@@ -256,7 +265,7 @@ def context(res: Results, config, study: dict, bench, figures: dict[str, Path],
                      "ratio": pct(study["innr"]["param_ratio_percent"] / 100)},
         "slip": _slip(study), "fig": fig,
         "bench": tables.bench(bench) if bench is not None else None,
-        "bench_path": str(bench_path), "bench_found": bench is not None,
+        "bench_path": _shown(bench_path), "bench_found": bench is not None,
     }
 
 
