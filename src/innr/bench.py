@@ -8,8 +8,10 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
 - the INNR fit step on the full problem (62,240 weights of MnistExampleNet(32), random weights;
   the original's SIREN) for the original's autograd loop and innr.sirenstep's step, eager and
   compiled, each as GFLOP/s of its matmuls (forward + backward) and as a ratio to the matmul rate;
-  plus the fast step's matmuls alone (its ceiling) and the compiled step without its thread
-  pool (one chunk at a time, each op split over the cores);
+  plus the fast step's matmuls alone (its ceiling), the compiled step without its thread
+  pool (one chunk at a time, each op split over the cores), and, on a CPU with several cores,
+  as many seeds fitted at once as there are cores, one process and one core each (timed after
+  the interleaved rounds: the alternative to one seed at a time on every core);
 - the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
 - the wall time of every stage of the quick reproduction (three experiments and the report), each
   a subprocess writing to a temporary results folder (skipped by --skip-reproduction).
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -128,6 +131,40 @@ def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
     return steps
 
 
+def _seed_worker(seed: int, steps: int, barrier, results) -> None:
+    """One seed's fit in its own process on one core: warm up, wait for the others, time."""
+    torch.set_num_threads(1)
+    keep_freed_memory()
+    torch.manual_seed(seed)
+    problem = INNRProblem.of(MnistExampleNet(32))
+    cfg = INNRConfig()
+    siren = build_siren(cfg)
+    step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr), problem.coords,
+                     problem.targets, compile=True)
+    step()
+    barrier.wait()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    results.put(time.perf_counter() - start)
+
+
+def seeds_at_once_seconds(processes: int, steps: int) -> float:
+    """Seconds per fit step when `processes` seeds are fitted at once, one process and one core
+    each (the alternative to one seed at a time on every core): the slowest process's wall
+    time over all the steps taken."""
+    ctx = multiprocessing.get_context("spawn")  # a fresh torch per process, no forked threads
+    barrier, results = ctx.Barrier(processes), ctx.Queue()
+    workers = [ctx.Process(target=_seed_worker, args=(i, steps, barrier, results))
+               for i in range(processes)]
+    for w in workers:
+        w.start()
+    walls = [results.get(timeout=600) for _ in workers]
+    for w in workers:
+        w.join()
+    return max(walls) / (processes * steps)
+
+
 def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeats: int
              ) -> tuple[list[dict], dict]:
     """Rows for the matmul rate and each step, medians over interleaved rounds; the samples."""
@@ -157,6 +194,14 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
                      "ratio_to_matmul": flops / seconds / 1e9 / rate,
                      "speedup": reference / seconds, "warmup_seconds": warmup,
                      "page_faults_per_step": faults[name] / repeats})
+    if device.type == "cpu" and torch.get_num_threads() > 1:
+        processes = torch.get_num_threads()
+        seconds = seeds_at_once_seconds(processes, steps=2 * repeats)
+        name = f"INNR step, {processes} seeds at once ({processes} processes x 1 core)"
+        rows.append({"name": name,
+                     "seconds": seconds, "gflops": flops / seconds / 1e9,
+                     "ratio_to_matmul": flops / seconds / 1e9 / rate,
+                     "speedup": reference / seconds})
     return rows, {"step_gflop": flops / 1e9, "n_coordinates": len(problem.coords),
                   "samples_seconds": samples}
 
