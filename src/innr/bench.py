@@ -10,8 +10,8 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
   compiled, each as GFLOP/s of its matmuls (forward + backward) and as a ratio to the matmul rate;
   plus the fast step's matmuls alone (its ceiling), the compiled step without its thread
   pool (one chunk at a time, each op split over the cores), and, on a CPU with several cores,
-  as many seeds fitted at once as there are cores, one process and one core each (timed after
-  the interleaved rounds: the alternative to one seed at a time on every core);
+  as many seeds fitted at once as there are cores, one process and one core each (the
+  alternative to one seed at a time on every core; its row is per seed-step);
 - the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
 - the wall time of every stage of the quick reproduction (three experiments and the report), each
   a subprocess writing to a temporary results folder (skipped by --skip-reproduction).
@@ -131,8 +131,8 @@ def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
     return steps
 
 
-def _seed_worker(seed: int, steps: int, barrier, results) -> None:
-    """One seed's fit in its own process on one core: warm up, wait for the others, time."""
+def _seed_worker(seed: int, conn) -> None:
+    """One seed's fit in its own process on one core: one step per message, until None."""
     torch.set_num_threads(1)
     keep_freed_memory()
     torch.manual_seed(seed)
@@ -142,27 +142,38 @@ def _seed_worker(seed: int, steps: int, barrier, results) -> None:
     step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr), problem.coords,
                      problem.targets, compile=True)
     step()
-    barrier.wait()
-    start = time.perf_counter()
-    for _ in range(steps):
+    conn.send("ready")
+    while conn.recv() is not None:
         step()
-    results.put(time.perf_counter() - start)
+        conn.send("done")
 
 
-def seeds_at_once_seconds(processes: int, steps: int) -> float:
-    """Seconds per fit step when `processes` seeds are fitted at once, one process and one core
-    each (the alternative to one seed at a time on every core): the slowest process's wall
-    time over all the steps taken."""
-    ctx = multiprocessing.get_context("spawn")  # a fresh torch per process, no forked threads
-    barrier, results = ctx.Barrier(processes), ctx.Queue()
-    workers = [ctx.Process(target=_seed_worker, args=(i, steps, barrier, results))
-               for i in range(processes)]
-    for w in workers:
-        w.start()
-    walls = [results.get(timeout=600) for _ in workers]
-    for w in workers:
-        w.join()
-    return max(walls) / (processes * steps)
+class SeedsAtOnce:
+    """`processes` seeds fitted at once, one process and one core each: the alternative to one
+    seed at a time on every core. A call is one step of every seed, all started together."""
+
+    def __init__(self, processes: int):
+        ctx = multiprocessing.get_context("spawn")  # a fresh torch per process, no forked threads
+        self.conns, self.workers = [], []
+        for seed in range(processes):
+            here, there = ctx.Pipe()
+            self.workers.append(ctx.Process(target=_seed_worker, args=(seed, there), daemon=True))
+            self.workers[-1].start()
+            self.conns.append(here)
+        for conn in self.conns:
+            if not conn.poll(600) or conn.recv() != "ready":
+                raise RuntimeError("a benchmark worker did not start")
+
+    def __call__(self) -> None:
+        for conn in self.conns:
+            conn.send(1)
+        for conn in self.conns:
+            conn.recv()
+
+    def close(self) -> None:
+        for conn, worker in zip(self.conns, self.workers, strict=True):
+            conn.send(None)
+            worker.join()
 
 
 def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeats: int
@@ -170,18 +181,30 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
     """Rows for the matmul rate and each step, medians over interleaved rounds; the samples."""
     a, b = (torch.randn(MATMUL_N, MATMUL_N, device=device) for _ in range(2))
     steps = fit_steps(problem, cfg, device)
+    seeds = {name: 1 for name in steps}  # seeds stepped per call
+    parallel = None
+    if device.type == "cpu" and torch.get_num_threads() > 1:
+        n = torch.get_num_threads()
+        start = time.perf_counter()
+        parallel = SeedsAtOnce(n)
+        name = f"INNR step, {n} seeds at once ({n} processes x 1 core)"
+        steps[name], seeds[name] = (parallel, time.perf_counter() - start), n
     samples = {"matmul": [], **{name: [] for name in steps}}
     faults = {name: 0 for name in steps}
-    for _ in range(repeats):
-        samples["matmul"].append(matmul_seconds(a, b))
-        for name, (step, _) in steps.items():
-            sync(device)
-            before = minor_faults()
-            start = time.perf_counter()
-            step()
-            sync(device)
-            samples[name].append(time.perf_counter() - start)
-            faults[name] += minor_faults() - before
+    try:
+        for _ in range(repeats):
+            samples["matmul"].append(matmul_seconds(a, b))
+            for name, (step, _) in steps.items():
+                sync(device)
+                before = minor_faults()
+                start = time.perf_counter()
+                step()
+                sync(device)
+                samples[name].append((time.perf_counter() - start) / seeds[name])
+                faults[name] += minor_faults() - before
+    finally:
+        if parallel is not None:
+            parallel.close()
     matmul = statistics.median(samples["matmul"])
     rate = 2 * MATMUL_N**3 / matmul / 1e9
     flops = step_flops(build_siren(cfg), len(problem.coords))
@@ -189,19 +212,13 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
     rows = [{"name": f"float32 matmul {MATMUL_N}x{MATMUL_N}", "seconds": matmul,
              "gflops": rate, "ratio_to_matmul": 1.0}]
     for name, (_, warmup) in steps.items():
-        seconds = statistics.median(samples[name])
+        seconds = statistics.median(samples[name])  # per seed-step
         rows.append({"name": name, "seconds": seconds, "gflops": flops / seconds / 1e9,
                      "ratio_to_matmul": flops / seconds / 1e9 / rate,
                      "speedup": reference / seconds, "warmup_seconds": warmup,
-                     "page_faults_per_step": faults[name] / repeats})
-    if device.type == "cpu" and torch.get_num_threads() > 1:
-        processes = torch.get_num_threads()
-        seconds = seeds_at_once_seconds(processes, steps=2 * repeats)
-        name = f"INNR step, {processes} seeds at once ({processes} processes x 1 core)"
-        rows.append({"name": name,
-                     "seconds": seconds, "gflops": flops / seconds / 1e9,
-                     "ratio_to_matmul": flops / seconds / 1e9 / rate,
-                     "speedup": reference / seconds})
+                     # the workers' faults are their own: counted here for one process only
+                     "page_faults_per_step": faults[name] / repeats if seeds[name] == 1
+                     else None})
     return rows, {"step_gflop": flops / 1e9, "n_coordinates": len(problem.coords),
                   "samples_seconds": samples}
 
@@ -268,7 +285,7 @@ def print_table(rows: list[dict], stages: list[dict]) -> None:
         cols = [f"{r['seconds']:9.4f}"] + [
             f"{r[k]:8.2f}" if isinstance(r.get(k), float) else f"{'':8s}"
             for k in ("gflops", "ratio_to_matmul", "speedup")]
-        if "page_faults_per_step" in r:
+        if r.get("page_faults_per_step") is not None:
             cols.append(f"{r['page_faults_per_step']:8.0f}")
         print(f"{r['name']:48s} {' '.join(cols)}")
     for s in stages:
