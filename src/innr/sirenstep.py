@@ -50,19 +50,17 @@ def sincos(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     x = k pi + r with |r| <= pi/2 (pi split in three, Cody & Waite, so that k * part is exact
     for |k| < 2^16), then sin x = (-1)^k sin r and cos x = (-1)^k cos r. Elementwise ops only,
-    so inductor emits one vectorised loop; ~2x cheaper than torch.sin + torch.cos. x must be
-    float32 (the sign flip works on its bits).
+    so inductor emits one vectorised loop; ~2x cheaper than torch.sin + torch.cos.
     """
     k = torch.round(x * (1 / math.pi))
     r = x - k * 3.140625 - k * 9.67502593994140625e-4 - k * 1.509957990978376432e-7
     z = r * r
     s = r + r * z * (_S[0] + z * (_S[1] + z * (_S[2] + z * _S[3])))
     c = 1 + z * (_C[0] + z * (_C[1] + z * (_C[2] + z * (_C[3] + z * _C[4]))))
-    # (-1)^k by flipping sign bits: k's lowest bit, shifted to bit 31 (also for negative k, in
-    # two's complement); the same bits as multiplying by +-1, four vector ops fewer
-    flip = torch.bitwise_left_shift(k.to(torch.int32), 31)
-    return ((s.view(torch.int32) ^ flip).view(torch.float32),
-            (c.view(torch.int32) ^ flip).view(torch.float32))
+    # (-1)^k in floats: flipping sign bits instead gives the same bits, but inductor bit-casts
+    # through a scalar loop, which made the kernel 4x slower on an AVX-512 machine
+    sign = 1 - 2 * (k - 2 * torch.floor(0.5 * k))
+    return s * sign, c * sign
 
 
 def _act_poly(z: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor, w0: float) -> None:
