@@ -218,6 +218,20 @@ def test_absent_benchmark_gives_a_sentence(synthetic, tmp_path):
     assert "The benchmark was not run" in tex.read_text()
 
 
+def test_benchmark_names_the_machine_it_ran_on(synthetic, tmp_path):
+    """innr.bench's ratios depend on the CPU: the appendix says which one, escaped for LaTeX."""
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({
+        "machine": {"cpu_model": "Xeon_9 & co", "torch_threads": 2, "cpu_capability": "AVX512",
+                    "versions": {"torch": "9.9"}, "device": "cpu", "device_name": "x86_64"},
+        "rows": [{"name": "float32 matmul 2048x2048", "seconds": 0.04, "gflops": 429.5,
+                  "ratio_to_matmul": 1.0}], "stages": []}))
+    dirs = {**synthetic["dirs"], "bench": bench, "build_dir": tmp_path}
+    text = cli.build(synthetic["config"], synthetic["results"], compile=False, **dirs).read_text()
+    assert r"measured on Xeon\_9 \& co, 2 threads, AVX512, torch 9.9." in text
+    assert "429.5" in text or "430" in text
+
+
 def test_partial_results_render(synthetic, tmp_path):
     """Only compression results, and every seed of them failed but one: no broken references."""
     results = tmp_path / "results"

@@ -266,6 +266,7 @@ def context(res: Results, config, study: dict, bench, figures: dict[str, Path],
         "slip": _slip(study), "fig": fig,
         "bench": tables.bench(bench) if bench is not None else None,
         "bench_path": _shown(bench_path), "bench_found": bench is not None,
+        "bench_machine": tables.bench_machine(bench),
     }
 
 

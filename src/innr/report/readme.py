@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from innr.config import load_config
-from innr.report import load
+from innr.report import load, tables
 from innr.report.tables import interval, num, pct, seconds
 from innr.runtime import REPO_ROOT
 
@@ -66,7 +66,8 @@ def run_times(res: load.Results, bench) -> list[str]:
             lines.append(f"| {experiment} | {', '.join(devices)} | {len(runs)} | "
                          f"{seconds(total)} |")
     if isinstance(bench, dict):
-        lines += ["", "From the benchmark (`python -m innr.bench`, one run on this machine):", ""]
+        where = tables.bench_machine(bench) or "this machine"
+        lines += ["", f"From the benchmark (`python -m innr.bench`, one run on {where}):", ""]
         lines += ["| measurement | value |", "| --- | --- |"]
         for r in bench.get("rows", []):
             value = f"{r['seconds'] * 1000:.0f} ms" if r.get("seconds") is not None else "n/a"

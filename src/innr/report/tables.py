@@ -263,6 +263,20 @@ def bench(data) -> Table | None:
     return None
 
 
+def bench_machine(data) -> str | None:
+    """Where innr.bench ran, in words ("Intel Xeon, 2 threads, AVX512, torch 2.13.0"): its
+    ratios are this machine's, not the code's alone."""
+    m = data.get("machine") if isinstance(data, dict) else None
+    if not isinstance(m, dict):
+        return None
+    cores = f"{m['torch_threads']} threads" if m.get("torch_threads") else None
+    torch_version = (m.get("versions") or {}).get("torch")
+    parts = [m.get("device_name") if str(m.get("device", "")).startswith("cuda") else
+             m.get("cpu_model"), cores, m.get("cpu_capability"),
+             torch_version and f"torch {torch_version}"]
+    return ", ".join(str(p) for p in parts if p) or None
+
+
 def _bench_rows(rows: list[dict], stages: list[dict]) -> Table:
     """innr.bench's file: each measurement's time, throughput and ratios, then the wall time of
     every stage of the quick reproduction."""
