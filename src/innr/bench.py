@@ -8,7 +8,8 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
 - the INNR fit step on the full problem (62,240 weights of MnistExampleNet(32), random weights;
   the original's SIREN) for the original's autograd loop and innr.sirenstep's step, eager and
   compiled, each as GFLOP/s of its matmuls (forward + backward) and as a ratio to the matmul rate;
-  plus the fast step's matmuls alone (its ceiling), the compiled step without its thread
+  plus the fast step's matmuls alone (its ceiling), the same matmuls on inputs that stay in
+  cache (what the ceiling loses to memory traffic), the compiled step without its thread
   pool (one chunk at a time, each op split over the cores), and, on a CPU with several cores,
   as many seeds fitted at once as there are cores, one process and one core each (the
   alternative to one seed at a time on every core; its row is per seed-step);
@@ -106,6 +107,23 @@ class MatmulsOnly(SirenStep):
         return self.grads()
 
 
+class MatmulsHot(MatmulsOnly):
+    """The same matmuls, every one reading the same [rows, 64] buffer, which stays in cache:
+    the gap to MatmulsOnly is what streaming the activations through memory costs them."""
+
+    @torch.no_grad()
+    def _chunk(self, j: int) -> None:
+        cos, grad = self._cos(), self._split(self.parts[j])
+        x, h = self.coords[:self.chunk], cos[0]
+        self.linear(x, self.layers[0].weight)
+        for lin in self.layers[1:]:
+            self.linear(h, lin.weight)
+        for i in reversed(range(1, len(self.layers))):
+            torch.mm(h.t(), h, out=grad["hidden"][i - 1])
+            self.linear(h, self.weights_t[i])
+        torch.mm(x.t(), h)
+
+
 def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
               ) -> dict[str, tuple[Callable[[], torch.Tensor], float]]:
     """name -> (step, warm-up seconds: construction, compilation and the first step)."""
@@ -117,6 +135,7 @@ def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
         "INNR step, fast compiled, no thread pool": lambda s, o: SirenStep(
             s, o, *data, compile=True, workers=1),
         "INNR step, matmuls alone (ceiling)": lambda s, o: MatmulsOnly(s, o, *data),
+        "INNR step, matmuls alone, cache-hot inputs": lambda s, o: MatmulsHot(s, o, *data),
     }
     steps = {}
     for name, make in makers.items():
