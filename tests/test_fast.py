@@ -108,6 +108,21 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(data, monkeypatch):
         assert math.isfinite(step().item())
 
 
+@pytest.mark.parametrize("compile,workers", [(False, 1), (True, 2)])
+def test_benchmarks_whole_chunk_candidate_equals_autograd(data, compile, workers):
+    from innr.bench import WholeChunkGraph
+
+    coords, targets = data
+    siren, opt = new_siren()
+    loss = torch.nn.functional.mse_loss(siren(coords).squeeze(-1), targets)
+    expected = torch.autograd.grad(loss, list(siren.parameters()))
+    step = WholeChunkGraph(siren, opt, coords, targets, chunk=64, compile=compile,
+                           workers=workers)
+    torch.testing.assert_close(step.grads(), loss.detach(), rtol=1e-5, atol=0)
+    for p, g in zip(siren.parameters(), expected, strict=True):
+        torch.testing.assert_close(p.grad, g, rtol=1e-5, atol=1e-6 * g.abs().max().item())
+
+
 def test_benchmark_counts_the_briefs_matmul_flops():
     from innr.bench import step_flops
 
