@@ -37,17 +37,18 @@ def test_sincos_is_within_3e_7_of_the_exact_values():
         assert (c.double() - x.double().cos()).abs().max() < 3e-7
 
 
-@pytest.mark.parametrize("chunk,workers,layers,w0", [
-    (None, 1, 3, 1.0), (64, 1, 3, 1.0), (64, 2, 3, 1.0), (7, 3, 3, 1.0), (64, 2, 1, 1.0),
-    (64, 2, 3, 2.0)])
-def test_gradient_equals_autograd(data, chunk, workers, layers, w0):
+@pytest.mark.parametrize("chunk,workers,layers,w0,compile", [
+    (None, 1, 3, 1.0, False), (64, 1, 3, 1.0, False), (64, 2, 3, 1.0, False),
+    (7, 3, 3, 1.0, False), (64, 2, 1, 1.0, False), (64, 2, 3, 2.0, False),
+    (64, 2, 3, 1.0, True), (None, 1, 3, 2.0, True)])
+def test_gradient_equals_autograd(data, chunk, workers, layers, w0, compile):
     coords, targets = data
     torch.manual_seed(1)
     siren = Siren(5, 16, layers, 1, w0=w0)
     opt = torch.optim.Adam(siren.parameters())
     loss = torch.nn.functional.mse_loss(siren(coords).squeeze(-1), targets)
     expected = torch.autograd.grad(loss, list(siren.parameters()))
-    step = SirenStep(siren, opt, coords, targets, chunk=chunk, workers=workers)
+    step = SirenStep(siren, opt, coords, targets, compile, chunk=chunk, workers=workers)
     fast_loss = step.grads()
     assert fast_loss.dim() == 0 and torch.allclose(fast_loss, loss, rtol=1e-5)
     for p, g in zip(siren.parameters(), expected, strict=True):
@@ -106,21 +107,6 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(data, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert math.isfinite(step().item())
-
-
-@pytest.mark.parametrize("compile,workers", [(False, 1), (True, 2)])
-def test_benchmarks_whole_chunk_candidate_equals_autograd(data, compile, workers):
-    from innr.bench import WholeChunkGraph
-
-    coords, targets = data
-    siren, opt = new_siren()
-    loss = torch.nn.functional.mse_loss(siren(coords).squeeze(-1), targets)
-    expected = torch.autograd.grad(loss, list(siren.parameters()))
-    step = WholeChunkGraph(siren, opt, coords, targets, chunk=64, compile=compile,
-                           workers=workers)
-    torch.testing.assert_close(step.grads(), loss.detach(), rtol=1e-5, atol=0)
-    for p, g in zip(siren.parameters(), expected, strict=True):
-        torch.testing.assert_close(p.grad, g, rtol=1e-5, atol=1e-6 * g.abs().max().item())
 
 
 def test_benchmark_counts_the_briefs_matmul_flops():

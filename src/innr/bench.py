@@ -8,8 +8,7 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
 - the INNR fit step on the full problem (62,240 weights of MnistExampleNet(32), random weights;
   the original's SIREN) for the original's autograd loop and innr.sirenstep's step, eager and
   compiled, each as GFLOP/s of its matmuls (forward + backward) and as a ratio to the matmul rate;
-  plus a candidate (WholeChunkGraph: a chunk's forward and backward compiled as one graph), the
-  fast step's matmuls alone (its ceiling), the same matmuls on inputs that stay in
+  plus the fast step's matmuls alone (its ceiling), the same matmuls on inputs that stay in
   cache (what the ceiling loses to memory traffic), the compiled step without its thread
   pool (one chunk at a time, each op split over the cores), and, on a CPU with several cores,
   as many seeds fitted at once as there are cores, one process and one core each (the
@@ -47,7 +46,7 @@ from innr.data import DataError, load_mnist
 from innr.fit import INNRProblem, Split, build_siren, prepare, train_cnn
 from innr.models import MnistExampleNet
 from innr.runtime import REPO_ROOT, describe, keep_freed_memory, pick_device
-from innr.sirenstep import SirenStep, autograd_step, sincos
+from innr.sirenstep import SirenStep, autograd_step, compile_chunk
 from innr.store import write_json
 
 MATMUL_N = 2048  # large enough for MKL's peak on 2 cores, small enough for ~0.1 s a sample
@@ -88,125 +87,49 @@ def step_flops(siren: nn.Module, n: int) -> float:
     return 2 * n * (2 * sum(macs) + sum(macs[1:]))
 
 
-class MatmulsOnly(SirenStep):
-    """The fast step's matrix multiplications alone (same shapes, chunks and threads, no
-    elementwise work and no optimizer): the ceiling of its throughput on this machine."""
-
-    @torch.no_grad()
-    def _chunk(self, j: int) -> None:
-        cos, rows = self._cos(), slice(j * self.chunk, (j + 1) * self.chunk)
-        x, sin, grad = self.coords[rows], [], self._split(self.parts[j])
-        h = x
-        for lin in self.layers:
-            h = self.linear(h, lin.weight)
-            sin.append(h)
-        for i in reversed(range(1, len(self.layers))):
-            torch.mm(cos[i].t(), sin[i - 1], out=grad["hidden"][i - 1])
-            self.linear(cos[i], self.weights_t[i])
-        torch.mm(x.t(), cos[0])
-
-    def __call__(self) -> torch.Tensor:
-        return self.grads()
-
-
-class MatmulsHot(MatmulsOnly):
-    """The same matmuls, every one reading the same [rows, 64] buffer, which stays in cache:
-    the gap to MatmulsOnly is what streaming the activations through memory costs them."""
-
-    @torch.no_grad()
-    def _chunk(self, j: int) -> None:
-        cos, grad = self._cos(), self._split(self.parts[j])
-        x, h = self.coords[:self.chunk], cos[0]
-        self.linear(x, self.layers[0].weight)
-        for lin in self.layers[1:]:
-            self.linear(h, lin.weight)
-        for i in reversed(range(1, len(self.layers))):
-            torch.mm(h.t(), h, out=grad["hidden"][i - 1])
-            self.linear(h, self.weights_t[i])
-        torch.mm(x.t(), h)
-
-
-def chunk_grads(x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, *params: torch.Tensor,
-                n: int, w0s: tuple[float, ...]) -> tuple[torch.Tensor, ...]:
-    """A chunk's squared-error sum and gradients as one pure function (params: the SIREN's
-    weights, then its biases, then the last layer's weight and bias): what WholeChunkGraph
-    compiles. The same math as SirenStep._chunk, without in-place ops."""
-    layers = len(w0s)
-    weights, biases = params[:layers], params[layers:2 * layers]
-    last_w, last_b = params[2 * layers:]
-    h, sins, coss = x, [], []
-    for w, b, w0 in zip(weights, biases, w0s, strict=True):
-        s, c = sincos(w0 * (h @ w.t() + b)) if w0 != 1 else sincos(h @ w.t() + b)
-        sins.append(s)
-        coss.append(w0 * c if w0 != 1 else c)
-        h = s
-    r = (h @ last_w.t() + last_b - t) * mask
-    loss = (r * r).sum()
-    r = r * (2 / n)
-    grad_w, grad_b = [None] * layers, [None] * layers
-    g = r @ last_w
-    for i in reversed(range(layers)):
-        gz = coss[i] * g
-        grad_b[i] = gz.sum(0)
-        grad_w[i] = gz.t() @ (sins[i - 1] if i > 0 else x)
+def chunk_matmuls(x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, *params: torch.Tensor,
+                  n: int, w0s: tuple[float, ...], sin_cos=None, hot: bool = False
+                  ) -> tuple[torch.Tensor, ...]:
+    """chunk_grads' matrix multiplications alone (same shapes, no elementwise work). hot: the
+    weight gradients read the last activation instead of each layer's, which stays in cache."""
+    weights = params[:len(w0s)]
+    h, hs = x, []
+    for w in weights:
+        h = h @ w.t()
+        hs.append(h)
+    g, grads = h, []
+    for i in reversed(range(len(weights))):
+        grads.append(g.t() @ (h if hot else hs[i - 1] if i > 0 else x))
         if i > 0:
-            g = gz @ weights[i]
-    return (loss, *grad_w, *grad_b, r.t() @ h, r.sum(0))
+            g = g @ weights[i]
+    return (*grads, g)
 
 
-class WholeChunkGraph(SirenStep):
-    """A candidate for innr.sirenstep, not used by the fits yet: each chunk's whole forward and
-    backward (chunk_grads) traced and compiled by inductor into one C++ call, which releases the
-    GIL and fuses the elementwise work around MKL's matmuls, so smaller chunks (whose
-    activations stay nearer the core) cost no Python time. Adopting it changes the fits' numbers
-    at float level: a full rerun would follow."""
+class MatmulsOnly(SirenStep):
+    """The fast step's matrix multiplications alone (same chunks, threads and compilation, no
+    elementwise work and no optimizer): the ceiling of its throughput on this machine. hot: on
+    inputs that stay in cache (the gap to the ceiling is what memory traffic costs)."""
 
-    def __init__(self, siren, opt, coords, targets, chunk: int = 2048, compile: bool = True,
-                 workers: int | None = None):
-        super().__init__(siren, opt, coords, targets, chunk=chunk, workers=workers)
-        self.fn = functools.partial(chunk_grads, n=self.n, w0s=tuple(self.w0))
-        if compile:
-            from torch.fx.experimental.proxy_tensor import make_fx
-
-            args = [self.coords[:self.chunk], self.targets[:self.chunk],
-                    self.mask[:self.chunk], *(p.detach() for p in self.params())]
-            threads = torch.get_num_threads()
-            if self.pool is not None:
-                torch.set_num_threads(1)  # no OpenMP inside: the pool's threads take the cores
-            try:
-                with torch.no_grad(), torch._inductor.config.patch(
-                        {"cpp_wrapper": coords.device.type == "cpu",
-                         "cpp.enable_floating_point_contract_flag": "fast"}):
-                    graph = make_fx(self.fn, tracing_mode="fake")(*args)
-                    self.fn = torch._inductor.compile(graph, args)
-            finally:
-                torch.set_num_threads(threads)
-
-    def params(self) -> list[torch.Tensor]:
-        last = self.siren.last
-        return ([lin.weight for lin in self.layers] + [lin.bias for lin in self.layers]
-                + [last.weight, last.bias])
+    def __init__(self, siren, opt, coords, targets, hot: bool = False):
+        super().__init__(siren, opt, coords, targets)
+        self.fn = functools.partial(chunk_matmuls, n=self.n,
+                                    w0s=tuple(float(m.w0) for m in siren.net), hot=hot)
+        example = [*self._rows(0), *(p.detach() for p in self.params)]
+        self.fn = compile_chunk(self.fn, example,
+                                1 if self.pool else torch.get_num_threads())
 
     @torch.no_grad()
-    def _part(self, j: int) -> tuple[torch.Tensor, ...]:
-        if self.pool is not None and torch.get_num_threads() != 1:
-            torch.set_num_threads(1)
-        rows = slice(j * self.chunk, (j + 1) * self.chunk)
-        return self.fn(self.coords[rows], self.targets[rows], self.mask[rows], *self.params())
-
-    @torch.no_grad()
-    def grads(self) -> torch.Tensor:
-        chunks = range(len(self.parts))
+    def __call__(self) -> None:
+        chunks = range(self.chunks)
+        if self.pool is None:
+            for j in chunks:
+                self._chunk(j)
+            return
         threads = torch.get_num_threads()
         try:
-            parts = (list(self.pool.map(self._part, chunks)) if self.pool is not None
-                     else [self._part(j) for j in chunks])
+            list(self.pool.map(self._chunk, chunks))
         finally:
             torch.set_num_threads(threads)
-        loss, *grads = [torch.stack(p).sum(0) for p in zip(*parts, strict=True)]  # chunk order
-        for param, grad in zip(self.params(), grads, strict=True):
-            param.grad = grad.view_as(param)
-        return loss / self.n
 
 
 def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
@@ -219,10 +142,9 @@ def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
         "INNR step, fast compiled": lambda s, o: SirenStep(s, o, *data, compile=True),
         "INNR step, fast compiled, no thread pool": lambda s, o: SirenStep(
             s, o, *data, compile=True, workers=1),
-        "INNR step, whole-chunk graph (candidate)": lambda s, o: WholeChunkGraph(
-            s, o, *data),
         "INNR step, matmuls alone (ceiling)": lambda s, o: MatmulsOnly(s, o, *data),
-        "INNR step, matmuls alone, cache-hot inputs": lambda s, o: MatmulsHot(s, o, *data),
+        "INNR step, matmuls alone, cache-hot inputs": lambda s, o: MatmulsOnly(s, o, *data,
+                                                                               hot=True),
     }
     steps = {}
     for name, make in makers.items():

@@ -165,8 +165,9 @@ def make_step(siren: nn.Module, opt: torch.optim.Optimizer, coords: torch.Tensor
               targets: torch.Tensor, compile: bool = False):
     """One full-batch Adam step on the MSE; returns the loss as a device tensor (no sync).
 
-    innr.sirenstep's hand-written chunked step: autograd's gradient summed in another order,
-    ~2x faster on the CPU (`python -m innr.bench`); `compile` builds its sin/cos kernel.
+    innr.sirenstep's chunked step with a hand-written backward: autograd's gradient summed in
+    another order; `compile` has inductor build it, the fastest on the CPU
+    (`python -m innr.bench` measures each).
     """
     from innr.sirenstep import SirenStep  # here, not at the top: this function is its only user
 

@@ -1,33 +1,35 @@
-"""A fast full-batch SIREN step: a hand-written forward and backward over chunks of rows.
+"""A fast full-batch SIREN step: a chunk's forward and backward as one compiled function.
 
     step = SirenStep(siren, opt, coords, targets, compile=True)
     loss = step()  # one Adam step on the MSE; the loss stays a device tensor (no host sync)
 
 Fitting the INNR is 2000 full-batch steps over 62,240 coordinates. Autograd's step streams every
 [N, 64] activation through memory several times per layer and spends a third of its time in
-torch.sin and torch.cos. Here each chunk of rows runs every layer forward and then backward with
-no autograd graph: sin and cos come out of one range reduction (`sincos`, a polynomial that
-inductor compiles, with the bias add, into one vectorised loop), the forward keeps w0 cos for the
-backward, and the matmuls are oneDNN's on the CPU. A layer is linear + sincos forward and
-mul, sum, mm, linear backward; ~80% of the step is matrix multiplication (`python -m innr.bench`).
+torch.sin and torch.cos. Here the rows are cut into chunks, and `chunk_grads` computes a chunk's
+squared-error sum and every gradient by hand, with no autograd graph: the forward keeps each
+layer's sin and w0 cos, the backward is mul, sum, mm, mm per layer. With `compile`, inductor
+traces that function once and compiles it into one C++ call per chunk: sin and cos come from one
+range reduction (`sincos`, a polynomial) fused with the bias add, the backward's product and
+bias sum are fused around MKL's matmuls, and the call releases the GIL, so a chunk small enough
+for its activations to stay near the core costs no Python time (`python -m innr.bench`).
+Without it (or where inductor cannot build), the same function runs eagerly with torch.sin and
+torch.cos.
 
 The gradient is autograd's, summed in another order. Chunks have equal sizes (the coordinates are
 padded by fewer rows than there are chunks, and the padding is masked out of the loss), so one
-compiled kernel serves every chunk. Each chunk writes its gradient into its own row of a buffer
-that is summed in chunk order at the end: on the CPU the chunks run on a pool of threads, each
-with one intra-op thread (small matmuls side by side beat each one split over the cores, and a
-core taken by another process slows one worker instead of every op), and the result is still
-bit-identical run to run. On a GPU one chunk is the whole batch. The module's parameters stay the
-source of truth: the step reads them, writes their .grad and calls the optimizer as usual, so
-state_dicts and checkpoints are unchanged.
+compiled function serves every chunk. On the CPU the chunks run on a pool of threads, each with
+one intra-op thread (small matmuls side by side beat each one split over the cores), and their
+results are summed in chunk order: bit-identical run to run. On a GPU one chunk is the whole
+batch. The module's parameters stay the source of truth: the step reads them, writes their .grad
+and calls the optimizer as usual, so state_dicts and checkpoints are unchanged.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import threading
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -36,7 +38,7 @@ from torch import nn
 
 from innr.models import Siren
 
-CHUNK = 8192  # rows per chunk on the CPU: of 2k to 16k, the fastest on 2 cores (innr.bench)
+CHUNK = 2048  # rows per chunk on the CPU: of 512 to 8192, the fastest on 2 cores here
 
 # sin r = r + r^3 S(r^2), cos r = 1 + r^2 C(r^2) on |r| <= pi/2: least-squares minimax fits,
 # within 6e-9 (relative) and 3e-10 of sin and cos before float32 rounding
@@ -63,74 +65,72 @@ def sincos(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return s * sign, c * sign
 
 
-def _act_poly(z: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor, w0: float) -> None:
-    s, c = sincos(z + bias if w0 == 1 else w0 * (z + bias))
-    cos.copy_(c if w0 == 1 else w0 * c)
-    z.copy_(s)
+def exact_sincos(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.sin(x), torch.cos(x)
 
 
-def _act_eager(z: torch.Tensor, bias: torch.Tensor, cos: torch.Tensor, w0: float) -> None:
-    z.add_(bias)
-    if w0 != 1:  # w0 = 1 in all but the first layer: skip two passes
-        z.mul_(w0)
-    torch.cos(z, out=cos)
-    z.sin_()
-    if w0 != 1:
-        cos.mul_(w0)
+def chunk_grads(x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, *params: torch.Tensor,
+                n: int, w0s: tuple[float, ...], sin_cos=exact_sincos) -> tuple[torch.Tensor, ...]:
+    """A chunk's squared-error sum, then d mean-squared-error / d each parameter over its rows.
 
-
-def compile_act(example: torch.Tensor, w0: float):
-    """`act(z, bias, cos)`: z <- sin(w0 (z + bias)), cos <- w0 cos(w0 (z + bias)), for z's shape.
-
-    Traced and handed to inductor directly: a torch.compile'd function costs ~40 us of guards
-    per call, and this one is called 12 times per chunk. On the CPU its wrapper is C++, which
-    releases the GIL (the Python one holds it: the worker threads would take turns), and a*b + c
-    may become one FMA (~15% faster, and closer to the exact value). Falls back to the eager
-    pair, with a warning, where inductor cannot build (no C++ compiler, ...).
+    params: the SIREN layers' weights, their biases, then the last layer's weight and bias (the
+    gradients come back in that order); t: [rows, 1] targets; mask: 1 on real rows, 0 on padding;
+    n: rows in the whole batch (the mean's denominator).
     """
+    layers = len(w0s)
+    weights, biases = params[:layers], params[layers:2 * layers]
+    last_w, last_b = params[2 * layers:]
+    h, sins, coss = x, [], []
+    for w, b, w0 in zip(weights, biases, w0s, strict=True):
+        z = h @ w.t() + b
+        s, c = sin_cos(z if w0 == 1 else w0 * z)  # w0 = 1 in all but the first layer
+        sins.append(s)
+        coss.append(c if w0 == 1 else w0 * c)  # d sin(w0 z) / dz
+        h = s
+    r = (h @ last_w.t() + last_b - t) * mask  # [rows, 1] residuals, 0 on padding
+    loss = (r * r).sum()
+    r = r * (2 / n)  # d mean((out - t)^2) / d out
+    grad_w, grad_b = [None] * layers, [None] * layers
+    g = r @ last_w  # d loss / d sin of the last hidden layer
+    for i in reversed(range(layers)):
+        gz = coss[i] * g  # d loss / d (W h + b) of layer i
+        grad_b[i] = gz.sum(0)
+        grad_w[i] = gz.t() @ (sins[i - 1] if i > 0 else x)
+        if i > 0:
+            g = gz @ weights[i]
+    return (loss, *grad_w, *grad_b, r.t() @ h, r.sum(0))
+
+
+def compile_chunk(fn: Callable, args: list[torch.Tensor], threads: int) -> Callable:
+    """`fn(*args)` traced and handed to inductor directly (a torch.compile'd function costs tens
+    of microseconds of guards per call; this one is called once per chunk), built for `threads`
+    intra-op threads. On the CPU its wrapper is C++, which releases the GIL (the Python one holds
+    it: the pool's threads would take turns), and a*b + c may become one FMA. Falls back to the
+    eager function with exact sin and cos, with a warning, where inductor cannot build."""
     from torch.fx.experimental.proxy_tensor import make_fx
 
-    device = example.device
-    args = [example.clone(), torch.zeros(example.shape[1], device=device),
-            torch.empty_like(example)]
+    cpu = args[0].device.type == "cpu"
+    before = torch.get_num_threads()
     try:
-        with torch._inductor.config.patch({"cpp_wrapper": device.type == "cpu",
-                                           "cpp.enable_floating_point_contract_flag": "fast"}):
-            traced = make_fx(functools.partial(_act_poly, w0=w0), tracing_mode="fake")(*args)
-            kernel = torch._inductor.compile(traced, args)
-        kernel(*args)  # build now, outside the timed loop
-        return kernel
+        torch.set_num_threads(threads)  # inductor bakes the OpenMP thread count into its loops
+        with torch.no_grad(), torch._inductor.config.patch(
+                {"cpp_wrapper": cpu, "cpp.enable_floating_point_contract_flag": "fast"}):
+            traced = make_fx(functools.partial(fn, sin_cos=sincos), tracing_mode="fake")(*args)
+            compiled = torch._inductor.compile(traced, args)
+            compiled(*args)  # build now, outside the timed loop
+        return compiled
     except Exception as e:
         warnings.warn(f"compiling the SIREN step failed ({type(e).__name__}: {e}); "
                       "using eager torch.sin/torch.cos", stacklevel=2)
-        return functools.partial(_act_eager, w0=w0)
-
-
-def _onednn_linear(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    return torch.ops.mkldnn._linear_pointwise(x, w, None, "none", [], "")
-
-
-def _mm_linear(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    return torch.mm(x, w.t())
-
-
-def pick_linear(device: torch.device):
-    """`linear(x, w)` = x @ w.T: oneDNN's on the CPU, where it is ~10% faster than MKL's mm at
-    [rows, 64] x [64, 64]; torch.mm elsewhere, or where this torch build lacks the op."""
-    if device.type == "cpu":
-        x, w = torch.linspace(-1, 1, 12).view(3, 4), torch.linspace(-2, 1, 20).view(5, 4)
-        try:
-            if torch.allclose(_onednn_linear(x, w), x @ w.t()):
-                return _onednn_linear
-        except (AttributeError, RuntimeError):
-            pass
-    return _mm_linear
+        return fn
+    finally:
+        torch.set_num_threads(before)
 
 
 class SirenStep:
     """One full-batch optimizer step on the MSE of `siren(coords)` against `targets`.
 
-    compile: build the sin/cos kernel with inductor (~20 s the first time, cached on disk after);
+    compile: build `chunk_grads` with inductor (~30 s the first time, cached on disk after);
     chunk: rows per chunk (default CHUNK on the CPU, all rows on a GPU); workers: threads that
     take chunks (default: torch's thread count on the CPU, 1 on a GPU).
     """
@@ -138,101 +138,54 @@ class SirenStep:
     def __init__(self, siren: Siren, opt: torch.optim.Optimizer, coords: torch.Tensor,
                  targets: torch.Tensor, compile: bool = False, chunk: int | None = None,
                  workers: int | None = None):
-        device = coords.device
-        cpu = device.type == "cpu"
+        cpu = coords.device.type == "cpu"
         self.siren, self.opt, self.n = siren, opt, len(coords)
         # equal chunks of at most `chunk` rows; the padding (< one row per chunk) is masked out
-        chunks = math.ceil(self.n / min(self.n, chunk or (CHUNK if cpu else self.n)))
-        self.chunk = math.ceil(self.n / chunks)
-        pad = chunks * self.chunk - self.n
+        self.chunks = math.ceil(self.n / min(self.n, chunk or (CHUNK if cpu else self.n)))
+        self.chunk = math.ceil(self.n / self.chunks)
+        pad = self.chunks * self.chunk - self.n
         self.coords = F.pad(coords, (0, 0, 0, pad))
         self.targets = F.pad(targets.reshape(-1, 1), (0, 0, 0, pad))
         self.mask = F.pad(torch.ones_like(self.targets[:self.n]), (0, 0, 0, pad))
-        self.layers = [m.linear for m in siren.net]
-        self.w0 = [float(m.w0) for m in siren.net]
-        L, H = len(self.layers), siren.last.in_features
-        # a gradient row's layout: the hidden layers' weights, every bias, then the rest
-        self.blocks = {"hidden": (L - 1, H, H), "bias": (L, H), "first": (H, coords.shape[1]),
-                       "last_w": tuple(siren.last.weight.shape), "last_b": (1,)}
-        size = sum(math.prod(shape) for shape in self.blocks.values())
-        # one gradient row per chunk, summed in chunk order: deterministic whatever the threads
-        self.parts = torch.empty(chunks, size, device=device)
-        self.losses = torch.empty(chunks, device=device)
-        self.grad = torch.empty(size, device=device)
-        self.shape = (self.chunk, H)
-        example = torch.zeros(self.shape, device=device)
-        acts = {w0: compile_act(example, w0) if compile else functools.partial(_act_eager, w0=w0)
-                for w0 in set(self.w0)}  # one kernel per w0: the constant folds in
-        self.acts = [acts[w0] for w0 in self.w0]
-        self.linear = pick_linear(device)
-        self.workers = min(chunks, workers or (torch.get_num_threads() if cpu else 1))
+        layers = [m.linear for m in siren.net]
+        self.params = ([lin.weight for lin in layers] + [lin.bias for lin in layers]
+                       + [siren.last.weight, siren.last.bias])
+        self.workers = min(self.chunks, workers or (torch.get_num_threads() if cpu else 1))
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
-        self.local = threading.local()
+        self.fn = functools.partial(chunk_grads, n=self.n,
+                                    w0s=tuple(float(m.w0) for m in siren.net))
+        if compile:
+            example = [*self._rows(0), *(p.detach() for p in self.params)]
+            self.fn = compile_chunk(self.fn, example, 1 if self.pool else torch.get_num_threads())
 
-    def _split(self, row: torch.Tensor) -> dict[str, torch.Tensor]:
-        sizes = [math.prod(shape) for shape in self.blocks.values()]
-        return {name: part.view(shape) for (name, shape), part in
-                zip(self.blocks.items(), row.split(sizes), strict=True)}
-
-    def _cos(self) -> torch.Tensor:
-        """This thread's stash of every layer's w0 cos, which the backward overwrites with the
-        gradient. (The layers' outputs are fresh tensors: oneDNN's linear has no out=.)"""
-        cos = getattr(self.local, "cos", None)
-        if cos is None:
-            if self.pool is not None:
-                torch.set_num_threads(1)  # this worker's ops on one core; the pool uses the rest
-            cos = self.local.cos = torch.zeros(len(self.layers), *self.shape,
-                                               device=self.coords.device)
-        return cos
+    def _rows(self, j: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rows = slice(j * self.chunk, (j + 1) * self.chunk)
+        return self.coords[rows], self.targets[rows], self.mask[rows]
 
     @torch.no_grad()  # grad mode is per thread: the workers need it too
-    def _chunk(self, j: int) -> None:
-        """Chunk j forward and backward: its gradient into parts[j], its squared errors' sum
-        into losses[j]."""
-        cos, rows = self._cos(), slice(j * self.chunk, (j + 1) * self.chunk)
-        x, sin = self.coords[rows], []
-        h = x
-        for i, (lin, act) in enumerate(zip(self.layers, self.acts, strict=True)):
-            h = self.linear(h, lin.weight)
-            act(h, lin.bias, cos[i])  # h <- sin(w0 (W h + b)); cos[i] <- w0 cos(...)
-            sin.append(h)
-        last, grad = self.siren.last, self._split(self.parts[j])
-        r = torch.addmm(last.bias, h, last.weight.t()).sub_(self.targets[rows])
-        r.mul_(self.mask[rows])  # [rows, 1] residuals, 0 on padding
-        self.losses[j] = torch.dot(r.view(-1), r.view(-1))
-        r.mul_(2 / self.n)  # d mean((out - t)^2) / d out
-        torch.mm(r.t(), h, out=grad["last_w"])
-        torch.sum(r, dim=0, out=grad["last_b"])
-        g = r * last.weight  # d loss / d sin[-1]
-        for i in reversed(range(len(self.layers))):
-            gz = cos[i].mul_(g)  # d loss / d (W h + b) of layer i, in place of its w0 cos
-            torch.sum(gz, dim=0, out=grad["bias"][i])
-            if i > 0:
-                torch.mm(gz.t(), sin[i - 1], out=grad["hidden"][i - 1])
-                g = self.linear(gz, self.weights_t[i])  # gz @ W
-        # x^T gz, transposed: MKL is ~6x slower at gz^T x, whose output is only 5 wide
-        grad["first"].copy_(torch.mm(x.t(), cos[0]).t())
+    def _chunk(self, j: int) -> tuple[torch.Tensor, ...]:
+        if self.pool is not None and torch.get_num_threads() != 1:
+            torch.set_num_threads(1)  # this worker's ops on one core; the pool uses the rest
+        return self.fn(*self._rows(j), *self.params)
 
     @torch.no_grad()
     def grads(self) -> torch.Tensor:
         """Set every parameter's .grad to the full-batch gradient; return the loss (no sync)."""
-        self.weights_t = [lin.weight.t().contiguous() for lin in self.layers]
-        chunks = range(len(self.parts))
+        chunks = range(self.chunks)
         if self.pool is None:
-            for j in chunks:
-                self._chunk(j)
+            parts = [self._chunk(j) for j in chunks]
         else:
             threads = torch.get_num_threads()
             try:
-                list(self.pool.map(self._chunk, chunks))
+                parts = list(self.pool.map(self._chunk, chunks))
             finally:  # the workers' setting leaks into the global default
                 torch.set_num_threads(threads)
-        grad = self._split(torch.sum(self.parts, dim=0, out=self.grad))
-        for i, lin in enumerate(self.layers):
-            lin.weight.grad = grad["hidden"][i - 1] if i > 0 else grad["first"]
-            lin.bias.grad = grad["bias"][i]
-        self.siren.last.weight.grad, self.siren.last.bias.grad = grad["last_w"], grad["last_b"]
-        return self.losses.sum() / self.n
+        # summed in chunk order whichever thread took which chunk: deterministic
+        loss, *grads = (torch.stack(p).sum(0) if len(p) > 1 else p[0]
+                        for p in zip(*parts, strict=True))
+        for param, grad in zip(self.params, grads, strict=True):
+            param.grad = grad.view_as(param)
+        return loss / self.n
 
     def __call__(self) -> torch.Tensor:
         loss = self.grads()
