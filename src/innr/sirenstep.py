@@ -38,6 +38,10 @@ from torch import nn
 
 from innr.models import Siren
 
+# a*b + c may become one FMA; and no pattern matching, whose mm + bias -> addmm rewrite would
+# have MKL copy the bias into every layer's output first (~10% of the step) instead of adding it
+# inside the fused sin/cos loop
+INDUCTOR = {"cpp.enable_floating_point_contract_flag": "fast", "pattern_matcher": False}
 CHUNK = 2048  # rows per chunk on the CPU: of 512 to 8192, the fastest on 2 cores here
 
 # sin r = r + r^3 S(r^2), cos r = 1 + r^2 C(r^2) on |r| <= pi/2: least-squares minimax fits,
@@ -104,8 +108,8 @@ def chunk_grads(x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, *params: t
 def compile_chunk(fn: Callable, args: list[torch.Tensor], threads: int) -> Callable:
     """`fn(*args)` traced and handed to inductor directly (a torch.compile'd function costs tens
     of microseconds of guards per call; this one is called once per chunk), built for `threads`
-    intra-op threads. On the CPU its wrapper is C++, which releases the GIL (the Python one holds
-    it: the pool's threads would take turns), and a*b + c may become one FMA. Falls back to the
+    intra-op threads, with the options in INDUCTOR. On the CPU its wrapper is C++, which releases
+    the GIL (the Python one holds it: the pool's threads would take turns). Falls back to the
     eager function with exact sin and cos, with a warning, where inductor cannot build."""
     from torch.fx.experimental.proxy_tensor import make_fx
 
@@ -114,7 +118,7 @@ def compile_chunk(fn: Callable, args: list[torch.Tensor], threads: int) -> Calla
     try:
         torch.set_num_threads(threads)  # inductor bakes the OpenMP thread count into its loops
         with torch.no_grad(), torch._inductor.config.patch(
-                {"cpp_wrapper": cpu, "cpp.enable_floating_point_contract_flag": "fast"}):
+                {**INDUCTOR, "cpp_wrapper": cpu}):
             traced = make_fx(functools.partial(fn, sin_cos=sincos), tracing_mode="fake")(*args)
             compiled = torch._inductor.compile(traced, args)
             compiled(*args)  # build now, outside the timed loop
