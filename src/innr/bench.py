@@ -118,18 +118,8 @@ class MatmulsOnly(SirenStep):
         self.fn = compile_chunk(self.fn, example,
                                 1 if self.pool else torch.get_num_threads())
 
-    @torch.no_grad()
     def __call__(self) -> None:
-        chunks = range(self.chunks)
-        if self.pool is None:
-            for j in chunks:
-                self._chunk(j)
-            return
-        threads = torch.get_num_threads()
-        try:
-            list(self.pool.map(self._chunk, chunks))
-        finally:
-            torch.set_num_threads(threads)
+        self._all_chunks()
 
 
 def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device

@@ -172,21 +172,23 @@ class SirenStep:
             torch.set_num_threads(1)  # this worker's ops on one core; the pool uses the rest
         return self.fn(*self._rows(j), *self.params)
 
+    def _all_chunks(self) -> list[tuple[torch.Tensor, ...]]:
+        """Every chunk's results, in chunk order whichever thread took which chunk."""
+        chunks = range(self.chunks)
+        if self.pool is None:
+            return [self._chunk(j) for j in chunks]
+        threads = torch.get_num_threads()
+        try:
+            return list(self.pool.map(self._chunk, chunks))
+        finally:  # the workers' setting leaks into the global default
+            torch.set_num_threads(threads)
+
     @torch.no_grad()
     def grads(self) -> torch.Tensor:
         """Set every parameter's .grad to the full-batch gradient; return the loss (no sync)."""
-        chunks = range(self.chunks)
-        if self.pool is None:
-            parts = [self._chunk(j) for j in chunks]
-        else:
-            threads = torch.get_num_threads()
-            try:
-                parts = list(self.pool.map(self._chunk, chunks))
-            finally:  # the workers' setting leaks into the global default
-                torch.set_num_threads(threads)
-        # summed in chunk order whichever thread took which chunk: deterministic
+        # summed in chunk order: deterministic
         loss, *grads = (torch.stack(p).sum(0) if len(p) > 1 else p[0]
-                        for p in zip(*parts, strict=True))
+                        for p in zip(*self._all_chunks(), strict=True))
         for param, grad in zip(self.params, grads, strict=True):
             param.grad = grad.view_as(param)
         return loss / self.n
