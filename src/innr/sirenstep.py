@@ -134,7 +134,7 @@ def compile_chunk(fn: Callable, args: list[torch.Tensor], threads: int) -> Calla
 class SirenStep:
     """One full-batch optimizer step on the MSE of `siren(coords)` against `targets`.
 
-    compile: build `chunk_grads` with inductor (~30 s the first time, cached on disk after);
+    compile: build `chunk_grads` with inductor (~20 s the first time, cached on disk after);
     chunk: rows per chunk (default CHUNK on the CPU, all rows on a GPU); workers: threads that
     take chunks (default: torch's thread count on the CPU, 1 on a GPU).
     """
