@@ -112,8 +112,7 @@ class MatmulsOnly(SirenStep):
 
     def __init__(self, siren, opt, coords, targets, hot: bool = False):
         super().__init__(siren, opt, coords, targets)
-        self.fn = functools.partial(chunk_matmuls, n=self.n,
-                                    w0s=tuple(float(m.w0) for m in siren.net), hot=hot)
+        self.fn = functools.partial(chunk_matmuls, n=self.n, w0s=self.w0s, hot=hot)
         example = [*self._rows(0), *(p.detach() for p in self.params)]
         self.fn = compile_chunk(self.fn, example,
                                 1 if self.pool else torch.get_num_threads())

@@ -9,8 +9,9 @@ torch.sin and torch.cos. Here the rows are cut into chunks, and `chunk_grads` co
 squared-error sum and every gradient by hand, with no autograd graph: the forward keeps each
 layer's sin and w0 cos, the backward is mul, sum, mm, mm per layer. With `compile`, inductor
 traces that function once and compiles it into one C++ call per chunk: sin and cos come from one
-range reduction (`sincos`, a polynomial) fused with the bias add, the backward's product and
-bias sum are fused around MKL's matmuls, and the call releases the GIL, so a chunk small enough
+range reduction (`sincos`, a polynomial) fused with the bias add, the rest of the elementwise
+work fused into a few loops between MKL's matmuls (inductor may recompute cos in the backward
+rather than keep it), and the call releases the GIL, so a chunk small enough
 for its activations to stay near the core costs no Python time (`python -m innr.bench`).
 Without it (or where inductor cannot build), the same function runs eagerly with torch.sin and
 torch.cos.
@@ -156,8 +157,8 @@ class SirenStep:
                        + [siren.last.weight, siren.last.bias])
         self.workers = min(self.chunks, workers or (torch.get_num_threads() if cpu else 1))
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
-        self.fn = functools.partial(chunk_grads, n=self.n,
-                                    w0s=tuple(float(m.w0) for m in siren.net))
+        self.w0s = tuple(float(m.w0) for m in siren.net)
+        self.fn = functools.partial(chunk_grads, n=self.n, w0s=self.w0s)
         if compile:
             example = [*self._rows(0), *(p.detach() for p in self.params)]
             self.fn = compile_chunk(self.fn, example, 1 if self.pool else torch.get_num_threads())
