@@ -118,6 +118,22 @@ def test_benchmark_counts_the_briefs_matmul_flops():
     assert flops == 2 * 62_240 * (2 * macs + macs - 5 * 64) and round(flops / 1e9, 1) == 16.9
 
 
+
+def test_step_bound_is_the_cores_chunk_rate_over_the_matmul_rate():
+    from innr.bench import MATMUL_N, bound_rows
+
+    matmul = 0.05  # all cores; one core alone takes twice as long: perfect scaling
+    flops, n, rows, cores = 16.9e9, 62_240, 2008, 2
+    rate_1 = 2 * MATMUL_N**3 / (2 * matmul)  # one core's matmul FLOP/s
+    # a chunk at 60% of one core's matmul rate: every core at that rate is 60% of all cores'
+    chunk_1 = flops * rows / n / (0.6 * rate_1)
+    one, chunk, bound = bound_rows(2 * matmul, chunk_1, rows, n, flops, matmul, cores)
+    assert one["ratio_to_matmul"] == pytest.approx(0.5)
+    assert chunk["ratio_to_matmul"] == pytest.approx(0.3)
+    assert bound["ratio_to_matmul"] == pytest.approx(0.6)
+    assert bound["seconds"] == pytest.approx(chunk_1 * n / rows / cores)
+    assert f"on {cores} cores" in bound["name"]
+
 @pytest.mark.skipif(sys.platform != "linux", reason="glibc's mallopt")
 def test_freed_buffers_are_reused_without_page_faults():
     # the fit's pattern: worker threads allocating and freeing megabyte buffers. By default glibc

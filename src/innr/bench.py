@@ -12,7 +12,10 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
   cache (what the ceiling loses to memory traffic), the compiled step without its thread
   pool (one chunk at a time, each op split over the cores), and, on a CPU with several cores,
   as many seeds fitted at once as there are cores, one process and one core each (the
-  alternative to one seed at a time on every core; its row is per seed-step);
+  alternative to one seed at a time on every core; its row is per seed-step); then, on one core
+  with the others idle, the large matmul and the compiled step's chunk function, and the step
+  time they bound (every core running such chunks back to back with nothing else): the best
+  this design of the step can do on this machine;
 - the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
 - the wall time of every stage of the quick reproduction (three experiments and the report), each
   a subprocess writing to a temporary results folder (skipped by --skip-reproduction).
@@ -193,20 +196,57 @@ class SeedsAtOnce:
             worker.join()
 
 
+class OneCore:
+    """`call()` `times` times back to back on one intra-op thread, the other cores idle: what
+    one core does alone."""
+
+    def __init__(self, call: Callable[[], object], times: int):
+        self.call, self.times = call, times
+
+    def __call__(self) -> None:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for _ in range(self.times):
+                self.call()
+        finally:
+            torch.set_num_threads(threads)
+
+
+def one_core_chunk(problem: INNRProblem, cfg: INNRConfig) -> tuple[OneCore, int]:
+    """The fast step's compiled chunk function (its first chunk, as many times as the step has
+    chunks) on one core, with no pool, no optimizer and nothing else running: a core of the full
+    step, which shares the machine and does more, does no better. Returns the call and its
+    rows."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # compiled for one thread, like the pool's workers
+    try:
+        torch.manual_seed(0)
+        siren = build_siren(cfg)
+        step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr),
+                         problem.coords, problem.targets, compile=True)
+    finally:
+        torch.set_num_threads(threads)
+    args = [*step._rows(0), *step.params]
+    return OneCore(lambda: step.fn(*args), times=step.chunks), step.chunk  # a step's worth
+
+
 def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeats: int
              ) -> tuple[list[dict], dict]:
     """Rows for the matmul rate and each step, medians over interleaved rounds; the samples."""
     a, b = (torch.randn(MATMUL_N, MATMUL_N, device=device) for _ in range(2))
     steps = fit_steps(problem, cfg, device)
     seeds = {name: 1 for name in steps}  # seeds stepped per call
-    parallel = None
-    if device.type == "cpu" and torch.get_num_threads() > 1:
-        n = torch.get_num_threads()
+    parallel, alone, cores = None, {}, torch.get_num_threads()
+    if device.type == "cpu" and cores > 1:
         start = time.perf_counter()
-        parallel = SeedsAtOnce(n)
-        name = f"INNR step, {n} seeds at once ({n} processes x 1 core)"
-        steps[name], seeds[name] = (parallel, time.perf_counter() - start), n
-    samples = {"matmul": [], **{name: [] for name in steps}}
+        parallel = SeedsAtOnce(cores)
+        name = f"INNR step, {cores} seeds at once ({cores} processes x 1 core)"
+        steps[name], seeds[name] = (parallel, time.perf_counter() - start), cores
+        chunk, chunk_rows = one_core_chunk(problem, cfg)
+        alone = {"matmul": OneCore(lambda: a @ b, times=3), "chunk": chunk}
+    samples = {"matmul": [], **{name: [] for name in steps},
+               **{f"one core: {name}": [] for name in alone}}
     faults = {name: 0 for name in steps}
     try:
         for _ in range(repeats):
@@ -219,6 +259,10 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
                 sync(device)
                 samples[name].append((time.perf_counter() - start) / seeds[name])
                 faults[name] += minor_faults() - before
+            for name, call in alone.items():
+                start = time.perf_counter()
+                call()
+                samples[f"one core: {name}"].append((time.perf_counter() - start) / call.times)
     finally:
         if parallel is not None:
             parallel.close()
@@ -236,8 +280,32 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
                      # the workers' faults are their own: counted here for one process only
                      "page_faults_per_step": faults[name] / repeats if seeds[name] == 1
                      else None})
+    if alone:
+        rows += bound_rows(statistics.median(samples["one core: matmul"]),
+                           statistics.median(samples["one core: chunk"]), chunk_rows,
+                           len(problem.coords), flops, matmul, cores)
     return rows, {"step_gflop": flops / 1e9, "n_coordinates": len(problem.coords),
                   "samples_seconds": samples}
+
+
+def bound_rows(matmul_1: float, chunk_1: float, chunk_rows: int, n: int, flops: float,
+               matmul: float, cores: int) -> list[dict]:
+    """The large matmul and one chunk of the fast step, each on one core alone (seconds
+    matmul_1, chunk_1), and the step they bound: `cores` cores running such chunks back to
+    back with nothing else (no contention, pool, summation or optimizer). Ratios are to the
+    all-core matmul (`matmul` seconds), like every other row's."""
+    rate = 2 * MATMUL_N**3 / matmul / 1e9
+    chunk_gflops = flops * chunk_rows / n / chunk_1 / 1e9
+    bound = chunk_1 * n / chunk_rows / cores
+    return [
+        {"name": f"one core alone: float32 matmul {MATMUL_N}x{MATMUL_N}", "seconds": matmul_1,
+         "gflops": 2 * MATMUL_N**3 / matmul_1 / 1e9, "ratio_to_matmul": matmul / matmul_1},
+        {"name": f"one core alone: INNR chunk of {chunk_rows} rows, compiled",
+         "seconds": chunk_1, "gflops": chunk_gflops, "ratio_to_matmul": chunk_gflops / rate},
+        {"name": f"INNR step bound: such chunks on {cores} cores, no overhead",
+         "seconds": bound, "gflops": flops / bound / 1e9,
+         "ratio_to_matmul": flops / bound / 1e9 / rate},
+    ]
 
 
 def cnn_epoch_seconds(device: torch.device) -> dict:
@@ -298,7 +366,7 @@ def machine(device: torch.device) -> dict:
 
 
 def print_table(rows: list[dict], stages: list[dict]) -> None:
-    print(f"{'':48s} {'seconds':>9s} {'GFLOP/s':>8s} {'/matmul':>8s} {'speed-up':>8s}"
+    print(f"{'':52s} {'seconds':>9s} {'GFLOP/s':>8s} {'/matmul':>8s} {'speed-up':>8s}"
           f" {'faults':>8s}")
     for r in rows:
         cols = [f"{r['seconds']:9.4f}"] + [
@@ -306,9 +374,9 @@ def print_table(rows: list[dict], stages: list[dict]) -> None:
             for k in ("gflops", "ratio_to_matmul", "speedup")]
         if r.get("page_faults_per_step") is not None:
             cols.append(f"{r['page_faults_per_step']:8.0f}")
-        print(f"{r['name']:48s} {' '.join(cols)}")
+        print(f"{r['name']:52s} {' '.join(cols)}")
     for s in stages:
-        print(f"{'quick reproduction: ' + s['stage']:48s} {s['seconds']:9.1f}"
+        print(f"{'quick reproduction: ' + s['stage']:52s} {s['seconds']:9.1f}"
               + ("" if s["returncode"] == 0 else f"  (exit {s['returncode']})"))
 
 
