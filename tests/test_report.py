@@ -314,3 +314,10 @@ def test_the_number_scan_catches_numbers():
     assert hand_typed_numbers(r"accuracy of 95.5\% and 0.93 over 62,240 weights and 5 seeds")
     assert not hand_typed_numbers(r"\includegraphics[width=0.7\linewidth]{\VAR{f}} $[-1, 1]$")
     assert not hand_typed_numbers("\\bibitem{x} A. Author. Title. NeurIPS 2020.")
+
+
+def test_times_are_written_in_a_unit_that_keeps_two_digits():
+    from innr.report.tables import seconds
+
+    assert [seconds(x) for x in (0.0044, 0.081, 7.84, 300, 9000, float("nan"))] == [
+        "4.4 ms", "81 ms", "7.8 s", "5.0 min", "2.5 h", "n/a"]

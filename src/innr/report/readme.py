@@ -70,7 +70,7 @@ def run_times(res: load.Results, bench) -> list[str]:
         lines += ["", f"From the benchmark (`python -m innr.bench`, one run on {where}):", ""]
         lines += ["| measurement | value |", "| --- | --- |"]
         for r in bench.get("rows", []):
-            value = f"{r['seconds'] * 1000:.0f} ms" if r.get("seconds") is not None else "n/a"
+            value = seconds(r.get("seconds"))
             if r.get("ratio_to_matmul") is not None:
                 value += f", {num(r['gflops'])} GFLOP/s = {pct(r['ratio_to_matmul'], 0)} of matmul"
             lines.append(f"| {r['name']} | {value} |")

@@ -80,9 +80,11 @@ def exact(x) -> str:
 
 
 def seconds(x) -> str:
-    """Wall time: '4.2 s', '3.1 min' or '1.2 h'."""
+    """Wall time: '4.4 ms', '81 ms', '4.2 s', '3.1 min' or '1.2 h'."""
     if not _finite(x):
         return "n/a"
+    if x < 1:
+        return f"{1000 * x:.1f} ms" if x < 0.01 else f"{1000 * x:.0f} ms"
     if x < 120:
         return f"{x:.1f} s"
     return f"{x / 60:.1f} min" if x < 7200 else f"{x / 3600:.1f} h"
@@ -283,8 +285,7 @@ def _bench_rows(rows: list[dict], stages: list[dict]) -> Table:
     def cell(r: dict, key: str, fmt) -> str:
         return fmt(r[key]) if _finite(r.get(key)) else ""
 
-    measured = [[r["name"], seconds(r["seconds"]) if r["seconds"] >= 1 else
-                 f"{1000 * r['seconds']:.0f} ms", cell(r, "gflops", num),
+    measured = [[r["name"], seconds(r["seconds"]), cell(r, "gflops", num),
                  cell(r, "ratio_to_matmul", lambda x: pct(x, 0)),
                  cell(r, "speedup", lambda x: f"{x:.2f}x")] for r in rows]
     staged = [[f"quick reproduction: {s['stage']}", seconds(s["seconds"]), "", "", ""]
