@@ -134,6 +134,7 @@ def test_step_bound_is_the_cores_chunk_rate_over_the_matmul_rate():
     assert bound["seconds"] == pytest.approx(chunk_1 * n / rows / cores)
     assert f"on {cores} cores" in bound["name"]
 
+
 @pytest.mark.skipif(sys.platform != "linux", reason="glibc's mallopt")
 def test_freed_buffers_are_reused_without_page_faults():
     # the fit's pattern: worker threads allocating and freeing megabyte buffers. By default glibc

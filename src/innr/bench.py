@@ -7,10 +7,11 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
 - the float32 matmul rate of a large square matmul;
 - the INNR fit step on the full problem (62,240 weights of MnistExampleNet(32), random weights;
   the original's SIREN) for the original's autograd loop and innr.sirenstep's step, eager and
-  compiled, each as GFLOP/s of its matmuls (forward + backward) and as a ratio to the matmul rate;
-  plus the fast step's matmuls alone (its ceiling), the same matmuls on inputs that stay in
-  cache (what the ceiling loses to memory traffic), the compiled step without its thread
-  pool (one chunk at a time, each op split over the cores), and, on a CPU with several cores,
+  compiled (by innr.native's kernel where the CPU has AVX-512, and by inductor), each as GFLOP/s
+  of its matmuls (forward + backward) and as a ratio to the matmul rate; plus inductor's build
+  without its thread pool (one chunk at a time, each op split over the cores), its MKL matmuls
+  alone (what a library's matmuls of these shapes reach), the same matmuls on inputs that stay
+  in cache (what they lose to memory traffic), and, on a CPU with several cores,
   as many seeds fitted at once as there are cores, one process and one core each (the
   alternative to one seed at a time on every core; its row is per seed-step); then, on one core
   with the others idle, the large matmul and the compiled step's chunk function, and the step
@@ -109,9 +110,9 @@ def chunk_matmuls(x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, *params:
 
 
 class MatmulsOnly(SirenStep):
-    """The fast step's matrix multiplications alone (same chunks, threads and compilation, no
-    elementwise work and no optimizer): the ceiling of its throughput on this machine. hot: on
-    inputs that stay in cache (the gap to the ceiling is what memory traffic costs)."""
+    """Inductor's build of the fast step with its matrix multiplications (MKL's) alone (same
+    chunks and threads, no elementwise work, no optimizer): the ceiling of that build on this
+    machine. hot: on inputs that stay in cache (the gap is what memory traffic costs)."""
 
     def __init__(self, siren, opt, coords, targets, hot: bool = False):
         super().__init__(siren, opt, coords, targets)
@@ -132,10 +133,12 @@ def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
         "INNR step, autograd (original loop)": lambda s, o: autograd_step(s, o, *data),
         "INNR step, fast eager": lambda s, o: SirenStep(s, o, *data),
         "INNR step, fast compiled": lambda s, o: SirenStep(s, o, *data, compile=True),
-        "INNR step, fast compiled, no thread pool": lambda s, o: SirenStep(
-            s, o, *data, compile=True, workers=1),
-        "INNR step, matmuls alone (ceiling)": lambda s, o: MatmulsOnly(s, o, *data),
-        "INNR step, matmuls alone, cache-hot inputs": lambda s, o: MatmulsOnly(s, o, *data,
+        "INNR step, fast compiled by inductor": lambda s, o: SirenStep(
+            s, o, *data, compile=True, native=False),
+        "INNR step, fast compiled by inductor, no thread pool": lambda s, o: SirenStep(
+            s, o, *data, compile=True, workers=1, native=False),
+        "INNR step, inductor's MKL matmuls alone": lambda s, o: MatmulsOnly(s, o, *data),
+        "INNR step, inductor's MKL matmuls, cache-hot": lambda s, o: MatmulsOnly(s, o, *data,
                                                                                hot=True),
     }
     steps = {}
@@ -227,8 +230,7 @@ def one_core_chunk(problem: INNRProblem, cfg: INNRConfig) -> tuple[OneCore, int]
                          problem.coords, problem.targets, compile=True)
     finally:
         torch.set_num_threads(threads)
-    args = [*step._rows(0), *step.params]
-    return OneCore(lambda: step.fn(*args), times=step.chunks), step.chunk  # a step's worth
+    return OneCore(lambda: step._chunk(0), times=step.chunks), step.chunk  # a step's worth
 
 
 def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeats: int

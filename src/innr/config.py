@@ -53,7 +53,7 @@ class INNRConfig:
     steps: int = 2000
     eval_every: int = 50  # rebuilt network's test accuracy every N steps (never used to select)
     checkpoint_every: int = 250  # save fit state every N steps so a stop costs little
-    compile: bool = False  # inductor-compile the fit step's chunk function (float tolerance)
+    compile: bool = False  # build the fit step's chunk: C++ kernel or inductor (float tolerance)
 
 
 @dataclass(frozen=True)

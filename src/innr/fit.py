@@ -166,8 +166,8 @@ def make_step(siren: nn.Module, opt: torch.optim.Optimizer, coords: torch.Tensor
     """One full-batch Adam step on the MSE; returns the loss as a device tensor (no sync).
 
     innr.sirenstep's chunked step with a hand-written backward: autograd's gradient summed in
-    another order; `compile` has inductor build it, the fastest on the CPU
-    (`python -m innr.bench` measures each).
+    another order; `compile` builds its chunk, as innr.native's C++ kernel on an AVX-512 CPU
+    and with inductor elsewhere, the fastest on the CPU (`python -m innr.bench` measures each).
     """
     from innr.sirenstep import SirenStep  # here, not at the top: this function is its only user
 

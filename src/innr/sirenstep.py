@@ -13,7 +13,9 @@ range reduction (`sincos`, a polynomial) fused with the bias add, the rest of th
 work fused into a few loops between MKL's matmuls (inductor may recompute cos in the backward
 rather than keep it), and the call releases the GIL, so a chunk small enough
 for its activations to stay near the core costs no Python time (`python -m innr.bench`).
-Without it (or where inductor cannot build), the same function runs eagerly with torch.sin and
+On a CPU with AVX-512, `compile` uses innr.native's hand-written kernel for the same chunk
+instead (the same function in C++, its elementwise work done on the matmuls' register tiles:
+faster again); where neither can build, the same function runs eagerly with torch.sin and
 torch.cos.
 
 The gradient is autograd's, summed in another order. Chunks have equal sizes (the coordinates are
@@ -38,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from innr.models import Siren
+from innr.native import NativeChunk, NativeUnavailable, unsupported
 
 # a*b + c may become one FMA; and no pattern matching, whose mm + bias -> addmm rewrite would
 # have MKL copy the bias into every layer's output first (~10% of the step) instead of adding it
@@ -135,14 +138,15 @@ def compile_chunk(fn: Callable, args: list[torch.Tensor], threads: int) -> Calla
 class SirenStep:
     """One full-batch optimizer step on the MSE of `siren(coords)` against `targets`.
 
-    compile: build `chunk_grads` with inductor (~20 s the first time, cached on disk after);
-    chunk: rows per chunk (default CHUNK on the CPU, all rows on a GPU); workers: threads that
-    take chunks (default: torch's thread count on the CPU, 1 on a GPU).
+    compile: the fastest build of the chunk there is: innr.native's kernel on an AVX-512 CPU
+    (unless `native` is False), else `chunk_grads` built by inductor (~20 s the first time,
+    cached on disk after); chunk: rows per chunk (default CHUNK on the CPU, all rows on a GPU);
+    workers: threads that take chunks (default: torch's thread count on the CPU, 1 on a GPU).
     """
 
     def __init__(self, siren: Siren, opt: torch.optim.Optimizer, coords: torch.Tensor,
                  targets: torch.Tensor, compile: bool = False, chunk: int | None = None,
-                 workers: int | None = None):
+                 workers: int | None = None, native: bool = True):
         cpu = coords.device.type == "cpu"
         self.siren, self.opt, self.n = siren, opt, len(coords)
         # equal chunks of at most `chunk` rows; the padding (< one row per chunk) is masked out
@@ -159,9 +163,24 @@ class SirenStep:
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self.w0s = tuple(float(m.w0) for m in siren.net)
         self.fn = functools.partial(chunk_grads, n=self.n, w0s=self.w0s)
-        if compile:
+        self.native = compile and native and unsupported(siren, coords.device) is None
+        if self.native:
+            try:
+                self.fn = NativeChunk(siren, self.n)
+            except NativeUnavailable as e:
+                warnings.warn(f"innr.native's kernel is unavailable ({e}); using inductor",
+                              stacklevel=2)
+                self.native = False
+        if compile and not self.native:
             example = [*self._rows(0), *(p.detach() for p in self.params)]
             self.fn = compile_chunk(self.fn, example, 1 if self.pool else torch.get_num_threads())
+        self.args = self._args()
+
+    def _args(self) -> list[torch.Tensor]:
+        """The parameters as the chunk function takes them: one flat tensor for the kernel."""
+        if self.native:
+            return [torch.cat([p.detach().reshape(-1) for p in self.params])]
+        return self.params
 
     def _rows(self, j: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         rows = slice(j * self.chunk, (j + 1) * self.chunk)
@@ -171,7 +190,7 @@ class SirenStep:
     def _chunk(self, j: int) -> tuple[torch.Tensor, ...]:
         if self.pool is not None and torch.get_num_threads() != 1:
             torch.set_num_threads(1)  # this worker's ops on one core; the pool uses the rest
-        return self.fn(*self._rows(j), *self.params)
+        return self.fn(*self._rows(j), *self.args)
 
     def _all_chunks(self) -> list[tuple[torch.Tensor, ...]]:
         """Every chunk's results, in chunk order whichever thread took which chunk."""
@@ -187,9 +206,12 @@ class SirenStep:
     @torch.no_grad()
     def grads(self) -> torch.Tensor:
         """Set every parameter's .grad to the full-batch gradient; return the loss (no sync)."""
+        self.args = self._args()
         # summed in chunk order: deterministic
         loss, *grads = (torch.stack(p).sum(0) if len(p) > 1 else p[0]
                         for p in zip(*self._all_chunks(), strict=True))
+        if self.native:  # one flat gradient
+            grads = grads[0].split([p.numel() for p in self.params])
         for param, grad in zip(self.params, grads, strict=True):
             param.grad = grad.view_as(param)
         return loss / self.n
