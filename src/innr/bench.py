@@ -362,8 +362,6 @@ def machine(device: torch.device) -> dict:
                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                  None) if Path("/proc/cpuinfo").is_file() else None
     return {**describe(device), "cpu_model": model,
-            # the vector unit MKL and inductor use: the matmul rate and every ratio depend on it
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None}
 
 

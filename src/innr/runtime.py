@@ -101,6 +101,9 @@ def describe(device: torch.device) -> dict:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        # the vector unit: it picks MKL's kernels and the fit step's build (innr.native on
+        # AVX-512), so a fit's last digits depend on it
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "versions": {p: _version(p) for p in
                      ("torch", "numpy", "scipy", "pandas", "seaborn", "innr")},
         "device": str(device),
