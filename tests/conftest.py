@@ -11,6 +11,14 @@ REPO = Path(__file__).resolve().parents[1]
 QUICK = REPO / "experiments" / "quick.toml"
 
 
+def pytest_collection_modifyitems(items):
+    # a test that needs the quick config's results runs the experiments end to end: slow, and
+    # left out of the mutation pass (scripts/mutation.sh), which runs the unit tests
+    for item in items:
+        if "quick_results" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _threads():
     # the same thread count for every test, so CPU results are reproducible within a run

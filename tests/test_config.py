@@ -41,6 +41,8 @@ def test_overrides_are_typed():
     ("[innr]\nlr = true\n", "innr.lr: expected a number"),
     ("colour = 1\n", r"unknown key\(s\) \['colour'\]"),
     ("[attack]\nprotocols = ['linf']\n", "attack.protocols"),
+    ("[innr]\nstep = 'fast'\n", "innr.step must be one of"),
+    ("[innr]\ncompile = true\n", r"unknown key\(s\) \['compile'\]"),
 ])
 def test_bad_configs_are_named(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):

@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
 
 from innr.experiments import fidelity
 from innr.experiments.common import main
@@ -104,3 +105,41 @@ def test_bad_config_stops_with_one_message_and_writes_nothing(tmp_path):
 def test_unknown_seed_is_refused(tmp_path):
     out = run_cli("--config", str(QUICK), "--results", str(tmp_path), "--seeds", "99")
     assert out.returncode == 2 and "--seeds [99] are not in the config" in out.stderr
+
+
+def compiled_build_here() -> tuple[str, str | None]:
+    """The build "compiled" picks for the quick config's SIREN on this CPU, and why not native."""
+    from innr.config import load_config
+    from innr.fit import build_siren
+    from innr.perf import native
+
+    reason = native.unsupported(build_siren(load_config(QUICK).innr), torch.device("cpu"))
+    return ("native" if reason is None else "inductor"), reason
+
+
+@pytest.mark.parametrize("build", ["native", "inductor"])
+def test_quick_config_runs_each_compiled_build_end_to_end(build, quick_results, tmp_path):
+    picked, reason = compiled_build_here()
+    if build == picked:  # the session's quick run is this build: it ran and said so
+        histories = [load(quick_results, "fidelity", s)["details"]["innr_history"]
+                     for s in (1234, 1235)]
+        assert [h["step"] for h in histories] == [build, build]
+        return
+    if build == "native":
+        pytest.skip(f"innr.perf.native cannot run here: {reason}")
+    assert main("fidelity", fidelity.run, ["--config", str(QUICK), "--results", str(tmp_path),
+                                           "--seeds", "1234", "--set",
+                                           f'innr.step="{build}"']) == 0
+    r = load(tmp_path / "quick", "fidelity")
+    h = r["details"]["innr_history"]
+    assert h["step"] == build and h["loss"][-1] < 0.5 * h["loss"][0]
+    assert r["metrics"]["accuracy_rebuilt"] > 0.3  # chance: 0.1
+
+
+def test_progress_lines_reach_a_log(tmp_path):
+    # stdout is a pipe here, as in `./run_all.sh > run.log`: every stage says how far it got
+    out = run_cli("--config", str(QUICK), "--results", str(tmp_path), "--seeds", "1234",
+                  "--set", "innr.steps=60", "--set", 'innr.step="eager"')
+    assert out.returncode == 0, out.stderr
+    assert "CNN seed 1234: batch 94/94 (100%)" in out.stdout
+    assert "INNR seed 1234: step 60/60 (100%)" in out.stdout

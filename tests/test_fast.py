@@ -1,5 +1,6 @@
-"""The hand-written SIREN step (innr.sirenstep) against autograd: the same gradient, losses and
-parameters within float tolerance, chunked or not, threaded or not; bit-identical under a seed."""
+"""The speed layer's SIREN step (innr.perf) against the autograd reference (innr.fit): the same
+gradient, losses and parameters within float tolerance, chunked or not, threaded or not, eager
+or built by inductor; bit-identical under a seed."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import warnings
 import pytest
 import torch
 
+from innr.config import INNRConfig
+from innr.fit import AutogradStep, build_siren
 from innr.models import Siren
-from innr.sirenstep import SirenStep, autograd_step, sincos
+from innr.perf import SirenStep
+from innr.perf.sincos import sincos
 
 N = 301  # not a multiple of the chunk sizes below, so the last chunk is padded
 
@@ -23,9 +27,14 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand(N, 5, generator=g) * 2 - 1, torch.randn(N, generator=g)
 
 
+def narrow(layers: int = 3, **kw) -> Siren:
+    """The original's w0s (100 pi first, then 1) on a narrow net."""
+    return build_siren(INNRConfig(hidden=16, layers=layers, **kw))
+
+
 def new_siren(seed: int = 1) -> tuple[Siren, torch.optim.Adam]:
     torch.manual_seed(seed)
-    siren = Siren(5, 16, 3, 1)  # the original's w0s (100 pi first, then 1), a narrow net
+    siren = narrow()
     return siren, torch.optim.Adam(siren.parameters(), lr=1e-3)
 
 
@@ -37,18 +46,19 @@ def test_sincos_is_within_3e_7_of_the_exact_values():
         assert (c.double() - x.double().cos()).abs().max() < 3e-7
 
 
-@pytest.mark.parametrize("chunk,workers,layers,w0,compile", [
-    (None, 1, 3, 1.0, False), (64, 1, 3, 1.0, False), (64, 2, 3, 1.0, False),
-    (7, 3, 3, 1.0, False), (64, 2, 1, 1.0, False), (64, 2, 3, 2.0, False),
-    (64, 2, 3, 1.0, True), (None, 1, 3, 2.0, True)])
-def test_gradient_equals_autograd(data, chunk, workers, layers, w0, compile):
+@pytest.mark.parametrize("chunk,workers,layers,w0,build", [
+    (None, 1, 3, 1.0, "eager"), (64, 1, 3, 1.0, "eager"), (64, 2, 3, 1.0, "eager"),
+    (7, 3, 3, 1.0, "eager"), (64, 2, 1, 1.0, "eager"), (64, 2, 3, 2.0, "eager"),
+    (64, 2, 3, 1.0, "inductor"), (None, 1, 3, 2.0, "inductor")])
+def test_gradient_equals_autograd(data, chunk, workers, layers, w0, build):
     coords, targets = data
     torch.manual_seed(1)
-    siren = Siren(5, 16, layers, 1, w0=w0)
+    siren = narrow(layers, w0=w0)
     opt = torch.optim.Adam(siren.parameters())
     loss = torch.nn.functional.mse_loss(siren(coords).squeeze(-1), targets)
     expected = torch.autograd.grad(loss, list(siren.parameters()))
-    step = SirenStep(siren, opt, coords, targets, compile, chunk=chunk, workers=workers)
+    step = SirenStep(siren, opt, coords, targets, build, chunk=chunk, workers=workers)
+    assert step.build == build
     fast_loss = step.grads()
     assert fast_loss.dim() == 0 and torch.allclose(fast_loss, loss, rtol=1e-5)
     for p, g in zip(siren.parameters(), expected, strict=True):
@@ -65,7 +75,7 @@ def _losses_and_params(data, make, steps: int = 20):
 
 @pytest.mark.parametrize("chunk,workers", [(None, 1), (64, 2)])
 def test_steps_follow_autograd(data, chunk, workers):
-    ref_losses, ref_params = _losses_and_params(data, autograd_step)
+    ref_losses, ref_params = _losses_and_params(data, AutogradStep)
     losses, params = _losses_and_params(
         data, lambda *a: SirenStep(*a, chunk=chunk, workers=workers))
     torch.testing.assert_close(losses, ref_losses, rtol=1e-5, atol=0)
@@ -92,7 +102,7 @@ def test_chunked_and_unchunked_agree(data):
 
 def test_compiled_step_matches_eager(data):
     eager, _ = _losses_and_params(data, lambda *a: SirenStep(*a, chunk=64))
-    compiled, _ = _losses_and_params(data, lambda *a: SirenStep(*a, chunk=64, compile=True))
+    compiled, _ = _losses_and_params(data, lambda *a: SirenStep(*a, chunk=64, build="inductor"))
     torch.testing.assert_close(compiled, eager, rtol=1e-5, atol=0)
 
 
@@ -103,24 +113,24 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(data, monkeypatch):
     monkeypatch.setattr(torch._inductor, "compile", broken)
     siren, opt = new_siren()
     with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
-        step = SirenStep(siren, opt, *data, compile=True)
+        step = SirenStep(siren, opt, *data, build="inductor")
+    assert step.build == "eager"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert math.isfinite(step().item())
 
 
-def test_benchmark_counts_the_briefs_matmul_flops():
-    from innr.bench import step_flops
+def test_benchmark_counts_the_original_sirens_matmul_flops():
+    from innr.perf.bench import step_flops
 
     # 5 -> 64, 11 x 64 -> 64, 64 -> 1 over 62,240 coordinates: ~16.9 GFLOP a step
-    flops = step_flops(Siren(), 62_240)
+    flops = step_flops(build_siren(INNRConfig()), 62_240)
     macs = 5 * 64 + 11 * 64 * 64 + 64
     assert flops == 2 * 62_240 * (2 * macs + macs - 5 * 64) and round(flops / 1e9, 1) == 16.9
 
 
-
 def test_step_bound_is_the_cores_chunk_rate_over_the_matmul_rate():
-    from innr.bench import MATMUL_N, bound_rows
+    from innr.perf.bench import MATMUL_N, bound_rows
 
     matmul = 0.05  # all cores; one core alone takes twice as long: perfect scaling
     flops, n, rows, cores = 16.9e9, 62_240, 2008, 2
@@ -138,8 +148,8 @@ def test_step_bound_is_the_cores_chunk_rate_over_the_matmul_rate():
 @pytest.mark.skipif(sys.platform != "linux", reason="glibc's mallopt")
 def test_freed_buffers_are_reused_without_page_faults():
     # the fit's pattern: worker threads allocating and freeing megabyte buffers. By default glibc
-    # hands a thread arena's freed top back to the kernel (~14,000 faults a round here); kept,
-    # it is reused. A subprocess: the setting is process-wide.
+    # hands a thread arena's freed top back to the kernel, to be faulted in again; kept, it is
+    # reused. A subprocess: the setting is process-wide.
     code = """
 import resource, torch
 from concurrent.futures import ThreadPoolExecutor

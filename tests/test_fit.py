@@ -13,7 +13,8 @@ from innr.data import load_mnist
 from innr.fit import DivergenceError, INNRProblem, fit_innr, prepare, train_cnn
 from innr.models import MnistExampleNet
 
-SMALL = INNRConfig(hidden=16, layers=3, steps=60, eval_every=20, checkpoint_every=20, lr=3e-3)
+SMALL = INNRConfig(hidden=16, layers=3, steps=60, eval_every=20, checkpoint_every=20, lr=3e-3,
+                   step="eager")
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +30,20 @@ def splits():
             prepare(load_mnist("test").head(256), cfg, torch.device("cpu")))
 
 
-def test_fit_reduces_the_loss(problem):
-    _, history = fit_innr(SMALL, 0, problem)
+@pytest.mark.parametrize("step", ["autograd", "eager"])
+def test_fit_reduces_the_loss_and_says_which_step_ran(problem, step):
+    _, history = fit_innr(dataclasses.replace(SMALL, step=step), 0, problem)
     assert len(history["loss"]) == SMALL.steps
     assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert history["step"] == step
 
 
-def test_fit_is_deterministic_under_a_seed(problem):
-    a, ha = fit_innr(SMALL, 3, problem)
-    b, hb = fit_innr(SMALL, 3, problem)
-    _, hc = fit_innr(SMALL, 4, problem)
+@pytest.mark.parametrize("step", ["autograd", "eager"])
+def test_fit_is_deterministic_under_a_seed(problem, step):
+    cfg = dataclasses.replace(SMALL, step=step)
+    a, ha = fit_innr(cfg, 3, problem)
+    b, hb = fit_innr(cfg, 3, problem)
+    _, hc = fit_innr(cfg, 4, problem)
     assert ha["loss"] == hb["loss"] and ha["loss"] != hc["loss"]
     for x, y in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(x, y)

@@ -8,7 +8,9 @@ import pytest
 import torch
 from siren_pytorch import SirenNet
 
-from innr.models import MnistExampleNet, Siren, build_cnn, count_params
+from innr.config import INNRConfig
+from innr.fit import build_siren
+from innr.models import MnistExampleNet, build_cnn, count_params
 
 
 def test_cnn_has_the_originals_62240_weights_and_no_biases():
@@ -19,8 +21,9 @@ def test_cnn_has_the_originals_62240_weights_and_no_biases():
 
 
 def test_original_siren_size():
-    siren = Siren(5, 64, 12, 1, 100 * math.pi, 1.0, 6.0)
-    assert count_params(siren) == (5 * 64 + 64) + 11 * (64 * 64 + 64) + (64 + 1)
+    siren = build_siren(INNRConfig())  # the config's defaults are the original's
+    assert count_params(siren) == (5 * 64 + 64) + 11 * (64 * 64 + 64) + (64 + 1) == 46209
+    assert siren.net[0].w0 == 100 * math.pi and siren.net[1].w0 == 1.0
 
 
 def test_unknown_architecture_is_named():
@@ -31,7 +34,7 @@ def test_unknown_architecture_is_named():
 @pytest.mark.parametrize("w0_initial", [30.0, 100 * math.pi])
 def test_siren_equals_siren_pytorch(w0_initial):
     torch.manual_seed(0)
-    ours = Siren(5, 64, 12, 1, w0_initial, 1.0, 6.0)
+    ours = build_siren(INNRConfig(w0_initial=w0_initial))
     theirs = SirenNet(5, 64, 1, 12, w0=1.0, w0_initial=w0_initial)
     ours_params = [p for layer in ours.net for p in (layer.linear.weight, layer.linear.bias)]
     ours_params += [ours.last.weight, ours.last.bias]
@@ -47,7 +50,7 @@ def test_siren_equals_siren_pytorch(w0_initial):
 
 def test_siren_init_bounds_follow_the_paper():
     torch.manual_seed(0)
-    siren = Siren(5, 64, 12, 1, 100 * math.pi, 1.0, 6.0)
+    siren = build_siren(INNRConfig())
     first, hidden = siren.net[0].linear.weight, siren.net[1].linear.weight
     assert first.abs().max() <= 1 / 5 and first.abs().max() > 0.9 / 5
     bound = math.sqrt(6 / 64)

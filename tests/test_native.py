@@ -1,4 +1,4 @@
-"""innr.native's hand-written chunk kernel against autograd in float64: as close as float32
+"""innr.perf.native's hand-written chunk kernel against autograd in float64: as close as float32
 autograd is, step after step, the same bits every run; and the step falls back where it cannot
 run."""
 
@@ -9,15 +9,16 @@ import copy
 import pytest
 import torch
 
-from innr import native
+from innr.config import INNRConfig
+from innr.fit import AutogradStep, build_siren
 from innr.models import Siren
-from innr.sirenstep import SirenStep, autograd_step
+from innr.perf import SirenStep, native
 
 N = 301  # not a multiple of the chunks, the kernel's 120-row blocks or its 6-row tiles
 
 needs_kernel = pytest.mark.skipif(
     not torch.backends.cpu.get_cpu_capability().startswith("AVX512"),
-    reason="innr.native needs an AVX-512 CPU")
+    reason="innr.perf.native needs an AVX-512 CPU")
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +28,8 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def siren(layers: int = 3, seed: int = 1, **kw) -> Siren:
-    torch.manual_seed(seed)
-    return Siren(5, native.WIDTH, layers, 1, **kw)  # the original's w0s: 100 pi, then 1
+    torch.manual_seed(seed)  # the original's w0s: 100 pi, then 1
+    return build_siren(INNRConfig(hidden=native.WIDTH, layers=layers, **kw))
 
 
 def gradient_error(net: Siren, grads, data) -> float:
@@ -51,9 +52,9 @@ def test_gradient_is_as_close_to_float64_as_autograds(data, layers, chunk, worke
     x, t = data
     loss = torch.nn.functional.mse_loss(net(x).squeeze(-1), t)
     float32 = torch.autograd.grad(loss, list(net.parameters()))
-    step = SirenStep(net, torch.optim.Adam(net.parameters()), x, t, compile=True, chunk=chunk,
+    step = SirenStep(net, torch.optim.Adam(net.parameters()), x, t, build="compiled", chunk=chunk,
                      workers=workers)
-    assert step.native
+    assert step.build == "native"
     fast_loss = step.grads()
     torch.testing.assert_close(fast_loss, loss.detach(), rtol=1e-5, atol=0)
     assert gradient_error(net, [p.grad for p in net.parameters()], data) <= (
@@ -63,7 +64,7 @@ def test_gradient_is_as_close_to_float64_as_autograds(data, layers, chunk, worke
 @needs_kernel
 def test_the_check_catches_gradients_in_the_wrong_slots(data):
     net = siren()
-    step = SirenStep(net, torch.optim.Adam(net.parameters()), *data, compile=True)
+    step = SirenStep(net, torch.optim.Adam(net.parameters()), *data, build="compiled")
     step.grads()
     grads = [p.grad for p in net.parameters()]  # w0, b0, w1, b1, w2, b2, last w, last b
     swapped = [*grads[:2], grads[4], grads[3], grads[2], *grads[5:]]
@@ -80,9 +81,10 @@ def _fit(data, make, steps: int = 20):
 @needs_kernel
 def test_steps_follow_autograd_and_repeat_bit_for_bit(data):
     def make(*args):
-        return SirenStep(*args, compile=True, chunk=16, workers=2)  # 19 chunks, any thread order
+        # 19 chunks, taken by 2 threads in any order
+        return SirenStep(*args, build="compiled", chunk=16, workers=2)
 
-    ref, _ = _fit(data, autograd_step)
+    ref, _ = _fit(data, AutogradStep)
     a, pa = _fit(data, make)
     b, pb = _fit(data, make)
     torch.testing.assert_close(a, ref, rtol=1e-4, atol=0)
@@ -91,10 +93,11 @@ def test_steps_follow_autograd_and_repeat_bit_for_bit(data):
 
 
 def test_says_why_it_cannot_run():
-    assert native.unsupported(Siren(5, 16, 3, 1), torch.device("cpu")) is not None
+    narrow = build_siren(INNRConfig(hidden=16, layers=3))
+    assert native.unsupported(narrow, torch.device("cpu")) is not None
     assert "CPU" in native.unsupported(siren(), torch.device("cuda"))
     with pytest.raises(native.NativeUnavailable):
-        native.NativeChunk(Siren(5, 16, 3, 1), N)
+        native.NativeChunk(narrow, N)
 
 
 @needs_kernel
@@ -105,5 +108,5 @@ def test_a_failed_build_falls_back_to_inductor_with_a_warning(data, monkeypatch)
     monkeypatch.setattr(native, "library", broken)
     net = siren()
     with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
-        step = SirenStep(net, torch.optim.Adam(net.parameters()), *data, compile=True)
-    assert not step.native and torch.isfinite(step())
+        step = SirenStep(net, torch.optim.Adam(net.parameters()), *data, build="compiled")
+    assert step.build == "inductor" and torch.isfinite(step())

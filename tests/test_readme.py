@@ -27,4 +27,6 @@ def test_generated_block_carries_the_results_numbers(quick_results, tmp_path):
     mean = pd.read_csv(quick_results / "compression" / "aggregate.csv").set_index("seed")
     assert f"{100 * float(mean.loc['mean', 'accuracy_rebuilt']):.1f}%" in text
     study = readme.load.load_original(REPO / "experiments" / "original_study.toml")
-    assert f"{study['cnn']['test_accuracy_percent']}%" in text  # the original's, beside ours
+    assert f"{100 * study.cnn['test_accuracy']:.3f}%" in text  # the original's, beside ours
+    for title in ("Claim 1 (fidelity)", "Claim 2 (compression)", "Claim 3 (transfer)"):
+        assert f"- **{title}: " in text  # each verdict, as the report states it

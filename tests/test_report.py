@@ -38,8 +38,6 @@ repository = "someone/notebook-repo"
 path = "the_notebook.ipynb"
 eval_every = 50
 reported_index = -20
-reported_accuracy = 0.94411
-last_accuracy = 0.95007
 test_batch_size = 512
 test_images = 10000
 code = ["innr_last_accuracy = innr_test_losses[-20]"]
@@ -144,10 +142,10 @@ def synthetic(tmp_path_factory) -> dict:
     real = (REPO_ROOT / "experiments" / "original_study.toml").read_text()
     original.write_text(real.split("\n[notebook]")[0] + NOTEBOOK)  # a notebook table of our own
     bench = tmp / "bench.json"
-    bench.write_text(json.dumps({"rows": [{"stage": "fit_step", "seconds": 0.0123}]}))
+    bench.write_text(json.dumps({"rows": [{"name": "fit_step", "seconds": 0.0123}]}))
     dirs = {"figures_dir": tmp / "figures", "build_dir": tmp / "build", "pdf_dir": tmp / "pdf",
             "original": original, "bench": bench}
-    tex = cli.build(config_path, tmp / "results", compile=False, **dirs)
+    tex = cli.build(config_path, tmp / "results", pdf=False, **dirs)
     return {"config": config_path, "results": tmp / "results", "tex": tex, "dirs": dirs,
             "text": tex.read_text(), "tmp": tmp}
 
@@ -165,6 +163,23 @@ def test_numbers_of_the_ok_seeds_appear_formatted(synthetic):
         assert mean in text and ci in text
     assert f"{PARAMS_CNN:,}" in text and f"{PARAMS_INNR:,}" in text
     assert paper.escape(pct(PARAMS_INNR / PARAMS_CNN)) in text
+
+
+def test_each_verdict_is_printed_from_the_ok_seeds(synthetic):
+    from innr.report import verdicts
+
+    text = " ".join(synthetic["text"].split())
+    ok = [s for s in SEEDS if s != FAILED]
+    expected = {
+        "fidelity": verdicts.claim_fidelity([AGREEMENT[s] for s in ok],
+                                            [0.01 * s for s in ok]),
+        "compression": verdicts.claim_compression(PARAMS_CNN, PARAMS_INNR,
+                                                  [ACC_ORIGINAL[s] for s in ok],
+                                                  [ACC_REBUILT[s] for s in ok])}
+    for v in expected.values():
+        assert f"{v.title.lower()}: {v.outcome}." in text
+        assert " ".join(paper.escape(v.sentence).split()) in text
+        assert " ".join(paper.escape(v.criterion).split()) in text
 
 
 def test_abstract_counts_only_the_seeds_with_results(synthetic):
@@ -191,7 +206,7 @@ def test_provenance_warnings_and_setup(synthetic):
     text = synthetic["text"]
     assert r"\warning{results come from 2 different git commits" in text
     assert "uncommitted changes" in text
-    assert "fit\\_step" in text and "0.0123" in text  # the benchmark appendix
+    assert "fit\\_step" in text and "12 ms" in text  # the benchmark appendix
 
 
 def test_slip_is_computed_from_the_notebook_table(synthetic):
@@ -199,7 +214,8 @@ def test_slip_is_computed_from_the_notebook_table(synthetic):
     # 2000 steps / 50 = 40 evaluations; index -20 -> entry 21, after 1,001 steps; 10000 = 19 x
     # 512 + 272, so an image of the last batch weighs 512 / 272 = 1.9 times as much
     for fragment in ("picks entry 21 of 40", "after 1,001 of the 2,000 steps", "1,951 steps",
-                     "94.41\\%", "only 272", "1.9 times", "innr\\_last\\_accuracy"):
+                     "94.411\\%", "95.007\\%", "only 272", "1.9 times",
+                     "innr\\_last\\_accuracy"):
         assert fragment in text, fragment
 
 
@@ -214,12 +230,12 @@ def test_figures_are_written(synthetic):
 
 def test_absent_benchmark_gives_a_sentence(synthetic, tmp_path):
     dirs = {**synthetic["dirs"], "bench": tmp_path / "missing.json", "build_dir": tmp_path}
-    tex = cli.build(synthetic["config"], synthetic["results"], compile=False, **dirs)
-    assert "The benchmark was not run" in tex.read_text()
+    tex = cli.build(synthetic["config"], synthetic["results"], pdf=False, **dirs)
+    assert "No benchmark results at" in tex.read_text()
 
 
 def test_benchmark_names_the_machine_it_ran_on(synthetic, tmp_path):
-    """innr.bench's ratios depend on the CPU: the appendix says which one, escaped for LaTeX."""
+    """innr.perf.bench's ratios depend on the CPU: the appendix names it, escaped for LaTeX."""
     bench = tmp_path / "bench.json"
     bench.write_text(json.dumps({
         "machine": {"cpu_model": "Xeon_9 & co", "torch_threads": 2, "cpu_capability": "AVX512",
@@ -227,7 +243,7 @@ def test_benchmark_names_the_machine_it_ran_on(synthetic, tmp_path):
         "rows": [{"name": "float32 matmul 2048x2048", "seconds": 0.04, "gflops": 429.5,
                   "ratio_to_matmul": 1.0}], "stages": []}))
     dirs = {**synthetic["dirs"], "bench": bench, "build_dir": tmp_path}
-    text = cli.build(synthetic["config"], synthetic["results"], compile=False, **dirs).read_text()
+    text = cli.build(synthetic["config"], synthetic["results"], pdf=False, **dirs).read_text()
     assert r"measured on Xeon\_9 \& co, 2 threads, AVX512, torch 9.9." in text
     assert "429.5" in text or "430" in text
 
@@ -239,7 +255,7 @@ def test_partial_results_render(synthetic, tmp_path):
                     results / "synth" / "compression")
     dirs = {**synthetic["dirs"], "build_dir": tmp_path / "build",
             "figures_dir": tmp_path / "figures"}
-    text = cli.build(synthetic["config"], results, compile=False, **dirs).read_text()
+    text = cli.build(synthetic["config"], results, pdf=False, **dirs).read_text()
     assert "No successful fidelity results" in text and "No successful transfer results" in text
     assert "no fidelity results were found in" in text  # the setup warning
     assert "fig:innr" not in text.replace(r"\label{fig:innr}", "")
@@ -314,10 +330,3 @@ def test_the_number_scan_catches_numbers():
     assert hand_typed_numbers(r"accuracy of 95.5\% and 0.93 over 62,240 weights and 5 seeds")
     assert not hand_typed_numbers(r"\includegraphics[width=0.7\linewidth]{\VAR{f}} $[-1, 1]$")
     assert not hand_typed_numbers("\\bibitem{x} A. Author. Title. NeurIPS 2020.")
-
-
-def test_times_are_written_in_a_unit_that_keeps_two_digits():
-    from innr.report.tables import seconds
-
-    assert [seconds(x) for x in (0.0044, 0.081, 7.84, 300, 9000, float("nan"))] == [
-        "4.4 ms", "81 ms", "7.8 s", "5.0 min", "2.5 h", "n/a"]

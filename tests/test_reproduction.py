@@ -13,6 +13,8 @@ import pytest
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.slow  # subprocesses running the experiments
+
 needs_latex = pytest.mark.skipif(not (shutil.which("latexmk") and shutil.which("pdftotext")),
                                  reason="LaTeX or poppler-utils not installed")
 
@@ -20,6 +22,15 @@ needs_latex = pytest.mark.skipif(not (shutil.which("latexmk") and shutil.which("
 def run_all(results, out, timeout=900) -> subprocess.CompletedProcess:
     return subprocess.run(["./run_all.sh", "--quick", "--results", str(results), "--out",
                            str(out)], capture_output=True, text=True, cwd=REPO, timeout=timeout)
+
+
+def judge_quick(results):
+    from innr.config import load_config
+    from innr.paths import ORIGINAL_STUDY, QUICK_CONFIG
+    from innr.report import load, verdicts
+
+    res = load.load_results(load_config(QUICK_CONFIG), results)
+    return verdicts.judge(res, load.load_original(ORIGINAL_STUDY)).values()
 
 
 def pdf_text(path) -> str:
@@ -38,9 +49,11 @@ def test_quick_reproduction_builds_a_pdf_with_the_results_numbers(quick_results,
     pdf = tmp_path / "out" / "paper" / "innr_report_quick.pdf"
     assert str(pdf) in out.stdout and "total time:" in out.stdout
     text = pdf_text(pdf)
-    for section in ("Method", "Setup", "Claim (i)", "Claim (ii)", "Claim (iii)",
-                    "Deviations from the original", "Limitations"):
+    for section in ("Method", "Setup", "Claim 1 (fidelity)", "Claim 2 (compression)",
+                    "Claim 3 (transfer)", "Deviations from the original", "Limitations"):
         assert section in text, section
+    for v in judge_quick(tmp_path / "results"):
+        assert f"Verdict on {v.title.lower()}: {v.outcome}." in text
     # headline numbers, as the report prints them (percent with one decimal)
     compression = pd.read_csv(tmp_path / "results" / "quick" / "compression" / "aggregate.csv")
     mean = compression.set_index("seed").loc["mean"]
@@ -66,4 +79,4 @@ def test_report_killed_while_building_is_rebuilt_by_the_next_run(quick_results, 
     assert not (tmp_path / "out" / "paper" / "innr_report_quick.pdf").exists()
     again = run_all(tmp_path / "results", tmp_path / "out")
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "Claim (iii)" in pdf_text(tmp_path / "out" / "paper" / "innr_report_quick.pdf")
+    assert "Claim 3 (transfer)" in pdf_text(tmp_path / "out" / "paper" / "innr_report_quick.pdf")

@@ -13,6 +13,8 @@ import torch.nn.functional as F
 
 from innr.metrics import Classifier
 
+PROTOCOLS = ("original", "pixel")
+
 
 def gradient_sign(model: Classifier, pixels: torch.Tensor, labels: torch.Tensor,
                   mean: float, std: float) -> torch.Tensor:
@@ -36,14 +38,12 @@ def perturb(pixels: torch.Tensor, sign: torch.Tensor, eps: float, protocol: str,
         if not 0 <= eps <= 1:
             raise ValueError(f"eps {eps} outside [0, 1] in the pixel protocol")
         return ((pixels + eps * sign).clamp(0, 1) - mean) / std
-    raise ValueError(f"unknown FGSM protocol {protocol!r}; use 'original' or 'pixel'")
+    raise ValueError(f"unknown FGSM protocol {protocol!r}; use one of {PROTOCOLS}")
 
 
 def fgsm(model: Classifier, pixels: torch.Tensor, labels: torch.Tensor, eps: float,
          protocol: str, mean: float, std: float) -> torch.Tensor:
     """Adversarial versions of `pixels` ([N, 1, 28, 28] in [0, 1]), returned *normalised*."""
-    if protocol not in ("original", "pixel"):
-        raise ValueError(f"unknown FGSM protocol {protocol!r}; use 'original' or 'pixel'")
     return perturb(pixels, gradient_sign(model, pixels, labels, mean, std), eps, protocol,
                    mean, std)
 

@@ -17,6 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from innr.attacks import PROTOCOLS
 from innr.models import ARCHITECTURES
 
 
@@ -53,13 +54,15 @@ class INNRConfig:
     steps: int = 2000
     eval_every: int = 50  # rebuilt network's test accuracy every N steps (never used to select)
     checkpoint_every: int = 250  # save fit state every N steps so a stop costs little
-    compile: bool = False  # build the fit step's chunk: C++ kernel or inductor (float tolerance)
+    # how a step computes the gradient: "autograd" (the reference), or innr.perf's chunked step
+    # built "eager", by "inductor" or "compiled" (the native kernel where it runs, else inductor)
+    step: str = "compiled"
 
 
 @dataclass(frozen=True)
 class AttackConfig:
     eps: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
-    protocols: tuple[str, ...] = ("original", "pixel")  # see innr.attacks
+    protocols: tuple[str, ...] = PROTOCOLS  # see innr.attacks
     batch_size: int = 2000
 
 
@@ -88,7 +91,7 @@ class Config:
 
 
 DEVICES = ("auto", "cpu", "cuda")
-PROTOCOLS = ("original", "pixel")
+STEPS = ("autograd", "eager", "inductor", "compiled")
 
 
 def _coerce(value, tp, where: str):
@@ -155,6 +158,7 @@ def validate(cfg: Config) -> Config:
         (cfg.innr.eval_every > 0, "innr.eval_every must be positive"),
         (cfg.innr.checkpoint_every > 0, "innr.checkpoint_every must be positive"),
         (cfg.innr.lr > 0, "innr.lr must be positive"),
+        (cfg.innr.step in STEPS, f"innr.step must be one of {STEPS}, got {cfg.innr.step!r}"),
         (len(cfg.attack.eps) > 0, "attack.eps must list at least one epsilon"),
         (all(p in PROTOCOLS for p in cfg.attack.protocols),
          f"attack.protocols must be drawn from {PROTOCOLS}"),

@@ -19,26 +19,29 @@ from dataclasses import dataclass
 
 import torch
 
+AXES = ("layer", "out", "in", "row", "col")
+DIMS = len(AXES)  # the SIREN's input size
+
 
 def _axis(size: int) -> torch.Tensor:
     return torch.linspace(-1.0, 1.0, size)
 
 
 def tensor_coordinates(shape: torch.Size, layer: float) -> torch.Tensor:
-    """Coordinates [numel, 5] of one tensor, in its row-major (flatten) order."""
+    """Coordinates [numel, DIMS] of one tensor, in its row-major (flatten) order."""
     if len(shape) not in (1, 2, 4):
         raise ValueError(f"cannot give coordinates to a tensor of shape {tuple(shape)}: "
                          "expected a bias (1-D), a linear weight (2-D) or a conv kernel (4-D)")
     axes = [_axis(s) for s in shape]
     grid = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(shape))
-    coords = torch.zeros(grid.shape[0], 5)
+    coords = torch.zeros(grid.shape[0], DIMS)
     coords[:, 0] = layer
     coords[:, 1:1 + len(shape)] = grid
     return coords
 
 
 def weight_coordinates(params: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Coordinates [N, 5] of every scalar in `params` (a state_dict), in flatten order."""
+    """Coordinates [N, DIMS] of every scalar in `params` (a state_dict), in flatten order."""
     layers = _axis(len(params))
     return torch.cat([tensor_coordinates(p.shape, float(layers[k]))
                       for k, p in enumerate(params.values())])

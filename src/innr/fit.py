@@ -19,16 +19,24 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from innr.config import CNNConfig, Config, INNRConfig
-from innr.coordinates import Standardiser, flatten_params, unflatten_params, weight_coordinates
+from innr.coordinates import (
+    DIMS,
+    Standardiser,
+    flatten_params,
+    unflatten_params,
+    weight_coordinates,
+)
 from innr.data import MNIST, load_mnist, normalise
 from innr.metrics import accuracy, logits_of
 from innr.models import Siren, build_cnn
+from innr.progress import Progress
 from innr.runtime import seed_everything
 from innr.store import Store, load_checkpoint, remove_checkpoint, save_checkpoint
 
+# Convolutions in channels-last memory: oneDNN's native layout on the CPU, and what cuDNN's
+# tensor-core kernels prefer; the same function either way.
 CHANNELS_LAST = torch.channels_last
 
 
@@ -58,11 +66,6 @@ def load_splits(cfg: Config, device: torch.device) -> tuple[Split, Split]:
     return prepare(train, cfg, device), prepare(test, cfg, device)
 
 
-def _progress(total: int, desc: str, initial: int = 0) -> tqdm:
-    # disable=None: bars on a terminal, silent in logs and CI
-    return tqdm(total=total, initial=initial, desc=desc, disable=None, leave=False)
-
-
 # --- the CNN ---------------------------------------------------------------------------------
 
 def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
@@ -70,7 +73,6 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
     """Train the CNN of `seed`; resume from `state`; call `checkpoint(state)` after each epoch."""
     device = train.inputs.device
     seed_everything(seed)
-    # channels-last convolutions are ~25% faster on the CPU here (oneDNN's native layout)
     model = build_cnn(cfg.architecture, cfg.channels).to(device, memory_format=CHANNELS_LAST)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history = {"epoch": [], "train_loss": [], "test_accuracy": [], "seconds": []}
@@ -79,13 +81,15 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
         opt.load_state_dict(state["opt"])
         history = state["history"]
     n = len(train.labels)
+    batches = math.ceil(n / cfg.batch_size)
+    progress = Progress(f"CNN seed {seed}", cfg.epochs * batches, "batch",
+                        done=len(history["epoch"]) * batches)
     for epoch in range(len(history["epoch"]), cfg.epochs):
         start = time.perf_counter()
         g = torch.Generator().manual_seed(seed * 1000 + epoch)
         order = torch.randperm(n, generator=g).to(device)
         model.train()
         total = torch.zeros((), device=device)
-        bar = _progress(math.ceil(n / cfg.batch_size), f"CNN seed {seed} epoch {epoch + 1}")
         for i in range(0, n, cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
             x = train.inputs[idx].contiguous(memory_format=CHANNELS_LAST)
@@ -94,10 +98,10 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
             loss.backward()
             opt.step()
             total += loss.detach() * len(idx)
-            bar.update()
-        bar.close()
+            progress.update(progress.done + 1, f"epoch {epoch + 1}/{cfg.epochs}")
         mean_loss = float(total) / n
         if not math.isfinite(mean_loss):
+            progress.close("stopped")
             raise DivergenceError(f"seed {seed}: CNN loss became non-finite in epoch {epoch + 1};"
                                   f" lower cnn.lr (now {cfg.lr})")
         model.eval()
@@ -108,27 +112,38 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
         if checkpoint is not None:
             checkpoint({"model": model.state_dict(), "opt": opt.state_dict(),
                         "history": history})
+    progress.close()
     return model.to(memory_format=torch.contiguous_format).eval(), history
+
+
+def trained_once(store: Store, kind: str, key: str, seed: int, train, where) -> dict:
+    """The finished state of (kind, key, seed): loaded when cached; otherwise made by
+    `train(state, checkpoint)`, resumed from the partial checkpoint when there is one
+    (`where(state)` says how far it had got), then cached."""
+    final, partial = store.cache(kind, key, seed), store.cache(f"{kind}-partial", key, seed)
+    finished = load_checkpoint(final)
+    if finished is None:
+        state = load_checkpoint(partial)
+        if state is not None:
+            print(f"resuming {kind.upper()} seed {seed} {where(state)}")
+        finished = train(state, lambda s: save_checkpoint(partial, s))
+        save_checkpoint(final, finished)
+        remove_checkpoint(partial)
+    return finished
 
 
 def get_cnn(cfg: Config, seed: int, store: Store, train: Split, test: Split
             ) -> tuple[nn.Module, dict]:
     """The trained CNN of (config, seed): loaded when cached, trained (resumably) otherwise."""
-    key = cfg.section_hash("data", "cnn")
-    final, partial = store.cache("cnn", key, seed), store.cache("cnn-partial", key, seed)
-    done = load_checkpoint(final)
-    if done is None:
-        state = load_checkpoint(partial)
-        if state is not None:
-            print(f"resuming CNN seed {seed} after epoch {len(state['history']['epoch'])}")
-        model, history = train_cnn(cfg.cnn, seed, train, test, state,
-                                   checkpoint=lambda s: save_checkpoint(partial, s))
-        save_checkpoint(final, {"model": model.state_dict(), "history": history})
-        remove_checkpoint(partial)
-        return model, history
+    def train_it(state, checkpoint) -> dict:
+        model, history = train_cnn(cfg.cnn, seed, train, test, state, checkpoint)
+        return {"model": model.state_dict(), "history": history}
+
+    finished = trained_once(store, "cnn", cfg.section_hash("data", "cnn"), seed, train_it,
+                            lambda state: f"after epoch {len(state['history']['epoch'])}")
     model = build_cnn(cfg.cnn.architecture, cfg.cnn.channels).to(train.inputs.device)
-    model.load_state_dict(done["model"])
-    return model.eval(), done["history"]
+    model.load_state_dict(finished["model"])
+    return model.eval(), finished["history"]
 
 
 # --- the INNR --------------------------------------------------------------------------------
@@ -137,7 +152,7 @@ def get_cnn(cfg: Config, seed: int, store: Store, train: Split, test: Split
 class INNRProblem:
     """What the SIREN is fitted to: coordinates, standardised targets and how to invert them."""
 
-    coords: torch.Tensor  # [N, 5]
+    coords: torch.Tensor  # [N, DIMS]
     targets: torch.Tensor  # [N]
     standardiser: Standardiser
     like: dict[str, torch.Tensor]  # the CNN's state_dict: names, shapes, order
@@ -158,20 +173,40 @@ class INNRProblem:
 
 
 def build_siren(cfg: INNRConfig) -> Siren:
-    return Siren(5, cfg.hidden, cfg.layers, 1, cfg.w0_initial, cfg.w0, cfg.c)
+    return Siren(dim_in=DIMS, hidden=cfg.hidden, layers=cfg.layers, dim_out=1,
+                 w0_initial=cfg.w0_initial, w0=cfg.w0, c=cfg.c)
+
+
+class AutogradStep:
+    """The reference step: the original's loop (zero_grad, forward, MSE, backward, Adam step).
+
+    innr.perf's steps compute the same gradient faster and are tested against this one.
+    """
+
+    build = "autograd"
+
+    def __init__(self, siren: nn.Module, opt: torch.optim.Optimizer, coords: torch.Tensor,
+                 targets: torch.Tensor):
+        self.siren, self.opt, self.coords, self.targets = siren, opt, coords, targets
+
+    def __call__(self) -> torch.Tensor:
+        """One step; returns the loss as a device tensor (no host sync)."""
+        self.opt.zero_grad(set_to_none=True)
+        loss = F.mse_loss(self.siren(self.coords).squeeze(-1), self.targets)
+        loss.backward()
+        self.opt.step()
+        return loss.detach()
 
 
 def make_step(siren: nn.Module, opt: torch.optim.Optimizer, coords: torch.Tensor,
-              targets: torch.Tensor, compile: bool = False):
-    """One full-batch Adam step on the MSE; returns the loss as a device tensor (no sync).
+              targets: torch.Tensor, kind: str):
+    """One full-batch step on the MSE as INNRConfig.step says: the autograd reference, or
+    innr.perf's chunked step in one of its builds (`.build` says which ran)."""
+    if kind == "autograd":
+        return AutogradStep(siren, opt, coords, targets)
+    from innr.perf import SirenStep  # the speed layer: imported only where a fit runs
 
-    innr.sirenstep's chunked step with a hand-written backward: autograd's gradient summed in
-    another order; `compile` builds its chunk, as innr.native's C++ kernel on an AVX-512 CPU
-    and with inductor elsewhere, the fastest on the CPU (`python -m innr.bench` measures each).
-    """
-    from innr.sirenstep import SirenStep  # here, not at the top: this function is its only user
-
-    return SirenStep(siren, opt, coords, targets, compile=compile)
+    return SirenStep(siren, opt, coords, targets, build=kind)
 
 
 def fit_innr(cfg: INNRConfig, seed: int, problem: INNRProblem, evaluate=None,
@@ -189,56 +224,55 @@ def fit_innr(cfg: INNRConfig, seed: int, problem: INNRProblem, evaluate=None,
         siren.load_state_dict(state["siren"])
         opt.load_state_dict(state["opt"])
         history = state["history"]
-    step = make_step(siren, opt, problem.coords, problem.targets, cfg.compile)
-    done = len(history["loss"])
-    bar = _progress(cfg.steps, f"INNR seed {seed}", initial=done)
-    while done < cfg.steps:
+    step = make_step(siren, opt, problem.coords, problem.targets, cfg.step)
+    ran = history.get("step")  # the build decides the last digits: say which one ran
+    history["step"] = step.build if ran in (None, step.build) else f"{ran}, then {step.build}"
+    steps_done = len(history["loss"])
+    progress = Progress(f"INNR seed {seed}", cfg.steps, "step", done=steps_done)
+    while steps_done < cfg.steps:
         start = time.perf_counter()
         # run to the next evaluation or checkpoint boundary, reading losses back once
-        stop = min(cfg.steps, (done // cfg.eval_every + 1) * cfg.eval_every,
-                   (done // cfg.checkpoint_every + 1) * cfg.checkpoint_every)
-        losses = torch.stack([step() for _ in range(done, stop)]).tolist()
+        stop = min(cfg.steps, (steps_done // cfg.eval_every + 1) * cfg.eval_every,
+                   (steps_done // cfg.checkpoint_every + 1) * cfg.checkpoint_every)
+        losses = torch.stack([step() for _ in range(steps_done, stop)]).tolist()
         bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
         if bad:
+            progress.close("stopped")
             raise DivergenceError(f"seed {seed}: INNR loss became non-finite at step "
-                                  f"{done + bad[0] + 1}; lower innr.lr (now {cfg.lr})")
+                                  f"{steps_done + bad[0] + 1}; lower innr.lr (now {cfg.lr})")
         history["loss"] += losses
-        done = stop
-        if evaluate is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
-            history["eval_step"].append(done)
+        steps_done = stop
+        if evaluate is not None and (steps_done % cfg.eval_every == 0
+                                     or steps_done == cfg.steps):
+            history["eval_step"].append(steps_done)
             history["eval_accuracy"].append(evaluate(problem.rebuild(siren)))
         history["seconds"] += time.perf_counter() - start
-        bar.update(stop - bar.n)
-        bar.set_postfix(loss=f"{losses[-1]:.3g}")
-        if checkpoint is not None and done % cfg.checkpoint_every == 0 and done < cfg.steps:
+        progress.update(steps_done, f"loss {losses[-1]:.3g}")
+        if (checkpoint is not None and steps_done % cfg.checkpoint_every == 0
+                and steps_done < cfg.steps):
             checkpoint({"siren": siren.state_dict(), "opt": opt.state_dict(),
                         "history": history})
-    bar.close()
+    progress.close()
     return siren, history
 
 
 def get_innr(cfg: Config, seed: int, store: Store, cnn: nn.Module, test: Split
              ) -> tuple[Siren, INNRProblem, dict]:
     """The fitted INNR of (config, seed): loaded when cached, fitted (resumably) otherwise."""
-    key = cfg.section_hash("data", "cnn", "innr")
-    final, partial = store.cache("innr", key, seed), store.cache("innr-partial", key, seed)
     problem = INNRProblem.of(cnn)
-    done = load_checkpoint(final)
-    if done is None:
-        def evaluate(params: dict[str, torch.Tensor]) -> float:
-            return accuracy(logits_of(rebuilt_classifier(cnn, params), test.inputs), test.labels)
 
-        state = load_checkpoint(partial)
-        if state is not None:
-            print(f"resuming INNR seed {seed} at step {len(state['history']['loss'])}")
-        siren, history = fit_innr(cfg.innr, seed, problem, evaluate, state,
-                                  checkpoint=lambda s: save_checkpoint(partial, s))
-        save_checkpoint(final, {"siren": siren.state_dict(), "history": history})
-        remove_checkpoint(partial)
-        return siren.eval(), problem, history
+    def evaluate(params: dict[str, torch.Tensor]) -> float:
+        return accuracy(logits_of(rebuilt_classifier(cnn, params), test.inputs), test.labels)
+
+    def fit_it(state, checkpoint) -> dict:
+        siren, history = fit_innr(cfg.innr, seed, problem, evaluate, state, checkpoint)
+        return {"siren": siren.state_dict(), "history": history}
+
+    finished = trained_once(store, "innr", cfg.section_hash("data", "cnn", "innr"), seed,
+                            fit_it, lambda state: f"at step {len(state['history']['loss'])}")
     siren = build_siren(cfg.innr).to(test.inputs.device)
-    siren.load_state_dict(done["siren"])
-    return siren.eval(), problem, done["history"]
+    siren.load_state_dict(finished["siren"])
+    return siren.eval(), problem, finished["history"]
 
 
 def rebuilt_classifier(cnn: nn.Module, params: dict[str, torch.Tensor]):

@@ -47,8 +47,8 @@ class SineLayer(nn.Module):
 class Siren(nn.Module):
     """dim_in -> `layers` sine layers of width `hidden` -> linear -> dim_out."""
 
-    def __init__(self, dim_in: int = 5, hidden: int = 64, layers: int = 12, dim_out: int = 1,
-                 w0_initial: float = 100 * math.pi, w0: float = 1.0, c: float = 6.0):
+    def __init__(self, *, dim_in: int, hidden: int, layers: int, dim_out: int,
+                 w0_initial: float, w0: float, c: float):
         super().__init__()
         dims = [dim_in] + [hidden] * layers
         self.net = nn.Sequential(*[

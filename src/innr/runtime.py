@@ -9,24 +9,21 @@ import random
 import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from innr.config import ConfigError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from innr.paths import REPO_ROOT
 
 
 def pick_device(name: str, allow_tf32: bool = False) -> torch.device:
-    """"auto" -> CUDA when present, else CPU; "cuda" without a GPU is an error."""
+    """A config's device (innr.config.DEVICES): "auto" -> CUDA when present, else CPU; "cuda"
+    without a GPU is an error."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device = 'cuda' but no CUDA GPU is visible; use 'auto' or 'cpu'")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"unknown device {name!r}; use 'auto', 'cpu' or 'cuda'")
     if name == "cuda":
         # fidelity first: full float32 unless the config asks for TF32
         torch.backends.cuda.matmul.allow_tf32 = allow_tf32
@@ -38,12 +35,12 @@ def keep_freed_memory() -> bool:
     """Have glibc's malloc keep freed blocks for reuse instead of returning them to the kernel.
 
     The fit allocates and frees megabyte buffers (a matmul's output, a chunk's activations)
-    thousands of times a step. By default glibc maps blocks that large fresh from the kernel and
-    gives a worker thread's freed memory back to the kernel, so the next chunk page-faults it in
-    again: thousands of faults per INNR step (`python -m innr.bench --return-freed-memory` shows
-    them in its faults column). Holding freed memory (up to 1 GiB before trimming) costs only the
-    process's peak memory. PyTorch's CPU tuning guide gives the same advice (jemalloc or tcmalloc);
-    this needs nothing installed. Returns whether it took (False where libc is not glibc).
+    many times a step. By default glibc maps blocks that large fresh from the kernel and gives a
+    worker thread's freed memory back to the kernel, so the next chunk page-faults it in again
+    (`python -m innr.perf.bench --return-freed-memory` counts the faults). Holding freed memory
+    (up to 1 GiB before trimming) costs only the process's peak memory. PyTorch's CPU tuning
+    guide gives the same advice (jemalloc or tcmalloc); this needs nothing installed. Returns
+    whether it took (False where libc is not glibc).
     """
     if sys.platform != "linux":
         return False
@@ -101,8 +98,8 @@ def describe(device: torch.device) -> dict:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        # the vector unit: it picks MKL's kernels and the fit step's build (innr.native on
-        # AVX-512), so a fit's last digits depend on it
+        # the vector unit: it picks MKL's kernels and, with innr.step = "compiled", the fit
+        # step's build (innr.perf), so a fit's digits depend on it
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "versions": {p: _version(p) for p in
                      ("torch", "numpy", "scipy", "pandas", "seaborn", "innr")},

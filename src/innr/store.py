@@ -1,8 +1,8 @@
 """Results and checkpoints on disk.
 
-Layout, for a config named NAME:
-    experiments/results/NAME/cache/      trained CNNs and INNRs, keyed by config hash and seed
-    experiments/results/NAME/EXPERIMENT/ seed_<seed>.json per seed, aggregate.csv over seeds
+Layout, for a config named NAME, under RESULTS_ROOT (innr.paths) or a --results folder:
+    NAME/cache/      trained CNNs and INNRs, keyed by config hash and seed
+    NAME/EXPERIMENT/ seed_<seed>.json per seed, aggregate.csv over seeds
 Every file is written to a temporary name and renamed, so a stop never leaves half a file under
 a final name. Checkpoints carry a sha256 in a sidecar written after them: a checkpoint without
 a matching sidecar is reported and recomputed, never loaded. Checkpoints are read with
@@ -18,7 +18,6 @@ import json
 import math
 import os
 import pickle
-import signal
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -26,9 +25,7 @@ from pathlib import Path
 
 import torch
 
-from innr.runtime import REPO_ROOT
-
-RESULTS_ROOT = REPO_ROOT / "experiments" / "results"
+from innr.paths import RESULTS_ROOT
 
 
 class LockedError(RuntimeError):
@@ -95,9 +92,6 @@ def save_checkpoint(path: Path, obj: dict) -> None:
     data = buffer.getvalue()
     _atomic_write_bytes(path, data)
     _atomic_write_bytes(path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())
-    if os.environ.get("INNR_KILL_AFTER") == path.name.split("_")[0]:
-        # fault injection for the tests: die here as a SIGKILL would, with no clean-up at all
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def load_checkpoint(path: Path) -> dict | None:

@@ -1,9 +1,10 @@
 """What every experiment script shares: arguments, the seed loop, results files, aggregates.
 
 An experiment is a function `run(ctx, seed) -> {"metrics": {...}, "details": {...}}`. This
-module gives it a Context (config, device, store, data splits loaded once), skips seeds whose
-results file is already complete, records provenance next to every result, marks a diverged
-seed as failed instead of stopping the others, and writes the aggregate over seeds.
+module gives it a Context (config, device, store, data splits loaded once, and each seed's
+networks), skips seeds whose results file is already complete, records provenance next to every
+result, marks a diverged seed as failed instead of stopping the others, and writes the aggregate
+over seeds.
 """
 
 from __future__ import annotations
@@ -18,15 +19,55 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+import torch
+from torch import nn
 
 from innr.config import Config, ConfigError, load_config
 from innr.data import DataError
-from innr.fit import DivergenceError, Split, get_cnn, get_innr, load_splits
+from innr.fit import (
+    DivergenceError,
+    INNRProblem,
+    Split,
+    get_cnn,
+    get_innr,
+    load_splits,
+    rebuilt_classifier,
+)
+from innr.metrics import Classifier, accuracy, logits_of
+from innr.models import Siren
+from innr.progress import duration
 from innr.runtime import describe, keep_freed_memory, pick_device, set_deterministic
 from innr.stats import summary
 from innr.store import LockedError, Store, read_json, write_json
 
 Experiment = Callable[["Context", int], dict]
+
+
+@dataclass
+class Networks:
+    """A seed's CNN, its INNR and the network rebuilt from the INNR."""
+
+    cnn: nn.Module
+    cnn_history: dict
+    siren: Siren
+    problem: INNRProblem  # coordinates, targets, standardisation, the CNN's tensors
+    innr_history: dict
+    rebuilt_params: dict[str, torch.Tensor]  # the CNN's state_dict as the INNR rebuilds it
+
+    @property
+    def rebuilt(self) -> Classifier:
+        return rebuilt_classifier(self.cnn, self.rebuilt_params)
+
+    def test_logits(self, test: Split) -> tuple[torch.Tensor, torch.Tensor]:
+        """The CNN's and the rebuilt network's logits on the test split."""
+        return logits_of(self.cnn, test.inputs), logits_of(self.rebuilt, test.inputs)
+
+
+def accuracies(logits_cnn: torch.Tensor, logits_rebuilt: torch.Tensor,
+                    labels: torch.Tensor) -> dict:
+    """The two test accuracies every claim reports, under the names the results use."""
+    return {"accuracy_original": accuracy(logits_cnn, labels),
+            "accuracy_rebuilt": accuracy(logits_rebuilt, labels)}
 
 
 @dataclass
@@ -39,13 +80,17 @@ class Context:
     def splits(self) -> tuple[Split, Split]:
         return load_splits(self.config, self.device)
 
-    def cnn(self, seed: int):
+    def cnn(self, seed: int) -> tuple[nn.Module, dict]:
+        """The trained CNN of `seed` and its history (trained once, then cached)."""
         train, test = self.splits
         return get_cnn(self.config, seed, self.store, train, test)
 
-    def innr(self, seed: int):
-        cnn, _ = self.cnn(seed)
-        return get_innr(self.config, seed, self.store, cnn, self.splits[1])
+    def networks(self, seed: int) -> Networks:
+        """The CNN of `seed`, its INNR (fitted once, then cached) and the rebuilt network."""
+        cnn, cnn_history = self.cnn(seed)
+        siren, problem, innr_history = get_innr(self.config, seed, self.store, cnn,
+                                                self.splits[1])
+        return Networks(cnn, cnn_history, siren, problem, innr_history, problem.rebuild(siren))
 
     def control_seed(self, seed: int) -> int:
         """An independently trained CNN: the next seed of the config's list (cyclic)."""
@@ -57,16 +102,17 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def run_seed(name: str, run: Experiment, ctx: Context, seed: int) -> dict:
-    """Run one seed (or load its finished results) and write its results file."""
+def run_seed(name: str, run: Experiment, ctx: Context, seed: int) -> tuple[dict, bool]:
+    """Run one seed and write its results file, or load its finished results; returns the
+    results and whether they were computed now."""
     path = ctx.store.result(name, seed)
-    done = read_json(path)
-    if done is not None and done.get("config_hash") == ctx.config.hash():
+    previous = read_json(path)
+    if previous is not None and previous.get("config_hash") == ctx.config.hash():
         print(f"{name}: seed {seed} already done ({path})")
-        return done
-    if done is not None:
+        return previous, False
+    if previous is not None:
         print(f"{name}: seed {seed}: {path} was made with another config "
-              f"({done.get('config_hash')}); recomputing it")
+              f"({previous.get('config_hash')}); recomputing it")
     started, t0 = _now(), time.perf_counter()
     try:
         out = {"status": "ok", **run(ctx, seed)}
@@ -78,8 +124,22 @@ def run_seed(name: str, run: Experiment, ctx: Context, seed: int) -> dict:
               "provenance": describe(ctx.device), "started": started, "finished": _now(),
               "wall_seconds": time.perf_counter() - t0, "complete": True}
     write_json(path, result)
-    print(f"{name}: seed {seed} {out['status']} in {result['wall_seconds']:.1f} s -> {path}")
-    return result
+    print(f"{name}: seed {seed} {out['status']} in {result['wall_seconds']:.1f} s -> {path}",
+          flush=True)
+    return result, True
+
+
+def run_seeds(name: str, run: Experiment, ctx: Context, seeds: Sequence[int]) -> None:
+    """Every seed in turn; after each one run here, how many are left and about how long."""
+    ran: list[float] = []
+    for i, seed in enumerate(seeds):
+        result, computed = run_seed(name, run, ctx, seed)
+        if computed:
+            ran.append(result["wall_seconds"])
+        left = len(seeds) - i - 1
+        if left and ran:
+            print(f"{name}: {left} seed(s) left, ~{duration(left * sum(ran) / len(ran))}",
+                  flush=True)
 
 
 def aggregate(name: str, results: Sequence[dict], store: Store) -> pd.DataFrame:
@@ -128,8 +188,7 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
                       pick_device(config.device, config.allow_tf32))
         _ = ctx.splits  # bad data stops here, before anything is written
         with ctx.store.lock():
-            for s in seeds:
-                run_seed(name, run, ctx, s)
+            run_seeds(name, run, ctx, seeds)
             every = [r for s in config.seeds if (r := read_json(ctx.store.result(name, s)))
                      and r["config_hash"] == config.hash()]
             aggregate(name, every, ctx.store)

@@ -1,13 +1,13 @@
-"""Claim 3: FGSM examples crafted on the CNN also fool the rebuilt network, across eps.
+"""Claim 3 (transfer): FGSM examples crafted on the CNN also fool the rebuilt network, across eps.
 
     python -m innr.experiments.transfer --config experiments/quick.toml [--seeds 1234]
 
 For each protocol ("original": eps on normalised inputs, unclamped; "pixel": eps on [0, 1]
 pixels, clamped) and eps, examples are crafted on a source network and evaluated on targets:
-- forward: source = the original CNN; targets = itself, the rebuilt network, and a control
-  (an independently trained CNN of another seed, same recipe), which tells how much of the
-  transfer is simply what any network of this recipe would show;
-- reverse: source = the rebuilt network; targets = itself and the original.
+- forward: source = the CNN; targets = itself, the rebuilt network, and a control (an
+  independently trained CNN of another seed, same recipe), which tells how much of the transfer
+  is simply what any network of this recipe would show;
+- reverse: source = the rebuilt network; targets = itself and the CNN.
 The transfer rate is, of the examples that fool the source, the fraction that fool the target.
 """
 
@@ -18,58 +18,79 @@ import sys
 import torch
 
 from innr.attacks import gradient_sign, perturb, transfer_rate
+from innr.config import AttackConfig, DataConfig
 from innr.experiments.common import Context, main
-from innr.fit import rebuilt_classifier
-from innr.metrics import logits_of
+from innr.fit import Split
+from innr.metrics import Classifier, logits_of
+from innr.progress import Progress
 
+# direction -> (the network the examples are crafted on, the networks they are evaluated on)
+DIRECTIONS = {"forward": ("original", ("original", "rebuilt", "control")),
+              "reverse": ("rebuilt", ("rebuilt", "original"))}
 EXAMPLES = 6  # test images kept per eps for the figure of adversarial examples
 
 
-def _predict(model, inputs: torch.Tensor, batch: int) -> torch.Tensor:
+def predict(model: Classifier, inputs: torch.Tensor, batch: int) -> torch.Tensor:
     return logits_of(model, inputs, batch).argmax(1)
 
 
-def _signs(model, pixels, labels, cfg, batch: int) -> torch.Tensor:
-    return torch.cat([gradient_sign(model, pixels[i:i + batch], labels[i:i + batch],
-                                    cfg.data.mean, cfg.data.std)
-                      for i in range(0, len(labels), batch)])
+def signs(model: Classifier, test: Split, data: DataConfig, batch: int) -> torch.Tensor:
+    """FGSM's gradient sign of `model` at every clean test image, in batches."""
+    return torch.cat([gradient_sign(model, test.pixels[i:i + batch], test.labels[i:i + batch],
+                                    data.mean, data.std)
+                      for i in range(0, len(test.labels), batch)])
 
 
-def run(ctx: Context, seed: int) -> dict:
-    cfg, test = ctx.config, ctx.splits[1]
-    batch = cfg.attack.batch_size
-    cnn, _ = ctx.cnn(seed)
-    siren, problem, _ = ctx.innr(seed)
-    control, _ = ctx.cnn(ctx.control_seed(seed))
-    models = {"original": cnn, "rebuilt": rebuilt_classifier(cnn, problem.rebuild(siren)),
-              "control": control}
-    directions = {"forward": ("original", ["original", "rebuilt", "control"]),
-                  "reverse": ("rebuilt", ["rebuilt", "original"])}
-
-    records, metrics, examples = [], {}, []
-    for direction, (source, targets) in directions.items():
-        sign = _signs(models[source], test.pixels, test.labels, cfg, batch)
-        for protocol in cfg.attack.protocols:
-            for eps in cfg.attack.eps:
-                adv = perturb(test.pixels, sign, eps, protocol, cfg.data.mean, cfg.data.std)
-                fooled = {t: _predict(models[t], adv, batch) != test.labels for t in targets}
-                for t in targets:
-                    acc = 1 - float(fooled[t].float().mean())
-                    rate = transfer_rate(fooled[source], fooled[t]) if t != source else None
-                    records.append({"direction": direction, "protocol": protocol, "eps": eps,
-                                    "source": source, "target": t, "accuracy": acc,
-                                    "transfer_rate": rate})
-                    metrics[f"{direction}_{protocol}_eps{eps:g}_acc_{t}"] = acc
-                    if rate is not None:
-                        metrics[f"{direction}_{protocol}_eps{eps:g}_transfer_{t}"] = rate
+def attack(models: dict[str, Classifier], test: Split, attack_cfg: AttackConfig,
+           data: DataConfig, what: str = "FGSM") -> tuple[list[dict], list[dict]]:
+    """Every direction, protocol and eps: one record per target (accuracy under attack and,
+    for targets other than the source, the transfer rate), and a few forward examples."""
+    batch = attack_cfg.batch_size
+    records, examples = [], []
+    progress = Progress(what, len(DIRECTIONS) * len(attack_cfg.protocols) * len(attack_cfg.eps),
+                        "attack")
+    for direction, (source, targets) in DIRECTIONS.items():
+        sign = signs(models[source], test, data, batch)
+        for protocol in attack_cfg.protocols:
+            for eps in attack_cfg.eps:
+                adv = perturb(test.pixels, sign, eps, protocol, data.mean, data.std)
+                fooled = {t: predict(models[t], adv, batch) != test.labels for t in targets}
+                records += [{"direction": direction, "protocol": protocol, "eps": eps,
+                             "source": source, "target": t,
+                             "accuracy": 1 - float(fooled[t].float().mean()),
+                             "transfer_rate": (None if t == source else
+                                               transfer_rate(fooled[source], fooled[t]))}
+                            for t in targets]
                 if direction == "forward":
-                    pixels = adv[:EXAMPLES] * cfg.data.std + cfg.data.mean
+                    pixels = adv[:EXAMPLES] * data.std + data.mean
                     examples.append({"protocol": protocol, "eps": eps,
                                      "pixels": pixels.squeeze(1).cpu().tolist(),
                                      "label": test.labels[:EXAMPLES].tolist(),
-                                     **{f"pred_{t}": _predict(models[t], adv[:EXAMPLES], batch
-                                                              ).tolist() for t in targets}})
-    return {"metrics": metrics,
+                                     **{f"pred_{t}": predict(models[t], adv[:EXAMPLES], batch
+                                                             ).tolist() for t in targets}})
+                progress.update(progress.done + 1, f"{direction} {protocol} eps {eps:g}")
+    progress.close()
+    return records, examples
+
+
+def metrics_of(records: list[dict]) -> dict:
+    """The records as flat metrics (aggregate.csv's columns)."""
+    metrics = {}
+    for r in records:
+        key = f"{r['direction']}_{r['protocol']}_eps{r['eps']:g}"
+        metrics[f"{key}_acc_{r['target']}"] = r["accuracy"]
+        if r["transfer_rate"] is not None:
+            metrics[f"{key}_transfer_{r['target']}"] = r["transfer_rate"]
+    return metrics
+
+
+def run(ctx: Context, seed: int) -> dict:
+    nets = ctx.networks(seed)
+    control, _ = ctx.cnn(ctx.control_seed(seed))
+    models = {"original": nets.cnn, "rebuilt": nets.rebuilt, "control": control}
+    records, examples = attack(models, ctx.splits[1], ctx.config.attack, ctx.config.data,
+                               what=f"FGSM seed {seed}")
+    return {"metrics": metrics_of(records),
             "details": {"records": records, "examples": examples,
                         "control_seed": ctx.control_seed(seed)}}
 

@@ -20,45 +20,38 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from innr.config import ConfigError, load_config
+from innr.paths import BENCH_RESULTS, ORIGINAL_STUDY, TEMPLATE, pdf_name, report_dirs
 from innr.report import figures, load, paper
-from innr.runtime import REPO_ROOT
-
-TEMPLATE = REPO_ROOT / "paper" / "innr_report.tex.j2"
-ORIGINAL = REPO_ROOT / "experiments" / "original_study.toml"
-BENCH = REPO_ROOT / "benchmarks" / "results" / "bench.json"
-
-
-def pdf_name(config_name: str) -> str:
-    return "innr_report.pdf" if config_name == "full" else f"innr_report_{config_name}.pdf"
 
 
 def build(config_path: Path, results: Path | None = None, *, figures_dir: Path | None = None,
           build_dir: Path | None = None, pdf_dir: Path | None = None,
-          original: Path = ORIGINAL, bench: Path = BENCH, template: Path = TEMPLATE,
-          compile: bool = True) -> Path:
-    """Figures, .tex and (when `compile`) the PDF of one config; returns the last file made.
+          original: Path = ORIGINAL_STUDY, bench: Path = BENCH_RESULTS,
+          template: Path = TEMPLATE, pdf: bool = True) -> Path:
+    """Figures, .tex and (when `pdf`) the PDF of one config; returns the last file made.
 
     Raises ConfigError (bad config, no results), paper.LatexMissing or paper.LatexFailed.
     """
     config = load_config(config_path)
-    res = load.load_results(config.name, config.seeds, results)
+    res = load.load_results(config, results)
     if not res.all():
         raise ConfigError(f"no results for config {config.name!r} in {res.root}; run the "
                           f"experiments first, e.g. python -m innr.experiments.fidelity "
                           f"--config {config_path}")
     study = load.load_original(original)
-    figures_dir = figures_dir or REPO_ROOT / "figures" / config.name
-    build_dir = build_dir or REPO_ROOT / "paper" / "build" / config.name
+    default = report_dirs(config.name)
+    figures_dir = figures_dir or default["figures_dir"]
+    build_dir = build_dir or default["build_dir"]
     made = figures.make_all(res, figures_dir, study)
     ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench)
     tex = paper.render(ctx, template, build_dir / "innr_report.tex")
-    if not compile:
+    if not pdf:
         return tex
-    pdf = paper.compile_pdf(tex)
-    final = (pdf_dir or REPO_ROOT / "paper") / pdf_name(config.name)
+    compiled = paper.compile_pdf(tex)
+    final = (pdf_dir or default["pdf_dir"]) / pdf_name(config.name)
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(f".{final.name}.tmp")  # a stop mid-copy leaves no half PDF
-    shutil.copyfile(pdf, partial)
+    shutil.copyfile(compiled, partial)
     os.replace(partial, final)
     return final
 
@@ -75,11 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         dirs = {}
         if args.out is not None:
-            name = load_config(args.config).name
-            dirs = {"figures_dir": args.out / "figures" / name,
-                    "build_dir": args.out / "paper" / "build" / name,
-                    "pdf_dir": args.out / "paper"}
-        out = build(args.config, args.results, compile=not args.no_pdf, **dirs)
+            dirs = report_dirs(load_config(args.config).name, args.out)
+        out = build(args.config, args.results, pdf=not args.no_pdf, **dirs)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from innr.report import load  # noqa: E402
-from innr.report.load import Results  # noqa: E402
+from innr.report.load import OriginalStudy, Results  # noqa: E402
 from innr.stats import summary  # noqa: E402
 
 WIDTH = 6.3  # inches: the paper's text width (A4, 2.5 cm margins), so figures print at 1:1
@@ -89,7 +89,7 @@ def innr_fit(res: Results, out: Path) -> Path:
     return _save(fig, out, "innr-fit")
 
 
-def compression(res: Results, out: Path, original: dict) -> Path:
+def compression(res: Results, out: Path, study: OriginalStudy) -> Path:
     """(3) Parameters and test accuracy of the original CNN and the rebuilt network."""
     ok = res.ok("compression")
     params = pd.DataFrame({"network": ["CNN", "INNR (SIREN)"],
@@ -109,9 +109,9 @@ def compression(res: Results, out: Path, original: dict) -> Path:
     sns.barplot(acc, x="network", y="accuracy", hue="network", palette=["C0", "C1"],
                 errorbar=ci95, capsize=0.2, ax=b, legend=False, alpha=0.8)
     sns.stripplot(acc, x="network", y="accuracy", color="k", size=3, ax=b)
-    reported = [original["cnn"]["test_accuracy_percent"] / 100,
-                original["innr"]["test_accuracy_percent"] / 100]
-    b.scatter([0, 1], reported, marker="x", color="C3", s=40, zorder=5, label="original study")
+    reported = [study.cnn["test_accuracy"], study.innr["test_accuracy"]]
+    b.scatter([0, 1], reported, marker="x", color="C3", s=40, zorder=5,
+              label="original study (reported)")
     b.set(xlabel="", ylabel="test accuracy", ylim=(0, 1.05))
     b.legend(loc="upper right", fontsize="small")
     return _save(fig, out, "compression")
@@ -215,7 +215,7 @@ def examples(res: Results, out: Path, protocol: str) -> Path:
     return _save(fig, out, "examples")
 
 
-def make_all(res: Results, out: Path, original: dict) -> dict[str, Path]:
+def make_all(res: Results, out: Path, study: OriginalStudy) -> dict[str, Path]:
     """Every figure whose results exist; returns name -> PDF path."""
     _style()
     made = {}
@@ -223,10 +223,10 @@ def make_all(res: Results, out: Path, original: dict) -> dict[str, Path]:
         made |= {"cnn_training": cnn_training(res, out), "innr_fit": innr_fit(res, out),
                  "weight_error": weight_error(res, out), "kernels": kernels(res, out)}
     if res.ok("compression"):
-        made["compression"] = compression(res, out, original)
+        made["compression"] = compression(res, out, study)
     if res.ok("transfer"):
         made["transfer"] = transfer(res, out)
-        protocols = res.ok("transfer")[0]["config"]["attack"]["protocols"]
-        protocol = original["attack"]["protocol"]
+        protocols = res.config.attack.protocols
+        protocol = study.attack["protocol"]
         made["examples"] = examples(res, out, protocol if protocol in protocols else protocols[0])
     return made

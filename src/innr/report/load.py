@@ -2,7 +2,8 @@
 
 Reads what the experiment scripts wrote under RESULTS_ROOT/<config name>/ (see innr.store),
 the original study's reported numbers (experiments/original_study.toml) and, when it exists,
-the benchmark file. Nothing here trains or imports innr.fit.
+the benchmark file. Nothing here trains or imports innr.fit. The config the results were made
+with is read once, here, into Results.config: everything downstream reads it from there.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from innr.store import RESULTS_ROOT, Store, read_json
+from innr.config import Config, ConfigError, config_from_dict
+from innr.paths import RESULTS_ROOT
+from innr.store import Store, read_json
 
-EXPERIMENTS = ("fidelity", "compression", "transfer")
+EXPERIMENTS = ("fidelity", "compression", "transfer")  # claims 1, 2 and 3, in order
 
 
 @dataclass
@@ -27,9 +30,9 @@ class Results:
     name: str
     root: Path
     seeds: tuple[int, ...]  # the config's seeds
+    config: Config  # the config the results were made with (the given one when there are none)
     runs: dict[str, list[dict]] = field(default_factory=dict)  # experiment -> results found
     aggregates: dict[str, pd.DataFrame] = field(default_factory=dict)
-    summary: dict | None = None  # compression/summary.json
 
     def ok(self, experiment: str) -> list[dict]:
         return [r for r in self.runs.get(experiment, []) if r["status"] == "ok"]
@@ -46,19 +49,71 @@ class Results:
         return [r for runs in self.runs.values() for r in runs]
 
 
-def load_results(name: str, seeds: tuple[int, ...], root: Path | None = None) -> Results:
-    """The results of config `name` (the seeds it lists) under `root` (default: RESULTS_ROOT)."""
-    store = Store(name, root or RESULTS_ROOT)
-    res = Results(name, store.root, tuple(seeds))
+def load_results(config: Config, root: Path | None = None) -> Results:
+    """The results of `config` (the seeds it lists) under `root` (default: RESULTS_ROOT)."""
+    store = Store(config.name, root or RESULTS_ROOT)
+    runs, aggregates = {}, {}
     for experiment in EXPERIMENTS:
-        res.runs[experiment] = [r for s in seeds
-                                if (r := read_json(store.result(experiment, s))) is not None]
+        runs[experiment] = [r for s in config.seeds
+                            if (r := read_json(store.result(experiment, s))) is not None]
         try:  # every seed failed -> an aggregate without rows (or columns)
-            res.aggregates[experiment] = pd.read_csv(store.aggregate(experiment))
+            aggregates[experiment] = pd.read_csv(store.aggregate(experiment))
         except (FileNotFoundError, pd.errors.EmptyDataError):
             pass
-    res.summary = read_json(store.root / "compression" / "summary.json")
-    return res
+    found = [r for experiment in EXPERIMENTS for r in runs[experiment]]
+    try:
+        recorded = config_from_dict(found[0]["config"]) if found else config
+    except ConfigError as e:
+        raise ConfigError(f"the results in {store.root} record a config this version cannot "
+                          f"read ({e}); rerun the experiments") from None
+    return Results(config.name, store.root, tuple(config.seeds), recorded, runs, aggregates)
+
+
+@dataclass(frozen=True)
+class OriginalStudy:
+    """The original study's reported numbers (experiments/original_study.toml), typed."""
+
+    source: str
+    url: str
+    seed: int
+    cnn: dict  # params, test_accuracy
+    innr: dict  # params, param_ratio, steps, test_accuracy, last_printed_accuracy
+    attack: dict  # eps, protocol, claim
+    notebook: dict | None  # the cells behind its reported accuracy (see `evaluations`)
+
+    def evaluations(self) -> dict:
+        """Which fit steps the notebook's reported and last printed accuracies come from.
+
+        It evaluates when the loop counter k is a multiple of eval_every (from k = 0, the
+        network after k + 1 steps) into an array of steps // eval_every entries, and reports
+        the entry at reported_index.
+        """
+        nb = self.notebook or {}
+        every, index, steps = nb["eval_every"], nb["reported_index"], self.innr["steps"]
+        evaluations = steps // every
+        entry = index % evaluations  # 0-based entry that a negative index picks
+        return {"every": every, "index": index, "evaluations": evaluations, "steps": steps,
+                "entry": entry + 1, "reported_after": entry * every + 1,
+                "last_after": (evaluations - 1) * every + 1}
+
+
+def load_original(path: Path) -> OriginalStudy:
+    """experiments/original_study.toml; a missing key stops with a message naming it."""
+    raw = tomllib.loads(Path(path).read_text())
+    try:
+        return OriginalStudy(raw["source"], raw["url"], raw["seed"], raw["cnn"], raw["innr"],
+                             raw["attack"], raw.get("notebook"))
+    except KeyError as e:
+        raise ConfigError(f"{path}: missing {e}") from None
+
+
+def load_bench(path: Path) -> dict | None:
+    """innr.perf.bench's results file, or None when it was not written (or is not its JSON)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("rows"), list) else None
 
 
 def aggregate_row(res: Results, experiment: str, metric: str) -> dict:
@@ -77,19 +132,6 @@ def aggregate_seeds(res: Results, experiment: str) -> list[int]:
     if frame is None:
         return []
     return [int(s) for s in frame["seed"].astype(str) if s.lstrip("-").isdigit()]
-
-
-def load_original(path: Path) -> dict:
-    """The original study's reported numbers (experiments/original_study.toml)."""
-    return tomllib.loads(Path(path).read_text())
-
-
-def load_bench(path: Path) -> dict | list | None:
-    """The benchmark results file, or None when it was not written (or is not JSON)."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 # --- tidy frames (one row per observation, a `seed` column throughout) -----------------------
@@ -139,6 +181,16 @@ def transfer_records(res: Results) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["seed", "direction", "protocol", "eps", "source", "target",
                                         "accuracy", "transfer_rate"])
     return frame.astype({"accuracy": float, "transfer_rate": float})
+
+
+def transfer_at(res: Results, protocol: str, eps: float, column: str = "transfer_rate"
+                ) -> dict[tuple[str, str], list[float]]:
+    """(direction, target) -> `column` at one protocol and eps, one value per ok seed in seed
+    order (so that two lists pair by seed)."""
+    df = transfer_records(res)
+    at = df[(df["protocol"] == protocol) & (df["eps"] == eps)].sort_values("seed", kind="stable")
+    return {key: group[column].tolist()
+            for key, group in at.groupby(["direction", "target"], sort=False)}
 
 
 def seconds(res: Results) -> pd.DataFrame:

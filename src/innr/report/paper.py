@@ -19,18 +19,19 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from innr.config import Config
+from innr.coordinates import AXES
 from innr.data import IDX_FILES
-from innr.report import load, tables
-from innr.report.load import Results
-from innr.report.tables import Latex, escape, exact, num, pct
-from innr.runtime import REPO_ROOT
+from innr.paths import shown
+from innr.report import load, tables, verdicts
+from innr.report.load import OriginalStudy, Results
+from innr.report.tables import Latex, escape, exact, num, pct, printed, with_interval
+from innr.report.verdicts import Verdict
 from innr.stats import summary
 
-CI_LEVEL = 0.95  # every interval in the report: innr.stats.summary's default level
-AGREEMENT_BAR = 0.99  # our bar for "faithful": the rebuild changes < 1% of the CNN's decisions
-COORDINATE_AXES = ("layer", "out", "in", "row", "col")  # innr.coordinates, in order
 LATEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-fonts-recommended "
                   "texlive-latex-extra latexmk")
+
 
 def _finalize(value) -> Markup:
     """What \\VAR{} prints: Latex (and macro output) as is; numbers in the report's format;
@@ -56,27 +57,12 @@ def environment(template_dir: Path) -> jinja2.Environment:
 
 # --- the context: every number the paper prints ----------------------------------------------
 
-def side(s: dict, bar: float = 0.0) -> str:
-    """Where the confidence interval of `s` lies against `bar`: 'above', 'below', 'spans', or
-    'unknown' when there is no interval (fewer than two seeds)."""
-    lo, hi = s.get("ci_low"), s.get("ci_high")
-    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-        return "unknown"
-    return "above" if lo > bar else "below" if hi < bar else "spans"
-
-
 def _stat(values, fmt=pct) -> dict:
     s = summary(values)
-    return {"mean": fmt(s["mean"]), "ci": tables.interval(s, fmt), "n": s["n"]}
+    return {"mean": fmt(s["mean"]), "text": with_interval(s, fmt), "n": s["n"]}
 
 
-def _recorded_config(res: Results, config) -> dict:
-    """The config the results were produced with (the first one found), else the given one."""
-    runs = res.all()
-    return runs[0]["config"] if runs else config.to_dict()
-
-
-def _setup(res: Results, config, recorded: dict) -> dict:
+def _setup(res: Results, config: Config) -> dict:
     warnings = []
     runs = res.all()
     commits = sorted({str(r["provenance"].get("git_commit")) for r in runs})
@@ -110,133 +96,93 @@ def _setup(res: Results, config, recorded: dict) -> dict:
               for e in res.runs for r in res.failed(e)]
     return {"warnings": warnings, "failed": failed,
             "failures": tables.failures(res) if failed else None,
-            "environment": tables.environment(res), "hyperparameters":
-            tables.hyperparameters(recorded), "wall": tables.wall_times(res),
+            "environment": tables.environment(res),
+            "hyperparameters": tables.hyperparameters(res.config),
+            "wall": tables.wall_times(res),
             "started": min((r["started"] for r in runs), default="n/a"),
             "finished": max((r["finished"] for r in runs), default="n/a")}
 
 
-def _method(recorded: dict) -> dict:
-    innr = recorded["innr"]
-    multiple = innr["w0_initial"] / math.pi
+def _method(config: Config) -> dict:
+    innr = config.innr
+    multiple = innr.w0_initial / math.pi
     w0_initial = (Latex(rf"{round(multiple)}\pi") if abs(multiple - round(multiple)) < 1e-9
-                  else exact(innr["w0_initial"]))
-    return {"axes": ", ".join(COORDINATE_AXES), "dims": len(COORDINATE_AXES),
-            "hidden": innr["hidden"], "layers": innr["layers"], "w0_initial": w0_initial,
-            "w0": exact(innr["w0"]), "c": exact(innr["c"]), "lr": exact(innr["lr"]),
-            "steps": innr["steps"], "eval_every": innr["eval_every"],
-            "cnn": recorded["cnn"], "data_mean": exact(recorded["data"]["mean"]),
-            "data_std": exact(recorded["data"]["std"])}
+                  else exact(innr.w0_initial))
+    return {"axes": ", ".join(AXES), "dims": len(AXES), "hidden": innr.hidden,
+            "layers": innr.layers, "w0_initial": w0_initial, "w0": exact(innr.w0),
+            "c": exact(innr.c), "lr": exact(innr.lr), "steps": innr.steps,
+            "eval_every": innr.eval_every, "step": innr.step, "cnn": config.cnn,
+            "data_mean": exact(config.data.mean), "data_std": exact(config.data.std)}
 
 
-def _fidelity(res: Results) -> dict:
+def _fidelity(res: Results, verdict: Verdict | None) -> dict:
     ok = res.ok("fidelity")
-    if not ok:
+    if verdict is None:
         return {"ran": False}
     m = [r["metrics"] for r in ok]
-    agreement = summary([x["top1_agreement"] for x in m])
-    return {"ran": True, "table": tables.fidelity(res),
+    return {"ran": True, "table": tables.fidelity(res), "verdict": verdict,
             "agreement": _stat([x["top1_agreement"] for x in m]),
-            "rel_l2": _stat([x["weight_rel_l2"] for x in m], num),
             "acc_original": _stat([x["accuracy_original"] for x in m]),
             "acc_rebuilt": _stat([x["accuracy_rebuilt"] for x in m]),
-            "bar": pct(AGREEMENT_BAR, 0), "verdict": side(agreement, AGREEMENT_BAR),
-            "above_bar": agreement["mean"] >= AGREEMENT_BAR,
+            "bar": pct(verdict.numbers["bar"], 0),
             "kernel_seed": str(ok[0]["seed"]),
             "kernel_layer": ok[0]["details"]["kernels"]["layer"],
             "scatter_points": num(len(ok[0]["details"]["scatter"]["true"]))}
 
 
-def _compression(res: Results, study: dict, test_images: int) -> dict:
-    ok = res.ok("compression")
-    if not ok:
+def _compression(res: Results, verdict: Verdict | None, study: OriginalStudy,
+                 test_images: int) -> dict:
+    if verdict is None:
         return {"ran": False}
-    m = [r["metrics"] for r in ok]
-    gap = (res.summary or {}).get("gap") or summary([x["accuracy_gap"] for x in m])
-    gap = {k: (math.nan if v is None else v) for k, v in gap.items()}  # JSON null = NaN
-    test = (res.summary or {}).get("paired_test", {})
-    return {"ran": True, "table": tables.compression(res),
+    m = [r["metrics"] for r in res.ok("compression")]
+    n = verdict.numbers
+    return {"ran": True, "verdict": verdict,
+            "table": tables.compression(res, n["paired_test"]),
             "original_table": tables.original(res, study, test_images),
-            "params_cnn": m[0]["params_cnn"], "params_innr": m[0]["params_innr"],
-            "ratio": pct(m[0]["param_ratio"]), "reduction": pct(m[0]["param_reduction"]),
-            "original_reduction": pct(1 - study["innr"]["param_ratio_percent"] / 100),
-            "fewer": m[0]["param_ratio"] < 1,
+            "params_cnn": n["params_cnn"], "params_innr": n["params_innr"],
+            "ratio": pct(n["ratio"]), "reduction": pct(1 - n["ratio"]),
+            "original_reduction": pct(1 - study.innr["param_ratio"]),
             "acc_original": _stat([x["accuracy_original"] for x in m]),
-            "acc_rebuilt": _stat([x["accuracy_rebuilt"] for x in m]),
-            "gap": pct(gap["mean"]), "gap_ci": tables.interval(gap), "verdict": side(gap),
-            "t": num(test.get("t")), "p": num(test.get("p")), "n": len(ok)}
+            "acc_rebuilt": _stat([x["accuracy_rebuilt"] for x in m])}
 
 
-def _transfer(res: Results, study: dict, recorded: dict) -> dict:
-    ok = res.ok("transfer")
-    if not ok:
+def _transfer(res: Results, verdict: Verdict | None, study: OriginalStudy) -> dict:
+    if verdict is None:
         return {"ran": False}
-    df = load.transfer_records(res)
-    protocol = study["attack"]["protocol"]
-    protocol = protocol if protocol in set(df["protocol"]) else df["protocol"].iloc[0]
-    available = sorted(set(df.loc[df["protocol"] == protocol, "eps"]))
-    eps = min(available, key=lambda e: abs(e - study["attack"]["eps"]))
-    at = df[(df["protocol"] == protocol) & (df["eps"] == eps)]
-
-    def rate(direction: str, target: str) -> list[float]:
-        sel = at[(at["direction"] == direction) & (at["target"] == target)].sort_values("seed")
-        return sel["transfer_rate"].tolist()
-
-    def acc(direction: str, target: str) -> list[float]:
-        sel = at[(at["direction"] == direction) & (at["target"] == target)].sort_values("seed")
-        return sel["accuracy"].tolist()
-
-    diff = [a - b for a, b in zip(rate("forward", "rebuilt"), rate("forward", "control"),
-                                  strict=True)]
-    return {"ran": True, "table": tables.transfer(res), "protocol": protocol,
-            "eps": exact(eps), "eps_is_original": eps == study["attack"]["eps"],
-            "eps_pixels": num(eps * recorded["data"]["std"]), "std": exact(recorded["data"]["std"]),
-            "rebuilt": _stat(rate("forward", "rebuilt")),
-            "control": _stat(rate("forward", "control")),
-            "reverse": _stat(rate("reverse", "original")),
-            "acc_original": _stat(acc("forward", "original")),
-            "acc_rebuilt": _stat(acc("forward", "rebuilt")),
-            "diff": _stat(diff), "verdict": side(summary(diff)),
+    n = verdict.numbers
+    rates = load.transfer_at(res, n["protocol"], n["eps"])
+    return {"ran": True, "table": tables.transfer(res), "verdict": verdict,
+            "protocol": n["protocol"], "eps": exact(n["eps"]),
+            "eps_is_original": n["eps"] == study.attack["eps"],
+            "eps_pixels": num(n["eps"] * res.config.data.std), "std": exact(res.config.data.std),
+            "rebuilt": _stat(rates[("forward", "rebuilt")]),
+            "control": _stat(rates[("forward", "control")]),
+            "reverse": _stat(rates[("reverse", "original")]),
             "controls": ", ".join(f"{r['details']['control_seed']} for seed {r['seed']}"
-                                  for r in ok)}
+                                  for r in res.ok("transfer"))}
 
 
-def _slip(study: dict) -> dict | None:
+def _slip(study: OriginalStudy) -> dict | None:
     """The original notebook's reported-accuracy slip, from original_study.toml's [notebook]."""
-    nb = study.get("notebook")
+    nb = study.notebook
     if not nb:
         return None
-    steps, every, index = study["innr"]["steps"], nb["eval_every"], nb["reported_index"]
-    evaluations = steps // every  # the notebook evaluates when step % every == 0, from step 0
-    position = index % evaluations  # 0-based entry that a negative index picks
     batch, images = nb["test_batch_size"], nb["test_images"]
     last = images - (images // batch) * batch or batch
     return {"repository": nb["repository"], "path": nb["path"],
-            "code": [line.strip() for line in nb["code"]],
-            "every": every, "index": index, "evaluations": evaluations, "steps": steps,
-            "entry": position + 1, "after_steps": position * every + 1,
-            "last_after_steps": (evaluations - 1) * every + 1,
-            "reported": pct(nb["reported_accuracy"], 2) if "reported_accuracy" in nb else None,
-            "last": pct(nb["last_accuracy"], 2) if "last_accuracy" in nb else None,
+            "code": [line.strip() for line in nb["code"]], **study.evaluations(),
+            "reported": printed(study.innr["test_accuracy"]),
+            "last": printed(study.innr["last_printed_accuracy"]),
             "batch": batch, "batches": math.ceil(images / batch), "last_batch": last,
             "images": images, "weight": num(batch / last, 2)}
 
 
-def _shown(path: Path) -> str:
-    """A path as the reader's clone names it: relative to the repository when inside it."""
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def context(res: Results, config, study: dict, bench, figures: dict[str, Path],
-            build_dir: Path, bench_path: Path) -> dict:
+def context(res: Results, config: Config, study: OriginalStudy, bench: dict | None,
+            figures: dict[str, Path], build_dir: Path, bench_path: Path) -> dict:
     """Everything the template prints, formatted; figure paths relative to the build folder."""
-    recorded = _recorded_config(res, config)
+    recorded = res.config
     full_test = IDX_FILES["test"][2]
-    test_images = min(recorded["data"]["test_limit"] or full_test, full_test)
-    train_limit = recorded["data"]["train_limit"]
+    test_images = min(recorded.data.test_limit or full_test, full_test)
     fig = {}
     for name, path in figures.items():
         rel = Path(os.path.relpath(path, build_dir)).as_posix()
@@ -244,29 +190,30 @@ def context(res: Results, config, study: dict, bench, figures: dict[str, Path],
             raise ValueError(f"figure path {rel!r} has characters LaTeX cannot take in a file "
                              "name; move the figures folder")
         fig[name] = Latex(rel)
+    claims = verdicts.judge(res, study)
     return {
-        "name": res.name, "level": pct(CI_LEVEL, 0), "seeds": ", ".join(map(str, res.seeds)),
-        "n_seeds": len(res.seeds),
+        "name": res.name, "level": pct(tables.CI_LEVEL, 0),
+        "seeds": ", ".join(map(str, res.seeds)), "n_seeds": len(res.seeds),
         "n_seeds_done": len({r["seed"] for r in res.ok("fidelity")}),  # seeds with results
         "test_images": test_images, "full_test": full_test,
-        "train_images": train_limit or None,
-        "smoke": bool(train_limit or recorded["data"]["test_limit"]
-                      or recorded["innr"]["steps"] < study["innr"]["steps"]),
-        "results_dir": str(res.root), "setup": _setup(res, config, recorded),
-        "method": _method(recorded), "fidelity": _fidelity(res),
-        "compression": _compression(res, study, test_images),
-        "transfer": _transfer(res, study, recorded),
-        "original": {"source": study["source"], "seed": str(study["seed"]),
-                     "claim": study["attack"]["claim"], "eps": exact(study["attack"]["eps"]),
-                     "protocol": study["attack"]["protocol"],
-                     "cnn_accuracy": pct(study["cnn"]["test_accuracy_percent"] / 100, 2),
-                     "innr_accuracy": pct(study["innr"]["test_accuracy_percent"] / 100),
-                     "approximate": bool(study["innr"].get("test_accuracy_approximate")),
-                     "ratio": pct(study["innr"]["param_ratio_percent"] / 100)},
+        "train_images": recorded.data.train_limit or None,
+        "smoke": bool(recorded.data.train_limit or recorded.data.test_limit
+                      or recorded.innr.steps < study.innr["steps"]),
+        "results_dir": str(res.root), "setup": _setup(res, config),
+        "method": _method(recorded), "claims": [v for v in claims.values() if v is not None],
+        "title": {e: verdicts.title(e) for e in verdicts.CLAIMS},
+        "fidelity": _fidelity(res, claims["fidelity"]),
+        "compression": _compression(res, claims["compression"], study, test_images),
+        "transfer": _transfer(res, claims["transfer"], study),
+        "original": {"source": study.source, "url": study.url, "seed": str(study.seed),
+                     "claim": study.attack["claim"], "eps": exact(study.attack["eps"]),
+                     "protocol": study.attack["protocol"],
+                     "cnn_accuracy": printed(study.cnn["test_accuracy"]),
+                     "innr_accuracy": printed(study.innr["test_accuracy"]),
+                     "ratio": pct(study.innr["param_ratio"])},
         "slip": _slip(study), "fig": fig,
         "bench": tables.bench(bench) if bench is not None else None,
-        "bench_path": _shown(bench_path), "bench_found": bench is not None,
-        "bench_machine": tables.bench_machine(bench),
+        "bench_path": shown(bench_path), "bench_machine": bench and tables.bench_machine(bench),
     }
 
 

@@ -1,23 +1,27 @@
 """The report's tables and number formats: results -> rows of formatted cells.
 
 A Table holds plain strings; the template lays it out with booktabs and escapes every cell, so
-a table can never inject LaTeX. Cells that *are* LaTeX (a header with math) are `Latex`.
-Every number in the paper goes through one of the formatters below, so the tests can predict
-exactly how a value is printed.
+a table can never inject LaTeX. Cells that *are* LaTeX (a header with math) are `Latex`. The
+README renders the same Tables as Markdown. Every number in the paper goes through one of the
+formatters below, so the tests can predict exactly how a value is printed.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
+from innr.config import Config
+from innr.progress import duration
 from innr.report import load
-from innr.report.load import Results
+from innr.report.load import OriginalStudy, Results
 from innr.stats import summary
+
+CI_LEVEL = 0.95  # every interval in the report: innr.stats.summary's default level
 
 _SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
             "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
@@ -46,6 +50,14 @@ class Table:
 
     def __post_init__(self):
         self.align = Latex(self.align or "l" + "r" * (len(self.columns) - 1))  # tabular spec
+
+    def markdown(self) -> list[str]:
+        """The table as Markdown lines (the README's generated block)."""
+        def line(cells) -> str:
+            return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+        return [line(self.columns), line(["---"] * len(self.columns))] + [
+            line(row) for group in self.groups for row in group]
 
 
 # --- number formats ----------------------------------------------------------------------------
@@ -79,15 +91,9 @@ def exact(x) -> str:
     return num(x) if isinstance(x, int) or not _finite(x) else f"{x:g}"
 
 
-def seconds(x) -> str:
-    """Wall time: '4.4 ms', '81 ms', '4.2 s', '3.1 min' or '1.2 h'."""
-    if not _finite(x):
-        return "n/a"
-    if x < 1:
-        return f"{1000 * x:.1f} ms" if x < 0.01 else f"{1000 * x:.0f} ms"
-    if x < 120:
-        return f"{x:.1f} s"
-    return f"{x / 60:.1f} min" if x < 7200 else f"{x / 3600:.1f} h"
+def printed(x: float) -> str:
+    """A fraction the original notebook printed (0.94411), as a percentage with its digits."""
+    return pct(x, 3)
 
 
 def interval(s: dict, fmt=pct) -> str:
@@ -97,13 +103,19 @@ def interval(s: dict, fmt=pct) -> str:
     return f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]"
 
 
+def with_interval(s: dict, fmt=pct) -> str:
+    """'97.7% (95% CI [97.2%, 98.2%])', or the mean alone when there is no interval."""
+    ci = interval(s, fmt)
+    return fmt(s["mean"]) if ci == "n/a" else f"{fmt(s['mean'])} ({pct(CI_LEVEL, 0)} CI {ci})"
+
+
 def stat_row(label: str, s: dict, fmt=pct) -> list[str]:
     return [label, fmt(s["mean"]), interval(s, fmt), num(int(s["n"]) if _finite(s["n"]) else 0)]
 
 
 # --- tables -----------------------------------------------------------------------------------
 
-STAT_COLUMNS = ["", "mean", "95% CI", "seeds"]
+STAT_COLUMNS = ["", "mean", f"{pct(CI_LEVEL, 0)} CI", "seeds"]
 
 
 def fidelity(res: Results) -> Table:
@@ -121,47 +133,77 @@ def fidelity(res: Results) -> Table:
          row("test accuracy, rebuilt", "accuracy_rebuilt", pct)]])
 
 
-def compression(res: Results) -> Table:
-    """Parameters and accuracies (compression/aggregate.csv), the paired test (summary.json)."""
+def compression(res: Results, paired: dict) -> Table:
+    """Parameters and accuracies (compression/aggregate.csv) and the paired t-test `paired`
+    (innr.stats.paired_test of the CNN's against the rebuilt network's accuracies)."""
     def row(label, metric, fmt=pct):
         return stat_row(label, load.aggregate_row(res, "compression", metric), fmt)
 
-    test = (res.summary or {}).get("paired_test", {})
-    t, p = test.get("t"), test.get("p")
     return Table(STAT_COLUMNS, [
         [row("parameters, CNN", "params_cnn", num), row("parameters, INNR", "params_innr", num),
          row("INNR / CNN parameters", "param_ratio")],
         [row("test accuracy, CNN", "accuracy_original"),
          row("test accuracy, rebuilt", "accuracy_rebuilt"),
          row("accuracy gap (CNN minus rebuilt)", "accuracy_gap")],
-        [["paired t-test, CNN vs rebuilt", f"t = {num(t)}", f"p = {num(p)}",
-          num(test.get("n", 0))]]])
+        [["paired t-test, CNN vs rebuilt", f"t = {num(paired['t'])}", f"p = {num(paired['p'])}",
+          num(paired["n"])]]])
 
 
-def original(res: Results, study: dict, test_images: int) -> Table:
+def original(res: Results, study: OriginalStudy, test_images: int) -> Table:
     """The original study's reported numbers beside ours (means over seeds)."""
     def ours(metric, fmt=pct):
         s = load.aggregate_row(res, "compression", metric)
         spread = _finite(s["ci_low"]) and s["ci_low"] != s["ci_high"]
         return f"{fmt(s['mean'])} {interval(s, fmt)}" if spread else fmt(s["mean"])
 
-    about = "about " if study["innr"].get("test_accuracy_approximate") else ""
-    return Table(["", "original study", "ours, mean [95% CI]"], [
-        [["CNN parameters", num(study["cnn"]["params"]), ours("params_cnn", num)],
-         ["INNR parameters", num(study["innr"]["params"]), ours("params_innr", num)],
-         ["INNR / CNN parameters", pct(study["innr"]["param_ratio_percent"] / 100),
-          ours("param_ratio")]],
-        [["test accuracy, CNN", pct(study["cnn"]["test_accuracy_percent"] / 100, 2),
-          ours("accuracy_original")],
-         ["test accuracy, rebuilt", about + pct(study["innr"]["test_accuracy_percent"] / 100),
-          ours("accuracy_rebuilt")]],
+    steps = study.evaluations() if study.notebook else None
+    reported = printed(study.innr["test_accuracy"])
+    last = printed(study.innr["last_printed_accuracy"])
+    return Table(["", "original study", f"ours, mean [{pct(CI_LEVEL, 0)} CI]"], [
+        [["CNN parameters", num(study.cnn["params"]), ours("params_cnn", num)],
+         ["INNR parameters", num(study.innr["params"]), ours("params_innr", num)],
+         ["INNR / CNN parameters", pct(study.innr["param_ratio"]), ours("param_ratio")]],
+        [["test accuracy, CNN", printed(study.cnn["test_accuracy"]), ours("accuracy_original")],
+         ["test accuracy, rebuilt (reported)",
+          f"{reported} after {num(steps['reported_after'])} steps" if steps else reported,
+          ours("accuracy_rebuilt")],
+         ["test accuracy, rebuilt (last printed)",
+          f"{last} after {num(steps['last_after'])} steps" if steps else last, ""]],
         [["seeds", num(1), num(len(res.ok("compression")))],
-         ["INNR fit steps", num(study["innr"]["steps"]),
-          num(res.ok("compression")[0]["config"]["innr"]["steps"])
-          if res.ok("compression") else "n/a"],
+         ["INNR fit steps", num(study.innr["steps"]), num(res.config.innr.steps)],
          ["test images per accuracy", Latex(r"see Section~\ref{sec:deviations}"),
           num(test_images)]]],
         align="lrr")
+
+
+def headline(res: Results, study: OriginalStudy) -> Table:
+    """The numbers a reader looks for first, ours beside the original's (the README's table)."""
+    def row(label: str, experiment: str, metric: str, theirs: str, fmt=pct) -> list[str]:
+        s = load.aggregate_row(res, experiment, metric)
+        return [label, theirs, fmt(s["mean"]), interval(s, fmt)]
+
+    eps, steps = study.attack["eps"], study.evaluations() if study.notebook else None
+    reported = printed(study.innr["test_accuracy"])
+    if steps:
+        reported += (f" after {num(steps['reported_after'])} steps (last printed: "
+                     f"{printed(study.innr['last_printed_accuracy'])} after "
+                     f"{num(steps['last_after'])})")
+    return Table(["", "original study", "ours, mean", f"{pct(CI_LEVEL, 0)} CI"], [[
+        row("CNN test accuracy", "compression", "accuracy_original",
+            printed(study.cnn["test_accuracy"])),
+        row(f"rebuilt test accuracy (ours after {num(res.config.innr.steps)} steps)",
+            "compression", "accuracy_rebuilt", reported),
+        row("accuracy gap (CNN - rebuilt)", "compression", "accuracy_gap", "n/a"),
+        row("INNR / CNN parameters", "compression", "param_ratio",
+            pct(study.innr["param_ratio"])),
+        row("top-1 agreement, CNN vs rebuilt", "fidelity", "top1_agreement", "n/a"),
+        row("relative L2 weight error", "fidelity", "weight_rel_l2", "n/a", num),
+        row(f"FGSM transfer CNN -> rebuilt, eps {eps:g} ({study.attack['protocol']} protocol)",
+            "transfer", f"forward_{study.attack['protocol']}_eps{eps:g}_transfer_rebuilt",
+            "reported, no rate"),
+        row(f"FGSM transfer CNN -> control CNN, eps {eps:g}", "transfer",
+            f"forward_{study.attack['protocol']}_eps{eps:g}_transfer_control", "n/a")]],
+        align="lrrr")
 
 
 TRANSFER_COLUMNS = [Latex(r"$\varepsilon$"), "CNN", "rebuilt", "control",
@@ -202,11 +244,15 @@ def environment(res: Results) -> Table:
             ["processor, CPU cores, torch threads",
              values(lambda r: f"{r['provenance']['processor']}, {r['provenance']['cpu_count']}, "
                               f"{r['provenance']['torch_threads']}")],
+            ["CPU vector unit", values(lambda r: r["provenance"].get("cpu_capability"))],
             ["platform", values(lambda r: r["provenance"]["platform"])],
             ["Python", values(lambda r: r["provenance"]["python"])]]
     rows += [[name, values(lambda r, n=name: r["provenance"]["versions"].get(n))]
              for name in packages]
-    rows += [["deterministic algorithms, TF32",
+    fits = [r["details"]["innr_history"].get("step") for r in res.ok("fidelity")]
+    rows += [["INNR fit step (the build that ran)",
+              "; ".join(dict.fromkeys(str(f) for f in fits)) if fits else "n/a"],
+             ["deterministic algorithms, TF32",
               values(lambda r: f"{r['provenance']['deterministic_algorithms']}, "
                                f"{r['provenance']['tf32']}")],
              ["git commit",
@@ -216,29 +262,37 @@ def environment(res: Results) -> Table:
     return Table(["", "recorded"], [rows], align="lp{0.6\\linewidth}")
 
 
-def hyperparameters(config: dict) -> Table:
-    """The config the results were produced with (as recorded in them), one row per field."""
-    groups = [[["name, seeds", f"{config['name']}, {', '.join(map(str, config['seeds']))}"],
-               ["device setting", config["device"]]]]
+def hyperparameters(config: Config) -> Table:
+    """The config the results were produced with, one row per field."""
+    def value(v) -> str:
+        return ", ".join(exact(x) for x in v) if isinstance(v, tuple | list) else (
+            v if isinstance(v, str) else exact(v))
+
+    groups = [[["name, seeds", f"{config.name}, {value(config.seeds)}"],
+               ["device setting", config.device]]]
     for section in ("data", "cnn", "innr", "attack"):
-        groups.append([[f"{section}.{k}", ", ".join(exact(x) for x in v) if isinstance(v, list)
-                        else v if isinstance(v, str) else exact(v)]
-                       for k, v in config[section].items()])
+        fields = dataclasses.asdict(getattr(config, section))
+        groups.append([[f"{section}.{k}", value(v)] for k, v in fields.items()])
     return Table(["field", "value"], groups, align="ll")
 
 
 def wall_times(res: Results) -> Table:
-    """Wall time per experiment (sum over seeds) and of the two training stages per seed."""
+    """Per experiment: seeds, the device, wall time summed over seeds and per seed; then the
+    two training stages per seed."""
     rows = []
     for experiment, runs in res.runs.items():
         walls = [r["wall_seconds"] for r in runs]
-        rows.append([experiment, num(len(res.ok(experiment))), num(len(res.failed(experiment))),
-                     seconds(sum(walls)) if walls else "n/a",
-                     seconds(summary(walls)["mean"])])
+        devices = sorted({r["provenance"]["device_name"] or r["provenance"]["device"]
+                          for r in runs})
+        rows.append([experiment, ", ".join(devices) or "n/a", num(len(res.ok(experiment))),
+                     num(len(res.failed(experiment))),
+                     duration(sum(walls)) if walls else "n/a",
+                     duration(summary(walls)["mean"])])
     times = load.seconds(res)
-    stages = [[label, num(len(times)), "", "", seconds(summary(times[col].tolist())["mean"])]
+    stages = [[label, "", num(len(times)), "", "", duration(summary(times[col].tolist())["mean"])]
               for label, col in (("CNN training (epochs)", "cnn"), ("INNR fit (steps)", "innr"))]
-    return Table(["", "seeds ok", "failed", "total", "mean per seed"], [rows, stages])
+    return Table(["", "device", "seeds ok", "failed", "total", "mean per seed"], [rows, stages],
+                 align="lp{0.3\\linewidth}rrrr")
 
 
 def failures(res: Results) -> Table:
@@ -247,28 +301,25 @@ def failures(res: Results) -> Table:
                    for r in res.failed(e)]], align="llp{0.6\\linewidth}")
 
 
-def bench(data) -> Table | None:
-    """Whatever the benchmark file holds: a list of records (under "rows" or at the top level)
-    as columns, or a flat mapping as key/value rows; None when there is nothing to show."""
-    def cell(v) -> str:
-        return num(v) if isinstance(v, int | float) and not isinstance(v, bool) else (
-            v if isinstance(v, str) else json.dumps(v))
+def bench(data: dict) -> Table:
+    """innr.perf.bench's file: each measurement's time, throughput and ratios, then the wall
+    time of every stage of the quick reproduction."""
+    def cell(r: dict, key: str, fmt) -> str:
+        return fmt(r[key]) if _finite(r.get(key)) else ""
 
-    records = data.get("rows") if isinstance(data, dict) else data
-    if isinstance(data, dict) and isinstance(records, list) and all("name" in r for r in records):
-        return _bench_rows(records, data.get("stages") or [])
-    if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
-        columns = list(dict.fromkeys(k for r in records for k in r))
-        return Table(columns, [[[cell(r.get(c, "")) for c in columns] for r in records]])
-    if isinstance(data, dict) and data:
-        return Table(["key", "value"], [[[k, cell(v)] for k, v in data.items()]], align="ll")
-    return None
+    measured = [[r["name"], duration(r["seconds"]), cell(r, "gflops", num),
+                 cell(r, "ratio_to_matmul", lambda x: pct(x, 0)),
+                 cell(r, "speedup", lambda x: f"{x:.2f}x")] for r in data["rows"]]
+    staged = [[f"quick reproduction: {s['stage']}", duration(s["seconds"]), "", "", ""]
+              for s in data.get("stages", [])]
+    return Table(["measurement", "time", "GFLOP/s", "of matmul", "speed-up"],
+                 [measured, staged] if staged else [measured], align="lrrrr")
 
 
-def bench_machine(data) -> str | None:
-    """Where innr.bench ran, in words ("Intel Xeon, 2 threads, AVX512, torch 2.13.0"): its
-    ratios are this machine's, not the code's alone."""
-    m = data.get("machine") if isinstance(data, dict) else None
+def bench_machine(data: dict) -> str | None:
+    """Where innr.perf.bench ran, in words ("Intel Xeon, 2 threads, AVX512, torch 2.13.0"):
+    its ratios are this machine's, not the code's alone."""
+    m = data.get("machine")
     if not isinstance(m, dict):
         return None
     cores = f"{m['torch_threads']} threads" if m.get("torch_threads") else None
@@ -277,18 +328,3 @@ def bench_machine(data) -> str | None:
              m.get("cpu_model"), cores, m.get("cpu_capability"),
              torch_version and f"torch {torch_version}"]
     return ", ".join(str(p) for p in parts if p) or None
-
-
-def _bench_rows(rows: list[dict], stages: list[dict]) -> Table:
-    """innr.bench's file: each measurement's time, throughput and ratios, then the wall time of
-    every stage of the quick reproduction."""
-    def cell(r: dict, key: str, fmt) -> str:
-        return fmt(r[key]) if _finite(r.get(key)) else ""
-
-    measured = [[r["name"], seconds(r["seconds"]), cell(r, "gflops", num),
-                 cell(r, "ratio_to_matmul", lambda x: pct(x, 0)),
-                 cell(r, "speedup", lambda x: f"{x:.2f}x")] for r in rows]
-    staged = [[f"quick reproduction: {s['stage']}", seconds(s["seconds"]), "", "", ""]
-              for s in stages]
-    return Table(["measurement", "time", "GFLOP/s", "of matmul", "speed-up"],
-                 [measured, staged] if staged else [measured], align="lrrrr")

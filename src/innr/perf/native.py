@@ -3,17 +3,12 @@
     chunk = NativeChunk(siren, n)          # NativeUnavailable, with the reason, where it can't
     loss, grads = chunk(x, t, mask, flat)  # flat: the parameters in SirenStep.params' order
 
-Inductor's build of `innr.sirenstep.chunk_grads` calls MKL for every matmul and runs sin, cos and
-the backward's products as separate passes over [rows, 64] arrays, so a chunk streams twelve
-layers of activations through memory; on one core it reaches ~0.65 of that core's large-matmul
-rate (`python -m innr.bench`, the "one core alone" rows). This kernel takes a chunk's rows in
-blocks that stay in the core's L2 cache, computes each product in tiles of 6 rows x 64 outputs
-held in registers, and applies the bias, sin and cos (sirenstep.sincos's polynomials) in the
-forward, and the cos factor and the bias gradient in the backward, to a tile before storing it.
-Same gradient within float tolerance (tests/test_fast.py); sequential, so the same bits every
-run. Built on first use with the system's C++ compiler (~1 s) into a folder of the temp dir
-named by a hash of the source and flags; called through ctypes, which releases the GIL, so
-SirenStep's worker threads run chunks side by side.
+The same function as innr.perf.step.chunk_grads (see innr.perf for the design). Sequential
+within a chunk, so the same bits every run. Built on first use with the system's C++ compiler
+into a folder of the temp dir named by a hash of the source, flags and constants (the sin/cos
+polynomial of innr.perf.sincos, passed as preprocessor definitions so that the two builds cannot
+drift apart); called through ctypes, which releases the GIL, so SirenStep's worker threads run
+chunks side by side.
 """
 
 from __future__ import annotations
@@ -21,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import math
 import os
 import shutil
 import subprocess
@@ -30,12 +26,15 @@ from pathlib import Path
 import torch
 
 from innr.models import Siren
+from innr.perf.sincos import COS_COEFFICIENTS, PI_PARTS, SIN_COEFFICIENTS
 
 SOURCE = Path(__file__).parent / "csrc" / "siren_chunk.cpp"
 FLAGS = ["-O3", "-mavx512f", "-mavx512dq", "-mfma", "-ffp-contract=fast", "-shared", "-fPIC"]
 WIDTH = 64  # the kernel's hidden width: four 16-float vectors
 MAX_LAYERS = 64
-BLOCK = 120  # rows per pass: 26 arrays of 120 x 64 floats (~0.8 MB) stay in a 2 MB L2 cache
+# Rows per pass: the pass's 2 * layers + 2 arrays of BLOCK x 64 floats stay in a core's L2
+# cache (0.8 MB for the original's 12 layers, under the 1-2 MB of current x86 cores).
+BLOCK = 120
 
 
 class NativeUnavailable(RuntimeError):
@@ -54,21 +53,32 @@ def unsupported(siren: Siren, device: torch.device) -> str | None:
     return None
 
 
+def defines() -> list[str]:
+    """innr.perf.sincos's constants as -D flags; the kernel casts each to float, as torch does
+    with a Python scalar in a float32 op."""
+    values = {"INNR_INV_PI": 1 / math.pi,
+              **{f"INNR_PI{i}": v for i, v in enumerate(PI_PARTS)},
+              **{f"INNR_S{i}": v for i, v in enumerate(SIN_COEFFICIENTS)},
+              **{f"INNR_C{i}": v for i, v in enumerate(COS_COEFFICIENTS)}}
+    return [f"-D{name}={value!r}" for name, value in values.items()]
+
+
 @functools.cache
 def library() -> ctypes.CDLL:
-    """The compiled kernel, built once per source, flags and compiler."""
+    """The compiled kernel, built once per source, flags, constants and compiler."""
     compiler = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
     if compiler is None:
         raise NativeUnavailable("no C++ compiler (set CXX or install g++)")
-    key = hashlib.sha256(SOURCE.read_bytes() + " ".join([compiler, *FLAGS]).encode())
+    flags = [*FLAGS, *defines()]
+    key = hashlib.sha256(SOURCE.read_bytes() + " ".join([compiler, *flags]).encode())
     path = Path(tempfile.gettempdir()) / f"innr-native-{key.hexdigest()[:16]}" / "siren_chunk.so"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")  # renamed when whole: no torn builds
-        done = subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", str(partial)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise NativeUnavailable(f"{compiler} failed: {done.stderr.strip()[-500:]}")
+        build = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(partial)],
+                               capture_output=True, text=True)
+        if build.returncode != 0:
+            raise NativeUnavailable(f"{compiler} failed: {build.stderr.strip()[-500:]}")
         partial.replace(path)
     lib = ctypes.CDLL(str(path))
     ptr, i32 = ctypes.c_void_p, ctypes.c_int
@@ -100,5 +110,5 @@ class NativeChunk:
                                 t.data_ptr(), mask.data_ptr(), flat.data_ptr(),
                                 self.w0s.data_ptr(), self.two_over_n, BLOCK, grads.data_ptr(),
                                 loss.data_ptr()) != 0:
-            raise MemoryError("innr.native: no memory for a chunk's buffers")
+            raise MemoryError("innr.perf.native: no memory for a chunk's buffers")
         return loss, grads

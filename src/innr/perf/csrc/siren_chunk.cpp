@@ -1,10 +1,13 @@
-// One chunk of a SIREN's full-batch MSE step (innr.native): the squared-error sum over the
+// One chunk of a SIREN's full-batch MSE step (innr.perf.native): the squared-error sum over the
 // chunk's rows and the gradient of the mean over all n rows, for every parameter.
 //
 // The rows go through in blocks small enough for a core's L2 cache. Each layer's product is
 // computed in tiles of 6 rows x 64 outputs held in 24 AVX-512 registers; in the forward the
-// tile gets the bias, sin and cos (innr.sirenstep.sincos's polynomials) before it is stored,
-// in the backward the cos factor and the bias gradient. Sequential: the same bits every run.
+// tile gets the bias, sin and cos before it is stored, in the backward the cos factor and the
+// bias gradient. Sequential: the same bits every run.
+//
+// The sin/cos constants come from innr.perf.sincos as -D flags (innr.perf.native.defines), so
+// this kernel and inductor's build evaluate one polynomial.
 #include <immintrin.h>
 #include <cstdlib>
 #include <cstring>
@@ -12,18 +15,20 @@
 namespace {
 constexpr int H = 64;  // hidden width: 4 vectors of 16 floats
 
-// sin r = r + r^3 S(r^2), cos r = 1 + r^2 C(r^2) on |r| <= pi/2 (innr.sirenstep's fits)
-constexpr float S0 = -0.16666659712791443f, S1 = 0.00833306647837162f,
-                S2 = -0.00019809608056675643f, S3 = 2.605793952170643e-06f;
-constexpr float C0 = -0.5f, C1 = 0.04166664183139801f, C2 = -0.00138884037733078f,
-                C3 = 2.4761891836533323e-05f, C4 = -2.607719125080621e-07f;
+// sin r = r + r^3 S(r^2), cos r = 1 + r^2 C(r^2) on |r| <= pi/2; x = k pi + r
+constexpr float INV_PI = (float)(INNR_INV_PI), PI0 = (float)(INNR_PI0),
+                PI1 = (float)(INNR_PI1), PI2 = (float)(INNR_PI2);
+constexpr float S0 = (float)(INNR_S0), S1 = (float)(INNR_S1), S2 = (float)(INNR_S2),
+                S3 = (float)(INNR_S3);
+constexpr float C0 = (float)(INNR_C0), C1 = (float)(INNR_C1), C2 = (float)(INNR_C2),
+                C3 = (float)(INNR_C3), C4 = (float)(INNR_C4);
 
 inline void vsincos(__m512 x, __m512& s, __m512& c) {
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.3183098861837907f)),
+  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(INV_PI)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(3.140625f), x);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(9.67502593994140625e-4f), r);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.509957990978376432e-7f), r);
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(PI0), x);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(PI1), r);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(PI2), r);
   const __m512 z = _mm512_mul_ps(r, r);
   __m512 ps = _mm512_fmadd_ps(z, _mm512_set1_ps(S3), _mm512_set1_ps(S2));
   ps = _mm512_fmadd_ps(z, ps, _mm512_set1_ps(S1));
@@ -124,12 +129,12 @@ constexpr int MR = 6;  // rows a tile: 24 accumulators, 4 B vectors, a broadcast
 }  // namespace
 
 // rows_total rows of x [rows, in0], t and mask [rows]; params and grads flat, in the order of
-// innr.sirenstep.SirenStep.params; w0s one per sine layer; block: rows per pass (buffers for
+// innr.perf.step.SirenStep.params; w0s one per sine layer; block: rows per pass (buffers for
 // 2 * layers + 2 arrays of block x 64 floats); layers <= 64. Returns 0, or 1 when out of memory.
 extern "C" int siren_chunk(int rows_total, int in0, int layers, const float* x, const float* t,
                             const float* mask, const float* params, const float* w0s,
                             float two_over_n, int block, float* grads, float* loss_out) {
-  // parameter layout (innr.sirenstep.SirenStep.params): weights, biases, last weight, last bias
+  // parameter layout (innr.perf.step.SirenStep.params): weights, biases, last weight, last bias
   const float* Wp[64]; const float* bp[64]; float* gW[64]; float* gbp[64];
   long off = 0;
   for (int l = 0; l < layers; ++l) {

@@ -1,30 +1,29 @@
-"""How close INNR fitting runs to this machine's matrix-multiply limit, and what each stage costs.
+"""How close the INNR fit step runs to this machine's matrix-multiply limit, and what each
+stage of a reproduction costs.
 
-    python -m innr.bench [--quick-config experiments/quick.toml] [--skip-reproduction]
-                         [--out benchmarks/results/bench.json] [--repeats 9]
+    python -m innr.perf.bench [--quick-config experiments/quick.toml] [--skip-reproduction]
+                              [--out benchmarks/results/bench.json] [--repeats 9]
 
 One run measures, on the CPU (or the GPU that `device = "auto"` picks):
 - the float32 matmul rate of a large square matmul;
-- the INNR fit step on the full problem (62,240 weights of MnistExampleNet(32), random weights;
-  the original's SIREN) for the original's autograd loop and innr.sirenstep's step, eager and
-  compiled (by innr.native's kernel where the CPU has AVX-512, and by inductor), each as GFLOP/s
-  of its matmuls (forward + backward) and as a ratio to the matmul rate; plus inductor's build
-  without its thread pool (one chunk at a time, each op split over the cores), its MKL matmuls
-  alone (what a library's matmuls of these shapes reach), the same matmuls on inputs that stay
-  in cache (what they lose to memory traffic), and, on a CPU with several cores,
-  as many seeds fitted at once as there are cores, one process and one core each (the
-  alternative to one seed at a time on every core; its row is per seed-step); then, on one core
-  with the others idle, the large matmul and the compiled step's chunk function, and the step
-  time they bound (every core running such chunks back to back with nothing else): the best
-  this design of the step can do on this machine;
+- the INNR fit step on the original's problem (the 62,240 weights of MnistExampleNet(32), random
+  weights; the original's SIREN), as GFLOP/s of its matmuls (forward + backward) and as a ratio
+  to the matmul rate: the autograd reference (innr.fit.AutogradStep) and innr.perf's builds
+  (eager, compiled, inductor; inductor without the thread pool); what inductor's build would
+  reach with its MKL matmuls alone (same chunks and threads, no elementwise work) on the step's
+  own inputs and on inputs that stay in cache; and, on a CPU with several cores, as many seeds
+  fitted at once as there are cores, one process and one core each (a row per seed-step);
+- on one core with the others idle, the large matmul and the compiled step's chunk, and the
+  step time they bound (every core running such chunks back to back, nothing else): the most
+  this design of the step reaches on this machine;
 - the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
-- the wall time of every stage of the quick reproduction (three experiments and the report), each
-  a subprocess writing to a temporary results folder (skipped by --skip-reproduction).
-Timings on a shared machine are noisy: the matmul rate and every step are measured in interleaved
-rounds, each row is the median over rounds, every ratio comes from this one run, and the JSON
-keeps every sample and the load average before and after (other processes on the cores slow the
-large matmul more than the chunked step, so a loaded machine flatters the ratio). The JSON is
-what the report's appendix reads (benchmarks/results/, git-ignored).
+- the wall time of every stage of the quick reproduction (three experiments and the report),
+  each a subprocess writing to a temporary folder (skipped by --skip-reproduction).
+Timings on a shared machine are noisy: the matmul rate and every step are measured in
+interleaved rounds, each row is the median over rounds, every ratio comes from this one run,
+and the JSON keeps every sample and the load average before and after (other processes on the
+cores slow the large matmul more than the chunked step, so a loaded machine flatters the ratio).
+The report's appendix and the README read the JSON (benchmarks/results/, git-ignored).
 """
 
 from __future__ import annotations
@@ -47,13 +46,14 @@ from torch import nn
 
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.data import DataError, load_mnist
-from innr.fit import INNRProblem, Split, build_siren, prepare, train_cnn
+from innr.fit import AutogradStep, INNRProblem, Split, build_siren, prepare, train_cnn
 from innr.models import MnistExampleNet
-from innr.runtime import REPO_ROOT, describe, keep_freed_memory, pick_device
-from innr.sirenstep import SirenStep, autograd_step, compile_chunk
+from innr.paths import BENCH_RESULTS, QUICK_CONFIG, REPO_ROOT
+from innr.perf.step import CHUNK, RowChunks, SirenStep, chunk_params, compile_chunk
+from innr.runtime import describe, keep_freed_memory, pick_device
 from innr.store import write_json
 
-MATMUL_N = 2048  # large enough for MKL's peak on 2 cores, small enough for ~0.1 s a sample
+MATMUL_N = 2048  # large enough for a BLAS's peak rate on a few cores, quick enough to repeat
 CNN_BATCHES = 20  # batches timed per CNN epoch estimate; an epoch of 60,000 images has 118
 
 
@@ -109,20 +109,24 @@ def chunk_matmuls(x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, *params:
     return (*grads, g)
 
 
-class MatmulsOnly(SirenStep):
-    """Inductor's build of the fast step with its matrix multiplications (MKL's) alone (same
-    chunks and threads, no elementwise work, no optimizer): the ceiling of that build on this
-    machine. hot: on inputs that stay in cache (the gap is what memory traffic costs)."""
+class MatmulsOnly:
+    """Inductor's build of the step with its matrix multiplications (MKL's) alone: the same
+    chunks and threads as SirenStep's, no elementwise work, no optimizer. The ceiling of that
+    build on this machine. hot: on inputs that stay in cache (the gap is memory traffic)."""
 
-    def __init__(self, siren, opt, coords, targets, hot: bool = False):
-        super().__init__(siren, opt, coords, targets)
-        self.fn = functools.partial(chunk_matmuls, n=self.n, w0s=self.w0s, hot=hot)
-        example = [*self._rows(0), *(p.detach() for p in self.params)]
-        self.fn = compile_chunk(self.fn, example,
-                                1 if self.pool else torch.get_num_threads())
+    def __init__(self, siren: nn.Module, coords: torch.Tensor, targets: torch.Tensor,
+                 hot: bool = False):
+        cpu = coords.device.type == "cpu"
+        self.chunks = RowChunks(coords, targets, CHUNK if cpu else len(coords),
+                                torch.get_num_threads() if cpu else 1)
+        self.params = [p.detach() for p in chunk_params(siren)]
+        w0s = tuple(float(m.w0) for m in siren.net)
+        fn = functools.partial(chunk_matmuls, n=len(coords), w0s=w0s, hot=hot)
+        self.fn = compile_chunk(fn, [*self.chunks.rows(0), *self.params],
+                                1 if self.chunks.pool else torch.get_num_threads())
 
     def __call__(self) -> None:
-        self._all_chunks()
+        self.chunks.map(self.fn, *self.params)
 
 
 def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
@@ -130,15 +134,15 @@ def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
     """name -> (step, warm-up seconds: construction, compilation and the first step)."""
     data = (problem.coords, problem.targets)
     makers = {
-        "INNR step, autograd (original loop)": lambda s, o: autograd_step(s, o, *data),
-        "INNR step, fast eager": lambda s, o: SirenStep(s, o, *data),
-        "INNR step, fast compiled": lambda s, o: SirenStep(s, o, *data, compile=True),
+        "INNR step, autograd (original loop)": lambda s, o: AutogradStep(s, o, *data),
+        "INNR step, fast eager": lambda s, o: SirenStep(s, o, *data, build="eager"),
+        "INNR step, fast compiled": lambda s, o: SirenStep(s, o, *data, build="compiled"),
         "INNR step, fast compiled by inductor": lambda s, o: SirenStep(
-            s, o, *data, compile=True, native=False),
+            s, o, *data, build="inductor"),
         "INNR step, fast compiled by inductor, no thread pool": lambda s, o: SirenStep(
-            s, o, *data, compile=True, workers=1, native=False),
-        "INNR step, inductor's MKL matmuls alone": lambda s, o: MatmulsOnly(s, o, *data),
-        "INNR step, inductor's MKL matmuls, cache-hot": lambda s, o: MatmulsOnly(s, o, *data,
+            s, o, *data, build="inductor", workers=1),
+        "INNR step, inductor's MKL matmuls alone": lambda s, o: MatmulsOnly(s, *data),
+        "INNR step, inductor's MKL matmuls, cache-hot": lambda s, o: MatmulsOnly(s, *data,
                                                                                hot=True),
     }
     steps = {}
@@ -163,7 +167,7 @@ def _seed_worker(seed: int, conn) -> None:
     cfg = INNRConfig()
     siren = build_siren(cfg)
     step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr), problem.coords,
-                     problem.targets, compile=True)
+                     problem.targets, build="compiled")
     step()
     conn.send("ready")
     while conn.recv() is not None:
@@ -217,20 +221,21 @@ class OneCore:
 
 
 def one_core_chunk(problem: INNRProblem, cfg: INNRConfig) -> tuple[OneCore, int]:
-    """The fast step's compiled chunk function (its first chunk, as many times as the step has
-    chunks) on one core, with no pool, no optimizer and nothing else running: a core of the full
-    step, which shares the machine and does more, does no better. Returns the call and its
-    rows."""
+    """The compiled step's chunk (its first, as many times as the step has chunks) on one
+    core, with no pool, no optimizer and nothing else running: a core of the full step, which
+    shares the machine and does more, does no better. Returns the call and its rows."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # compiled for one thread, like the pool's workers
     try:
         torch.manual_seed(0)
         siren = build_siren(cfg)
         step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr),
-                         problem.coords, problem.targets, compile=True)
+                         problem.coords, problem.targets, build="compiled")
     finally:
         torch.set_num_threads(threads)
-    return OneCore(lambda: step._chunk(0), times=step.chunks), step.chunk  # a step's worth
+    args = step.chunk_args()
+    return (OneCore(lambda: step.chunks.run(step.fn, 0, *args), times=step.chunks.count),
+            step.chunks.size)
 
 
 def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeats: int
@@ -347,12 +352,12 @@ def reproduction_stages(config: Path) -> list[dict]:
             argv = [sys.executable, *(a.format(tmp=tmp) for a in args),
                     "--config", str(config), "--results", tmp]
             start = time.perf_counter()
-            done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+            proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
             seconds = time.perf_counter() - start
-            stages.append({"stage": stage, "seconds": seconds, "returncode": done.returncode})
-            if done.returncode != 0:
-                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-                print(f"warning: stage {stage} exited with {done.returncode}: {' | '.join(tail)}",
+            stages.append({"stage": stage, "seconds": seconds, "returncode": proc.returncode})
+            if proc.returncode != 0:
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+                print(f"warning: stage {stage} exited with {proc.returncode}: {' | '.join(tail)}",
                       file=sys.stderr)
     return stages
 
@@ -381,10 +386,10 @@ def print_table(rows: list[dict], stages: list[dict]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m innr.bench", description=__doc__.split("\n")[0])
-    p.add_argument("--quick-config", type=Path, default=REPO_ROOT / "experiments" / "quick.toml")
-    p.add_argument("--out", type=Path,
-                   default=REPO_ROOT / "benchmarks" / "results" / "bench.json")
+    p = argparse.ArgumentParser(prog="python -m innr.perf.bench",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("--quick-config", type=Path, default=QUICK_CONFIG)
+    p.add_argument("--out", type=Path, default=BENCH_RESULTS)
     p.add_argument("--skip-reproduction", action="store_true")
     p.add_argument("--repeats", type=int, default=9, help="interleaved rounds of timings")
     p.add_argument("--return-freed-memory", action="store_true",

@@ -1,0 +1,141 @@
+"""What the experiment scripts compute from networks and over seeds, checked against independent
+computations on small inputs (the end-to-end runs are in test_experiments.py)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from innr.attacks import fgsm, transfer_rate
+from innr.config import AttackConfig, Config, DataConfig
+from innr.data import load_mnist
+from innr.experiments.common import accuracies, aggregate
+from innr.experiments.compression import compression_metrics, over_seeds
+from innr.experiments.transfer import DIRECTIONS, attack, metrics_of
+from innr.fit import prepare
+from innr.models import MnistExampleNet
+from innr.stats import paired_test, summary
+from innr.store import Store
+
+DATA = DataConfig()
+
+
+def result(seed: int, metrics: dict, status: str = "ok") -> dict:
+    return {"seed": seed, "status": status, "metrics": metrics}
+
+
+# --- over seeds ----------------------------------------------------------------------------------
+
+def test_aggregate_rows_are_the_ok_seeds_and_their_statistics(tmp_path):
+    results = [result(1, {"a": 0.5, "b": 2.0}), result(2, {"a": 0.7, "b": 4.0}),
+               result(3, {"a": 0.9, "b": 3.0}), result(4, {}, status="failed")]
+    frame = aggregate("x", results, Store("c", tmp_path))
+    rows = frame.set_index(frame["seed"].astype(str))
+    assert list(rows.index) == ["1", "2", "3", "mean", "std", "ci_low", "ci_high", "n"]
+    for column, values in (("a", [0.5, 0.7, 0.9]), ("b", [2.0, 4.0, 3.0])):
+        s = summary(values)
+        for row in ("mean", "std", "ci_low", "ci_high", "n"):
+            assert rows.loc[row, column] == pytest.approx(s[row], rel=1e-12), (column, row)
+    on_disk = pd.read_csv(tmp_path / "c" / "x" / "aggregate.csv")
+    assert list(on_disk["seed"].astype(str)) == list(rows.index)
+
+
+def test_compression_metrics_of_one_seed():
+    m = compression_metrics(200, 150, {"accuracy_original": 0.9, "accuracy_rebuilt": 0.85})
+    assert m["param_ratio"] == 0.75 and m["param_reduction"] == 0.25
+    assert m["accuracy_gap"] == pytest.approx(0.05)  # the CNN's minus the rebuilt network's
+    assert m["params_cnn"] == 200 and m["params_innr"] == 150
+
+
+def test_over_seeds_pairs_the_cnn_with_its_own_rebuild_and_leaves_failures_out():
+    acc = {1: (0.95, 0.94), 2: (0.97, 0.955), 3: (0.93, 0.925)}
+    results = [result(s, {"accuracy_original": a, "accuracy_rebuilt": b, "accuracy_gap": a - b})
+               for s, (a, b) in acc.items()]
+    results.append(result(9, {"accuracy_original": 0.0, "accuracy_rebuilt": 0.0,
+                              "accuracy_gap": 0.0}, status="failed"))
+    out = over_seeds(results)
+    assert out["seeds"] == [1, 2, 3] and out["failed_seeds"] == [9]
+    assert out["gap"] == summary([a - b for a, b in acc.values()])
+    assert out["paired_test"] == paired_test([a for a, _ in acc.values()],
+                                             [b for _, b in acc.values()])
+    assert out["paired_test"]["t"] > 0
+
+
+def test_accuracies_name_each_network():
+    cnn = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    rebuilt = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    out = accuracies(cnn, rebuilt, torch.tensor([0, 0]))
+    assert out == {"accuracy_original": 1.0, "accuracy_rebuilt": 0.5}
+
+
+# --- the transfer experiment's attack ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small():
+    torch.manual_seed(0)
+    models = {name: MnistExampleNet(4).eval() for name in ("original", "rebuilt", "control")}
+    test = prepare(load_mnist("test").head(200), Config(name="t"), torch.device("cpu"))
+    cfg = AttackConfig(eps=(0.0, 0.1, 0.3), batch_size=64)
+    records, examples = attack(models, test, cfg, DATA)
+    return models, test, cfg, records, examples
+
+
+def predictions(model, inputs: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return model(inputs).argmax(1)
+
+
+def test_attack_records_every_direction_protocol_eps_and_target(small):
+    _, _, cfg, records, examples = small
+    expected = sum(len(targets) for _, targets in DIRECTIONS.values()) * len(
+        cfg.protocols) * len(cfg.eps)
+    assert len(records) == expected
+    for r in records:
+        assert (r["transfer_rate"] is None) == (r["target"] == r["source"])
+        assert r["source"] == DIRECTIONS[r["direction"]][0]
+    assert len(examples) == len(cfg.protocols) * len(cfg.eps)  # forward only
+
+
+def test_attack_numbers_equal_an_independent_computation(small):
+    models, test, cfg, records, _ = small
+    for r in records:
+        source = models[r["source"]]
+        adv = fgsm(source, test.pixels, test.labels, r["eps"], r["protocol"], DATA.mean,
+                   DATA.std)
+        fooled_source = predictions(source, adv) != test.labels
+        fooled = predictions(models[r["target"]], adv) != test.labels
+        assert r["accuracy"] == pytest.approx(1 - float(fooled.float().mean()), abs=1e-9)
+        if r["transfer_rate"] is not None:
+            expected = transfer_rate(fooled_source, fooled)
+            assert (math.isnan(expected) and math.isnan(r["transfer_rate"])) or (
+                r["transfer_rate"] == pytest.approx(expected, abs=1e-9))
+
+
+def test_eps_zero_is_the_clean_accuracy(small):
+    models, test, _, records, _ = small
+    for r in (r for r in records if r["eps"] == 0):
+        clean = predictions(models[r["target"]], test.inputs) == test.labels
+        assert r["accuracy"] == pytest.approx(float(clean.float().mean()), abs=1e-6)
+
+
+def test_metrics_flatten_the_records(small):
+    _, _, _, records, _ = small
+    metrics = metrics_of(records)
+    r = next(r for r in records if r["direction"] == "forward" and r["target"] == "control"
+             and r["protocol"] == "pixel" and r["eps"] == 0.1)
+    assert metrics["forward_pixel_eps0.1_acc_control"] == r["accuracy"]
+    assert metrics["forward_pixel_eps0.1_transfer_control"] == r["transfer_rate"]
+    assert "forward_pixel_eps0.1_transfer_original" not in metrics  # the source itself
+    assert len(metrics) == len(records) + sum(r["transfer_rate"] is not None for r in records)
+
+
+@pytest.mark.parametrize("seeds, seed, control", [
+    ((1, 2, 3), 1, 2), ((1, 2, 3), 2, 3), ((1, 2, 3), 3, 1), ((7,), 7, 8), ((5, 9), 9, 5)])
+def test_the_control_is_another_seed_of_the_config(seeds, seed, control):
+    from innr.experiments.common import Context
+
+    ctx = Context(Config(name="t", seeds=seeds), store=None)
+    assert ctx.control_seed(seed) == control != seed
