@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -116,7 +117,9 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
     return model.to(memory_format=torch.contiguous_format).eval(), history
 
 
-def trained_once(store: Store, kind: str, key: str, seed: int, train, where) -> dict:
+def trained_once(store: Store, kind: str, key: str, seed: int,
+                 train: Callable[[dict | None, Callable[[dict], None]], dict],
+                 where: Callable[[dict], str]) -> dict:
     """The finished state of (kind, key, seed): loaded when cached; otherwise made by
     `train(state, checkpoint)`, resumed from the partial checkpoint when there is one
     (`where(state)` says how far it had got), then cached."""

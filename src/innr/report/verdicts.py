@@ -119,8 +119,10 @@ def claim_compression(params_cnn: int, params_innr: int, acc_cnn: Sequence[float
                    "t-interval of the paired accuracy gap (CNN minus rebuilt) lies below zero; "
                    "not supported if the INNR is not smaller or the interval lies above zero; "
                    "inconclusive otherwise."),
-        rationale=("The original does not define a small gap; without a declared tolerance, "
-                   "only a gap that the seeds cannot tell from zero is not a loss."),
+        rationale=("The original gives no tolerance for a small gap; without one, only a "
+                   "rebuilt network detectably at least as accurate as the CNN supports the "
+                   "claim, and a gap the seeds cannot tell from zero leaves open a loss as large "
+                   "as the interval's upper end."),
         sentence=sentence,
         numbers={"params_cnn": params_cnn, "params_innr": params_innr, "ratio": ratio,
                  "gap": gap, "paired_test": test})
