@@ -85,6 +85,8 @@ def test_perturb_takes_the_step_in_each_protocols_space():
     torch.testing.assert_close(original, (pixels - MEAN) / STD + 0.1 * sign)
     pixel = perturb(pixels, sign, 0.1, "pixel", MEAN, STD)
     torch.testing.assert_close(pixel * STD + MEAN, torch.tensor([0.0, 0.6, 1.0, 1.0]))
+    whole = perturb(pixels, sign, 1.0, "pixel", MEAN, STD)  # eps = 1: the widest pixel step
+    torch.testing.assert_close(whole * STD + MEAN, torch.tensor([0.0, 1.0, 1.0, 1.0]))
 
 
 def test_original_protocol_steps_on_normalised_input_without_clamping(batch):

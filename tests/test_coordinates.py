@@ -8,7 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from innr.coordinates import Standardiser, flatten_params, unflatten_params, weight_coordinates
+from innr.coordinates import (
+    Standardiser,
+    flatten_params,
+    tensor_coordinates,
+    unflatten_params,
+    weight_coordinates,
+)
 from innr.fit import INNRProblem, rebuilt_classifier
 
 
@@ -109,6 +115,16 @@ def test_rebuilt_weights_land_in_the_right_slots():
             assert float(rebuilt[name][index]) == pytest.approx(float(expected), abs=1e-5)
 
 
-def test_unflatten_refuses_the_wrong_size():
+def test_unflatten_refuses_the_wrong_size_and_keeps_the_tensors_dtype():
     with pytest.raises(ValueError, match="cannot fill"):
         unflatten_params(torch.zeros(3), ToyNet().state_dict())
+    params = ToyNet().state_dict()
+    back = unflatten_params(flatten_params(params).double(), params)
+    assert all(back[k].dtype == torch.float32 for k in back)
+
+
+def test_a_tensor_without_coordinates_is_refused_with_a_message():
+    with pytest.raises(ValueError) as e:
+        tensor_coordinates(torch.Size([2, 3, 4]), 0.0)
+    assert str(e.value) == ("cannot give coordinates to a tensor of shape (2, 3, 4): expected "
+                            "a bias (1-D), a linear weight (2-D) or a conv kernel (4-D)")

@@ -40,7 +40,17 @@ def test_aggregate_rows_are_the_ok_seeds_and_their_statistics(tmp_path):
         for row in ("mean", "std", "ci_low", "ci_high", "n"):
             assert rows.loc[row, column] == pytest.approx(s[row], rel=1e-12), (column, row)
     on_disk = pd.read_csv(tmp_path / "c" / "x" / "aggregate.csv")
+    assert list(on_disk.columns) == ["seed", "a", "b"]
     assert list(on_disk["seed"].astype(str)) == list(rows.index)
+
+
+def test_aggregate_names_the_failed_seeds_and_survives_when_all_failed(tmp_path, capsys):
+    aggregate("x", [result(1, {"a": 0.5}), result(2, {}, status="failed")],
+              Store("c", tmp_path))
+    assert "warning: x: seeds [2] failed and are left out" in capsys.readouterr().err
+    frame = aggregate("y", [result(3, {}, status="failed")], Store("c", tmp_path))
+    assert frame.empty and (tmp_path / "c" / "y" / "aggregate.csv").is_file()
+    assert "seeds [3] failed" in capsys.readouterr().err
 
 
 def test_compression_metrics_of_one_seed():
@@ -64,6 +74,22 @@ def test_over_seeds_pairs_the_cnn_with_its_own_rebuild_and_leaves_failures_out()
     assert out["paired_test"]["t"] > 0
 
 
+def test_networks_give_the_cnns_and_the_rebuilt_networks_logits():
+    from innr.experiments.common import Networks
+    from innr.fit import rebuilt_classifier
+
+    torch.manual_seed(0)
+    cnn = MnistExampleNet(2).eval()
+    rebuilt = {k: 0.5 * v for k, v in cnn.state_dict().items()}
+    nets = Networks(cnn, {}, None, None, {}, rebuilt)
+    test = prepare(load_mnist("test").head(30), Config(name="t"), torch.device("cpu"))
+    logits_cnn, logits_rebuilt = nets.test_logits(test)
+    with torch.no_grad():
+        torch.testing.assert_close(logits_cnn, cnn(test.inputs))
+        torch.testing.assert_close(logits_rebuilt, rebuilt_classifier(cnn, rebuilt)(test.inputs))
+    assert not torch.allclose(logits_cnn, logits_rebuilt)
+
+
 def test_accuracies_name_each_network():
     cnn = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     rebuilt = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
@@ -74,13 +100,19 @@ def test_accuracies_name_each_network():
 # --- the transfer experiment's attack ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def small():
+def networks():
     torch.manual_seed(0)
     models = {name: MnistExampleNet(4).eval() for name in ("original", "rebuilt", "control")}
-    test = prepare(load_mnist("test").head(200), Config(name="t"), torch.device("cpu"))
-    cfg = AttackConfig(eps=(0.0, 0.1, 0.3), batch_size=64)
-    records, examples = attack(models, test, cfg, DATA)
-    return models, test, cfg, records, examples
+    test = prepare(load_mnist("test").head(120), Config(name="t"), torch.device("cpu"))
+    return models, test
+
+
+@pytest.fixture  # per test, so that every test runs the attack itself (mutation testing)
+def small(networks, capsys):
+    models, test = networks
+    cfg = AttackConfig(eps=(0.0, 0.1, 0.3), batch_size=50)
+    records, examples = attack(models, test, cfg, DATA, what="FGSM test")
+    return models, test, cfg, records, examples, capsys.readouterr().out
 
 
 def predictions(model, inputs: torch.Tensor) -> torch.Tensor:
@@ -89,7 +121,7 @@ def predictions(model, inputs: torch.Tensor) -> torch.Tensor:
 
 
 def test_attack_records_every_direction_protocol_eps_and_target(small):
-    _, _, cfg, records, examples = small
+    _, _, cfg, records, examples, _ = small
     expected = sum(len(targets) for _, targets in DIRECTIONS.values()) * len(
         cfg.protocols) * len(cfg.eps)
     assert len(records) == expected
@@ -100,7 +132,7 @@ def test_attack_records_every_direction_protocol_eps_and_target(small):
 
 
 def test_attack_numbers_equal_an_independent_computation(small):
-    models, test, cfg, records, _ = small
+    models, test, cfg, records, _, _ = small
     for r in records:
         source = models[r["source"]]
         adv = fgsm(source, test.pixels, test.labels, r["eps"], r["protocol"], DATA.mean,
@@ -115,14 +147,34 @@ def test_attack_numbers_equal_an_independent_computation(small):
 
 
 def test_eps_zero_is_the_clean_accuracy(small):
-    models, test, _, records, _ = small
+    models, test, _, records, _, _ = small
     for r in (r for r in records if r["eps"] == 0):
         clean = predictions(models[r["target"]], test.inputs) == test.labels
         assert r["accuracy"] == pytest.approx(float(clean.float().mean()), abs=1e-6)
 
 
+def test_examples_are_the_first_test_images_under_attack_in_pixels(small):
+    models, test, cfg, _, examples, _ = small
+    for e in examples:
+        adv = fgsm(models["original"], test.pixels, test.labels, e["eps"], e["protocol"],
+                   DATA.mean, DATA.std)[:len(e["label"])]
+        torch.testing.assert_close(torch.tensor(e["pixels"]), (adv * DATA.std + DATA.mean)
+                                   .squeeze(1))
+        assert e["label"] == test.labels[:len(e["label"])].tolist()
+        for t in DIRECTIONS["forward"][1]:
+            assert e[f"pred_{t}"] == predictions(models[t], adv).tolist()
+    assert [(e["protocol"], e["eps"]) for e in examples] == [
+        (p, eps) for p in cfg.protocols for eps in cfg.eps]
+
+
+def test_the_attack_reports_its_progress(small):
+    _, _, cfg, _, _, out = small
+    n = len(DIRECTIONS) * len(cfg.protocols) * len(cfg.eps)
+    assert out.strip().splitlines()[-1].startswith(f"FGSM test: attack {n}/{n} (100%)")
+
+
 def test_metrics_flatten_the_records(small):
-    _, _, _, records, _ = small
+    _, _, _, records, _, _ = small
     metrics = metrics_of(records)
     r = next(r for r in records if r["direction"] == "forward" and r["target"] == "control"
              and r["protocol"] == "pixel" and r["eps"] == 0.1)

@@ -34,7 +34,10 @@ def test_interval_equals_scipys(n, level):
 
 def test_missing_values_are_left_out_not_counted():
     assert summary([1.0, None, 3.0, math.nan, math.inf]) == summary([1.0, 3.0])
-    assert summary([None, math.nan])["n"] == 0 and math.isnan(summary([])["mean"])
+    assert summary([None, math.nan])["n"] == 0
+    empty = summary([])
+    assert set(empty) == {"n", "mean", "std", "ci_low", "ci_high"}
+    assert all(math.isnan(empty[k]) for k in ("mean", "std", "ci_low", "ci_high"))
     one = summary([0.5])
     assert one["n"] == 1 and one["mean"] == 0.5
     assert math.isnan(one["std"]) and math.isnan(one["ci_low"]) and math.isnan(one["ci_high"])
@@ -61,6 +64,13 @@ def test_paired_not_unpaired():
     assert paired_test(a, b)["p"] < 1e-3
     assert scipy_stats.ttest_ind(a, b).pvalue > 0.5
     assert paired_test(a, b)["t"] > 0 > paired_test(b, a)["t"]
+
+
+def test_two_pairs_are_enough_for_a_paired_test():
+    ours = paired_test([0.9, 0.8], [0.85, 0.7])
+    theirs = scipy_stats.ttest_rel([0.9, 0.8], [0.85, 0.7])
+    assert ours["t"] == pytest.approx(theirs.statistic) and ours["p"] == pytest.approx(
+        theirs.pvalue)
 
 
 def test_paired_test_without_variation_or_pairs_is_undefined():

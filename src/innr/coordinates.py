@@ -81,12 +81,3 @@ class Standardiser:
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         return z * self.std + self.mean
-
-
-def layer_slices(params: dict[str, torch.Tensor]) -> dict[str, slice]:
-    """Where each tensor lives in the flat vector."""
-    out, start = {}, 0
-    for name, p in params.items():
-        out[name] = slice(start, start + p.numel())
-        start += p.numel()
-    return out

@@ -29,6 +29,13 @@ def agreement(a: torch.Tensor, b: torch.Tensor) -> dict:
             "mean_kl": float(kl)}
 
 
+def _decibels(signal: float, noise: float) -> float:
+    """10 log10(signal / noise); +inf for no noise, -inf for no signal, NaN for neither."""
+    if noise == 0:
+        return math.inf if signal > 0 else math.nan
+    return 10 * math.log10(signal / noise) if signal > 0 else -math.inf
+
+
 def weight_error(true: torch.Tensor, rebuilt: torch.Tensor) -> dict:
     """MSE, relative L2 error, SNR in dB and cosine similarity of two weight vectors."""
     t, r = true.double().reshape(-1), rebuilt.double().reshape(-1)
@@ -38,6 +45,6 @@ def weight_error(true: torch.Tensor, rebuilt: torch.Tensor) -> dict:
         "n": t.numel(),
         "mse": err / t.numel(),
         "rel_l2": math.sqrt(err / signal) if signal > 0 else math.nan,
-        "snr_db": 10 * math.log10(signal / err) if err > 0 else math.inf,
+        "snr_db": _decibels(signal, err),
         "cosine": float(F.cosine_similarity(t, r, dim=0)),
     }
