@@ -19,7 +19,7 @@ def test_agreement_is_top1_agreement_and_kl_of_the_first_from_the_second():
     # rows: p_a = (.5, .5) and p_b = (.9, .1); p_a mostly class 0, p_b mostly class 1; and a row
     # where both pick class 1
     a = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 2.0]]).log_softmax(1)
-    b = torch.tensor([[math.log(0.9), math.log(0.1)], [math.log(0.2), math.log(0.8)],
+    b = torch.tensor([[math.log(0.9), math.log(0.1)], [math.log(0.05), math.log(0.95)],
                       [math.log(0.3), math.log(0.7)]])
     out = agreement(a, b)
     pa = a.double().exp()
@@ -27,7 +27,7 @@ def test_agreement_is_top1_agreement_and_kl_of_the_first_from_the_second():
     def kl(row: int, q: tuple[float, float]) -> float:
         return sum(float(pa[row, k]) * math.log(float(pa[row, k]) / q[k]) for k in (0, 1))
 
-    expected = (kl(0, (0.9, 0.1)) + kl(1, (0.2, 0.8)) + kl(2, (0.3, 0.7))) / 3
+    expected = (kl(0, (0.9, 0.1)) + kl(1, (0.05, 0.95)) + kl(2, (0.3, 0.7))) / 3
     assert out["mean_kl"] == pytest.approx(expected, rel=1e-6)  # float32 logits
     # row 0 ties (argmax 0) and b picks 0; row 1: a picks 0, b picks 1; row 2: both pick 1
     assert out["top1_agreement"] == pytest.approx(2 / 3)
@@ -49,6 +49,8 @@ def test_weight_error_by_hand():
 def test_weight_error_of_small_and_of_zero_weights():
     small = weight_error(torch.tensor([0.1, 0.2]), torch.tensor([0.1, 0.1]))
     assert small["rel_l2"] == pytest.approx(0.1 / math.sqrt(0.05))
+    assert small["snr_db"] == pytest.approx(10 * math.log10(0.05 / 0.01))
+    assert weight_error(torch.tensor([0.1, 0.2]), torch.tensor([0.1, 0.2]))["snr_db"] == math.inf
     zero = weight_error(torch.zeros(3), torch.tensor([0.0, 0.0, 1.0]))
     assert math.isnan(zero["rel_l2"]) and zero["mse"] == pytest.approx(1 / 3)
     assert zero["snr_db"] == -math.inf
