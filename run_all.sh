@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole reproduction: set-up, the three experiments over every seed, figures, PDF.
-#   ./run_all.sh                 experiments/full.toml (5 seeds; run times: README)
+#   ./run_all.sh                 experiments/full.toml (10 seeds; run times: README)
 #   ./run_all.sh --quick         experiments/quick.toml (a few minutes)
 #   ./run_all.sh --config FILE   any other config
 #   --results DIR                results root (default experiments/results)
@@ -29,7 +29,7 @@ scripts/setup.sh
 latex_ok=1
 scripts/install_latex.sh || latex_ok=0
 
-for experiment in fidelity compression transfer; do
+for experiment in fidelity compression transfer fitnoise; do
   echo "== $experiment ($config)"
   .venv/bin/python -m innr.experiments.$experiment --config "$config" "${results[@]}"
 done

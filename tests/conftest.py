@@ -27,14 +27,16 @@ def _threads():
 
 @pytest.fixture(scope="session")
 def quick_results(tmp_path_factory) -> Path:
-    """Run the three experiments with experiments/quick.toml; returns the results root."""
-    from innr.experiments import compression, fidelity, transfer
+    """Run the experiments with experiments/quick.toml; returns the results root."""
+    from innr.experiments import compression, fidelity, fitnoise, transfer
     from innr.experiments.common import main
 
     root = tmp_path_factory.mktemp("results")
     for name, module in [("fidelity", fidelity), ("compression", compression),
-                         ("transfer", transfer)]:
+                         ("transfer", transfer), ("fitnoise", fitnoise)]:
         kwargs = {"finish": module.finish} if hasattr(module, "finish") else {}
+        if hasattr(module, "covered"):
+            kwargs["seeds_of"] = module.covered
         assert main(name, module.run, ["--config", str(QUICK), "--results", str(root)],
                     **kwargs) == 0
     return root / "quick"

@@ -19,8 +19,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_shipped_configs_load():
     full = load_config(REPO / "experiments" / "full.toml")
-    assert full.seeds[0] == 1234 and len(full.seeds) == 5
-    assert full.innr.steps == 2000 and full.cnn.epochs == 5
+    assert len(full.seeds) >= 10 and len(full.control_seeds) == len(full.seeds)
+    assert full.innr.steps == 2000 and full.cnn.epochs == 5 and full.innr.seed_offset == 0
+    # the confirmatory seeds are none of the pilot's (seen before the criteria were fixed)
+    assert not {1234, 1235, 1236, 1237, 1238} & set(full.seeds + full.control_seeds)
     assert load_config(REPO / "experiments" / "quick.toml").name == "quick"
 
 
@@ -35,6 +37,11 @@ def test_overrides_are_typed():
     ("[cnn]\nepochs = 0\n", "cnn.epochs must be positive"),
     ("[cnn]\nepochs = -2\n", "cnn.epochs must be positive"),
     ("seeds = []\n", "at least one seed"),
+    ("seeds = [1, 2]\ncontrol_seeds = [3]\n", "one seed per source seed"),
+    ("seeds = [1, 2]\ncontrol_seeds = [2, 3]\n", r"must not overlap seeds \(shared: \[2\]\)"),
+    ("seeds = [1, 2]\ncontrol_seeds = [3, 3]\n", "control_seeds must not repeat"),
+    ("[attack]\nnoise_draws = -1\n", "noise_draws must be >= 0"),
+    ("[fitnoise]\nseed_offset = 0\n", "fitnoise.seed_offset must differ"),
     ("[attack]\neps = [0.1, 1.5]\n", r"\[0, 1\] for the pixel protocol"),
     ("device = 'tpu'\n", "device must be one of"),
     ("[cnn]\narchitecture = 'resnet'\n", "unknown cnn.architecture 'resnet'"),

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
-from innr.attacks import fgsm, transfer_rate
+from innr.attacks import fgsm, perturb, random_sign, transfer_rate
 from innr.config import AttackConfig, Config, DataConfig
 from innr.data import load_mnist
 from innr.experiments.common import accuracies, aggregate
 from innr.experiments.compression import compression_metrics, over_seeds
-from innr.experiments.transfer import DIRECTIONS, attack, metrics_of
+from innr.experiments.transfer import DIRECTIONS, attack, metrics_of, noise_baseline
 from innr.fit import prepare
 from innr.models import MnistExampleNet
 from innr.stats import paired_test, summary
@@ -54,9 +54,11 @@ def test_aggregate_names_the_failed_seeds_and_survives_when_all_failed(tmp_path,
 
 
 def test_compression_metrics_of_one_seed():
-    m = compression_metrics(200, 150, {"accuracy_original": 0.9, "accuracy_rebuilt": 0.85})
+    m = compression_metrics(200, 150, {"accuracy_original": 0.9, "accuracy_rebuilt": 0.85},
+                            accuracy_pruned=0.82)
     assert m["param_ratio"] == 0.75 and m["param_reduction"] == 0.25
     assert m["accuracy_gap"] == pytest.approx(0.05)  # the CNN's minus the rebuilt network's
+    assert m["pruned_gap"] == pytest.approx(0.08) and m["accuracy_pruned"] == 0.82
     assert m["params_cnn"] == 200 and m["params_innr"] == 150
 
 
@@ -144,6 +146,13 @@ def test_attack_numbers_equal_an_independent_computation(small):
             expected = transfer_rate(fooled_source, fooled)
             assert (math.isnan(expected) and math.isnan(r["transfer_rate"])) or (
                 r["transfer_rate"] == pytest.approx(expected, abs=1e-9))
+            # among the images both networks classify correctly when clean
+            both = ((predictions(source, test.inputs) == test.labels)
+                    & (predictions(models[r["target"]], test.inputs) == test.labels))
+            expected = float((fooled_source & both & fooled).sum()) / float(
+                (fooled_source & both).sum()) if (fooled_source & both).any() else math.nan
+            assert (math.isnan(expected) and math.isnan(r["transfer_rate_clean"])) or (
+                r["transfer_rate_clean"] == pytest.approx(expected, abs=1e-9))
 
 
 def test_eps_zero_is_the_clean_accuracy(small):
@@ -181,13 +190,45 @@ def test_metrics_flatten_the_records(small):
     assert metrics["forward_pixel_eps0.1_acc_control"] == r["accuracy"]
     assert metrics["forward_pixel_eps0.1_transfer_control"] == r["transfer_rate"]
     assert "forward_pixel_eps0.1_transfer_original" not in metrics  # the source itself
-    assert len(metrics) == len(records) + sum(r["transfer_rate"] is not None for r in records)
+    clean = metrics["forward_pixel_eps0.1_transfer_clean_control"]
+    assert clean == r["transfer_rate_clean"] or (math.isnan(clean)
+                                                 and math.isnan(r["transfer_rate_clean"]))
+    assert len(metrics) == len(records) + 2 * sum(r["transfer_rate"] is not None
+                                                  for r in records)
 
 
-@pytest.mark.parametrize("seeds, seed, control", [
-    ((1, 2, 3), 1, 2), ((1, 2, 3), 2, 3), ((1, 2, 3), 3, 1), ((7,), 7, 8), ((5, 9), 9, 5)])
-def test_the_control_is_another_seed_of_the_config(seeds, seed, control):
+def test_random_signs_are_seeded_plus_or_minus_one():
+    a, b = random_sign(torch.Size([4000]), 1), random_sign(torch.Size([4000]), 2)
+    assert set(a.unique().tolist()) == {-1.0, 1.0} and abs(float(a.mean())) < 0.1
+    assert torch.equal(a, random_sign(torch.Size([4000]), 1)) and not torch.equal(a, b)
+
+
+def test_noise_baseline_equals_an_independent_computation(networks):
+    models, test = networks
+    cfg = AttackConfig(eps=(0.0, 0.2), batch_size=50, noise_draws=3)
+    records = noise_baseline(models, test, cfg, DATA, seed=5)
+    assert {(r["protocol"], r["eps"]) for r in records} == {("original", 0.2), ("pixel", 0.2)}
+    assert {r["target"] for r in records} == {"rebuilt"}
+    for r in records:
+        accs = []
+        for d in range(3):
+            x = perturb(test.pixels, random_sign(test.pixels.shape, 5 * 1000 + d), 0.2,
+                        r["protocol"], DATA.mean, DATA.std)
+            accs.append(float((predictions(models[r["target"]], x) == test.labels).float()
+                              .mean()))
+        assert r["draws"] == pytest.approx(accs) and r["accuracy"] == pytest.approx(
+            sum(accs) / 3)
+    metrics = metrics_of([], records)
+    assert metrics["noise_pixel_eps0.2_acc_rebuilt"] == next(
+        r["accuracy"] for r in records if r["protocol"] == "pixel" and r["target"] == "rebuilt")
+    assert noise_baseline(models, test, AttackConfig(eps=(0.2,), noise_draws=0), DATA, 5) == []
+
+
+def test_each_source_seed_has_its_own_control_seed():
+    from innr.config import ConfigError
     from innr.experiments.common import Context
 
-    ctx = Context(Config(name="t", seeds=seeds), store=None)
-    assert ctx.control_seed(seed) == control != seed
+    ctx = Context(Config(name="t", seeds=(1, 2, 3), control_seeds=(7, 8, 9)), store=None)
+    assert [ctx.control_seed(s) for s in (1, 2, 3)] == [7, 8, 9]
+    with pytest.raises(ConfigError, match="no control_seeds"):
+        Context(Config(name="t", seeds=(1, 2)), store=None).control_seed(1)

@@ -63,12 +63,40 @@ def test_transfer_covers_protocols_directions_and_the_control(quick_results):
     assert set(records["direction"]) == {"forward", "reverse"}
     fwd = records[records["direction"] == "forward"]
     assert set(fwd["target"]) == {"original", "rebuilt", "control"}
-    assert r["details"]["control_seed"] == 1235
+    assert r["details"]["control_seed"] == 2234  # its own seed, not another source
+    noise = pd.DataFrame(r["details"]["noise"])
+    assert set(noise["target"]) == {"rebuilt"} and (noise["eps"] > 0).all()
+    assert all(len(d) == 2 for d in noise["draws"])  # quick.toml: noise_draws = 2
     # the attack works on its source: accuracy falls with eps
     src = fwd[(fwd["target"] == "original") & (fwd["protocol"] == "pixel")].sort_values("eps")
     assert src["accuracy"].iloc[-1] < src["accuracy"].iloc[0] - 0.2
     rates = fwd["transfer_rate"].dropna()
     assert ((rates >= 0) & (rates <= 1)).all()
+
+
+def test_yardsticks_are_computed_alike_in_both_scripts(quick_results):
+    for seed in (1234, 1235):
+        f = load(quick_results, "fidelity", seed)["metrics"]
+        c = load(quick_results, "compression", seed)["metrics"]
+        assert f["accuracy_pruned"] == c["accuracy_pruned"]  # the same pruned network
+        for name in ("control", "pruned", "noise"):
+            assert 0 <= f[f"{name}_top1_agreement"] <= 1 and f[f"{name}_mean_kl"] >= 0
+        # the control is another network: it disagrees with the CNN somewhere
+        assert f["control_top1_agreement"] < 1
+
+
+def test_fitnoise_reuses_the_claims_fit_and_draws_another(quick_results):
+    for seed in (1234, 1235):
+        m = load(quick_results, "fitnoise", seed)["metrics"]
+        f = load(quick_results, "fidelity", seed)["metrics"]
+        assert m["run_accuracy_rebuilt"] == f["accuracy_rebuilt"]  # the cached fit itself
+        assert m["run_weight_rel_l2"] == pytest.approx(f["weight_rel_l2"])
+        assert m["draw2_vs_run_rel_l2"] > 0.01  # another initial SIREN lands elsewhere
+    assert "autograd_accuracy_rebuilt" in load(quick_results, "fitnoise", 1234)["metrics"]
+    assert "autograd_accuracy_rebuilt" not in load(quick_results, "fitnoise", 1235)["metrics"]
+    summary = json.loads((quick_results / "fitnoise" / "summary.json").read_text())
+    assert summary["seeds"] == [1234, 1235]
+    assert summary["accuracy_rebuilt"]["split"]["groups"] == 2
 
 
 def test_rerun_skips_finished_seeds(quick_results, capsys):
@@ -104,7 +132,7 @@ def test_bad_config_stops_with_one_message_and_writes_nothing(tmp_path):
 
 def test_unknown_seed_is_refused(tmp_path):
     out = run_cli("--config", str(QUICK), "--results", str(tmp_path), "--seeds", "99")
-    assert out.returncode == 2 and "--seeds [99] are not in the config" in out.stderr
+    assert out.returncode == 2 and "--seeds [99] are not among the seeds" in out.stderr
 
 
 def compiled_build_here() -> tuple[str, str | None]:

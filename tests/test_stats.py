@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from innr.stats import paired_test, summary
+from innr.stats import (
+    holm,
+    one_sided_bound,
+    one_sided_test,
+    paired_test,
+    seeds_for_noninferiority,
+    summary,
+    variance_components,
+)
 
 
 def test_summary_of_four_values_by_hand():
@@ -77,3 +85,73 @@ def test_paired_test_without_variation_or_pairs_is_undefined():
     assert math.isnan(paired_test([0.9, 0.8], [0.8, 0.7])["t"])  # constant difference
     assert math.isnan(paired_test([0.9], [0.8])["p"])
     assert paired_test([0.9], [0.8])["n"] == 1
+
+
+# --- one-sided bounds and tests, Holm, power, variance components ------------------------------
+
+def test_one_sided_bound_is_the_t_quantile_above_or_below_the_mean():
+    x = [0.004, 0.006, 0.002, 0.005, 0.003]
+    mean, sd, n = np.mean(x), np.std(x, ddof=1), len(x)
+    half = scipy_stats.t.ppf(0.95, n - 1) * sd / math.sqrt(n)  # 2.132 * sd / sqrt(5)
+    assert one_sided_bound(x) == pytest.approx(mean + half)
+    assert one_sided_bound(x, upper=False) == pytest.approx(mean - half)
+    # narrower than the two-sided 95% interval's end, wider than the 90% one's would not be
+    assert one_sided_bound(x) < summary(x)["ci_high"]
+    assert one_sided_bound(x) == pytest.approx(summary(x, level=0.90)["ci_high"])
+    assert math.isnan(one_sided_bound([0.1]))
+
+
+def test_one_sided_test_equals_scipy_and_halves_the_two_sided_p():
+    d = [0.02, 0.03, 0.01, 0.04, 0.025]
+    ours = one_sided_test(d, greater=True)
+    assert ours["p"] == pytest.approx(scipy_stats.ttest_1samp(d, 0, alternative="greater").pvalue)
+    assert ours["p"] == pytest.approx(scipy_stats.ttest_1samp(d, 0).pvalue / 2)
+    assert one_sided_test(d, greater=False)["p"] == pytest.approx(1 - ours["p"])
+    # against a non-zero null: the margin of a non-inferiority test
+    assert one_sided_test(d, greater=False, null=0.05)["p"] < 0.01
+    assert math.isnan(one_sided_test([0.1, 0.1])["p"]) and one_sided_test([0.1])["n"] == 1
+
+
+def test_holm_worked_by_hand():
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> running max
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    out = holm([0.01, math.nan, 0.02])  # NaN is not a test: m = 2
+    assert out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.02) and math.isnan(out[1])
+
+
+@pytest.mark.parametrize(("effect", "n"), [(0.5, 27), (1.0, 8), (2.0, 4)])
+def test_seeds_for_noninferiority_match_published_sample_sizes(effect, n):
+    # one-sided one-sample t-test, alpha 0.05, power 0.8 (G*Power's table: d = 0.5 -> 27,
+    # d = 1 -> 8, d = 2 -> 4)
+    assert seeds_for_noninferiority(sd=1.0, margin=effect) == n
+    assert seeds_for_noninferiority(sd=0.01, margin=0.01 * effect) == n  # scale-free
+    # a true gap closer to the margin needs more seeds
+    assert seeds_for_noninferiority(sd=1.0, margin=effect, expected=0.25 * effect) > n
+
+
+def test_seeds_for_noninferiority_gives_up_when_the_gap_is_past_the_margin():
+    assert seeds_for_noninferiority(sd=1.0, margin=0.5, expected=0.6, most=50) == 51
+    with pytest.raises(ValueError, match="positive"):
+        seeds_for_noninferiority(sd=0.0, margin=1.0)
+
+
+def test_variance_components_worked_by_hand():
+    # means 2 and 6: MSW = 4 / 2 = 2, MSB = 2 * (4 + 4) / 1 = 16 -> between (16 - 2) / 2 = 7
+    out = variance_components([[1, 3], [5, 7]])
+    assert out["within"]["value"] == pytest.approx(2.0)
+    assert out["between"]["value"] == pytest.approx(7.0)
+    assert out["within_share"] == pytest.approx(2 / 9)
+    w = out["within"]  # exact chi-square interval with a * (k - 1) = 2 degrees of freedom
+    assert w["ci_low"] == pytest.approx(2 * 2 / scipy_stats.chi2.ppf(0.975, 2))
+    assert w["ci_high"] == pytest.approx(2 * 2 / scipy_stats.chi2.ppf(0.025, 2))
+    assert out["between"]["ci_low"] < 7 < out["between"]["ci_high"]
+
+
+def test_variance_components_without_between_variance_and_bad_shapes():
+    out = variance_components([[1, 3], [3, 1], [2, 2]])  # equal means: all within
+    assert out["between"]["value"] == 0 and out["within_share"] == 1
+    with pytest.raises(ValueError):
+        variance_components([[1, 2], [3]])
+    with pytest.raises(ValueError):
+        variance_components([[1, 2]])

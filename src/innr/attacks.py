@@ -48,6 +48,13 @@ def fgsm(model: Classifier, pixels: torch.Tensor, labels: torch.Tensor, eps: flo
                    mean, std)
 
 
+def random_sign(shape: torch.Size, seed: int) -> torch.Tensor:
+    """Independent +-1 entries of `shape` (seeded, drawn on the CPU): FGSM's step with the
+    gradient's sign replaced by chance, the baseline that tells an attack from noise."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 2, tuple(shape), generator=g).float().mul_(2).sub_(1)
+
+
 def transfer_rate(source_fooled: torch.Tensor, target_fooled: torch.Tensor) -> float:
     """Of the examples that fool the source, the fraction that also fool the target."""
     n = int(source_fooled.sum())

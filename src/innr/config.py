@@ -1,8 +1,9 @@
 """Typed experiment configs, read from TOML files under `experiments/`.
 
-A config file has a top-level `name`, `seeds` and `device`, and one table per stage:
-`[data]`, `[cnn]`, `[innr]`, `[attack]`. Every field is declared here with its meaning;
-an unknown key, a wrong type or an out-of-range value stops with one message that names it.
+A config file has a top-level `name`, `seeds`, `control_seeds` and `device`, and one table per
+stage: `[data]`, `[cnn]`, `[innr]`, `[attack]`, `[fitnoise]`. Every field is declared here with
+its meaning; an unknown key, a wrong type or an out-of-range value stops with one message that
+names it.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class INNRConfig:
     steps: int = 2000
     eval_every: int = 50  # rebuilt network's test accuracy every N steps (never used to select)
     checkpoint_every: int = 250  # save fit state every N steps so a stop costs little
+    # the SIREN's initialisation is drawn from seed + seed_offset: a second offset fits the same
+    # CNN from another draw (the fit-noise experiment); 0 = the CNN's seed, as the original
+    seed_offset: int = 0
     # how a step computes the gradient: "autograd" (the reference), or innr.perf's chunked step
     # built "eager", by "inductor" or "compiled" (the native kernel where it runs, else inductor)
     step: str = "compiled"
@@ -64,24 +68,45 @@ class AttackConfig:
     eps: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
     protocols: tuple[str, ...] = PROTOCOLS  # see innr.attacks
     batch_size: int = 2000
+    # random-sign perturbations of each eps per network: is the transfer the attack's, or would
+    # noise of the same size do as much? (0 = none)
+    noise_draws: int = 5
+
+
+@dataclass(frozen=True)
+class FitNoiseConfig:
+    """The fit's own noise (innr.experiments.fitnoise), on the first `cnns` source seeds."""
+
+    cnns: int = 5  # CNNs refitted (the first of `seeds`)
+    seed_offset: int = 10_000  # the second SIREN draw: seed + seed_offset (far from other seeds)
+    autograd_cnns: int = 5  # of those, how many are also fitted with the autograd reference step
 
 
 @dataclass(frozen=True)
 class Config:
     name: str
     seeds: tuple[int, ...] = (1234,)
+    # one independently trained CNN per source seed (pairs by position), its own seed outside
+    # `seeds`, so that no CNN is both a source and a control; () = no controls (claims 1 and 3
+    # then have no yardstick)
+    control_seeds: tuple[int, ...] = ()
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
     allow_tf32: bool = False  # CUDA only; fidelity first, so off unless asked
     data: DataConfig = field(default_factory=DataConfig)
     cnn: CNNConfig = field(default_factory=CNNConfig)
     innr: INNRConfig = field(default_factory=INNRConfig)
     attack: AttackConfig = field(default_factory=AttackConfig)
+    fitnoise: FitNoiseConfig = field(default_factory=FitNoiseConfig)
 
     def section_hash(self, *sections: str) -> str:
         """Short hash of the named sections: the cache key of what they determine."""
         blob = json.dumps({s: dataclasses.asdict(getattr(self, s)) for s in sections},
                           sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def control_of(self, seed: int) -> int | None:
+        """The control CNN's seed paired with source `seed` (None without controls)."""
+        return self.control_seeds[self.seeds.index(seed)] if self.control_seeds else None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -143,7 +168,14 @@ def validate(cfg: Config) -> Config:
          "name must be a non-empty word of letters, digits, '-' or '_'"),
         (len(cfg.seeds) > 0, "seeds must list at least one seed"),
         (len(set(cfg.seeds)) == len(cfg.seeds), "seeds must not repeat"),
-        (all(s >= 0 for s in cfg.seeds), "seeds must be non-negative"),
+        (all(s >= 0 for s in cfg.seeds + cfg.control_seeds), "seeds must be non-negative"),
+        (not cfg.control_seeds or len(cfg.control_seeds) == len(cfg.seeds),
+         f"control_seeds must list one seed per source seed ({len(cfg.seeds)}), got "
+         f"{len(cfg.control_seeds)}"),
+        (len(set(cfg.control_seeds)) == len(cfg.control_seeds), "control_seeds must not repeat"),
+        (not set(cfg.seeds) & set(cfg.control_seeds),
+         f"control_seeds must not overlap seeds (shared: "
+         f"{sorted(set(cfg.seeds) & set(cfg.control_seeds))}): a control is an independent CNN"),
         (cfg.device in DEVICES, f"device must be one of {DEVICES}, got {cfg.device!r}"),
         (cfg.data.std > 0, "data.std must be positive"),
         (cfg.data.train_limit >= 0 and cfg.data.test_limit >= 0, "data limits must be >= 0"),
@@ -166,6 +198,12 @@ def validate(cfg: Config) -> Config:
         ("pixel" not in cfg.attack.protocols or all(e <= 1 for e in cfg.attack.eps),
          "attack.eps must lie in [0, 1] for the pixel protocol (pixels live in [0, 1])"),
         (cfg.attack.batch_size > 0, "attack.batch_size must be positive"),
+        (cfg.attack.noise_draws >= 0, "attack.noise_draws must be >= 0"),
+        (cfg.innr.seed_offset >= 0, "innr.seed_offset must be >= 0"),
+        (cfg.fitnoise.cnns >= 0 and cfg.fitnoise.autograd_cnns >= 0,
+         "fitnoise.cnns and fitnoise.autograd_cnns must be >= 0"),
+        (cfg.fitnoise.seed_offset != cfg.innr.seed_offset,
+         "fitnoise.seed_offset must differ from innr.seed_offset (it is the second draw)"),
     ]
     for ok, message in checks:
         if not ok:

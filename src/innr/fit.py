@@ -219,7 +219,7 @@ def fit_innr(cfg: INNRConfig, seed: int, problem: INNRProblem, evaluate=None,
     `evaluate(params) -> accuracy` is called every `eval_every` steps on the rebuilt weights.
     """
     device = problem.coords.device
-    seed_everything(seed)
+    seed_everything(seed + cfg.seed_offset)
     siren = build_siren(cfg).to(device)
     opt = torch.optim.Adam(siren.parameters(), lr=cfg.lr)
     history = {"loss": [], "eval_step": [], "eval_accuracy": [], "seconds": 0.0}

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from innr.config import Config, ConfigError, load_config
+from innr.coordinates import flatten_params
 from innr.data import DataError
 from innr.fit import (
     DivergenceError,
@@ -33,12 +34,13 @@ from innr.fit import (
     load_splits,
     rebuilt_classifier,
 )
-from innr.metrics import Classifier, accuracy, logits_of
-from innr.models import Siren
+from innr.metrics import Classifier, accuracy, logits_of, weight_error
+from innr.models import Siren, count_params
 from innr.progress import duration
 from innr.runtime import describe, keep_freed_memory, pick_device, set_deterministic
 from innr.stats import summary
 from innr.store import LockedError, Store, read_json, write_json
+from innr.yardsticks import noisy, pruned
 
 Experiment = Callable[["Context", int], dict]
 
@@ -57,6 +59,17 @@ class Networks:
     @property
     def rebuilt(self) -> Classifier:
         return rebuilt_classifier(self.cnn, self.rebuilt_params)
+
+    @property
+    def pruned(self) -> Classifier:
+        """The CNN magnitude-pruned to the INNR's parameter count (innr.yardsticks)."""
+        return rebuilt_classifier(self.cnn, pruned(self.cnn, count_params(self.siren)))
+
+    def noisy(self, seed: int) -> Classifier:
+        """The CNN plus Gaussian noise as large as the INNR's weight error (innr.yardsticks)."""
+        error = weight_error(flatten_params(self.problem.like),
+                             flatten_params(self.rebuilt_params))["rel_l2"]
+        return rebuilt_classifier(self.cnn, noisy(self.problem.like, error, seed))
 
     def test_logits(self, test: Split) -> tuple[torch.Tensor, torch.Tensor]:
         """The CNN's and the rebuilt network's logits on the test split."""
@@ -93,9 +106,12 @@ class Context:
         return Networks(cnn, cnn_history, siren, problem, innr_history, problem.rebuild(siren))
 
     def control_seed(self, seed: int) -> int:
-        """An independently trained CNN: the next seed of the config's list (cyclic)."""
-        seeds = self.config.seeds
-        return seeds[(seeds.index(seed) + 1) % len(seeds)] if len(seeds) > 1 else seed + 1
+        """The independently trained CNN paired with source `seed` (config.control_seeds)."""
+        control = self.config.control_of(seed)
+        if control is None:
+            raise ConfigError(f"config {self.config.name!r} lists no control_seeds: add one "
+                              f"seed per source seed, none of them in seeds")
+        return control
 
 
 def _now() -> str:
@@ -172,16 +188,19 @@ def parse_args(name: str, argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
-         finish: Callable[[list[dict], Store], None] | None = None) -> int:
-    """Command-line entry point shared by the experiment scripts; returns the exit code."""
+         finish: Callable[[list[dict], Store], None] | None = None,
+         seeds_of: Callable[[Config], Sequence[int]] = lambda config: config.seeds) -> int:
+    """Command-line entry point shared by the experiment scripts; returns the exit code.
+    `seeds_of(config)`: the seeds the experiment covers (default: all of the config's)."""
     args = parse_args(name, argv)
     try:
         config = load_config(args.config, args.overrides)
-        seeds = args.seeds or list(config.seeds)
-        unknown = sorted(set(seeds) - set(config.seeds))
+        covered = list(seeds_of(config))
+        seeds = args.seeds or covered
+        unknown = sorted(set(seeds) - set(covered))
         if unknown:
-            raise ConfigError(f"--seeds {unknown} are not in the config's seeds "
-                              f"{list(config.seeds)}; add them to {args.config}")
+            raise ConfigError(f"--seeds {unknown} are not among the seeds {covered} that {name} "
+                              f"covers in {args.config}")
         set_deterministic()
         keep_freed_memory()
         ctx = Context(config, Store(config.name, args.results),
@@ -189,7 +208,7 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
         _ = ctx.splits  # bad data stops here, before anything is written
         with ctx.store.lock():
             run_seeds(name, run, ctx, seeds)
-            every = [r for s in config.seeds if (r := read_json(ctx.store.result(name, s)))
+            every = [r for s in covered if (r := read_json(ctx.store.result(name, s)))
                      and r["config_hash"] == config.hash()]
             aggregate(name, every, ctx.store)
             if finish is not None:

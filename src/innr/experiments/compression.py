@@ -3,9 +3,10 @@ accuracy gap.
 
     python -m innr.experiments.compression --config experiments/quick.toml [--seeds 1234]
 
-Per seed: parameter counts and ratio, both test accuracies and the gap. Over seeds: mean with a
-95% t-interval (aggregate.csv) and a paired t-test of the CNN's against the rebuilt network's
-accuracy (summary.json).
+Per seed: parameter counts and ratio, both test accuracies and the gap, and beside them the CNN
+magnitude-pruned to the INNR's parameter count (innr.yardsticks) with its own gap. Over seeds:
+mean with a 95% t-interval (aggregate.csv) and a paired t-test of the CNN's against the rebuilt
+network's accuracy (summary.json).
 """
 
 from __future__ import annotations
@@ -14,24 +15,31 @@ import sys
 from collections.abc import Sequence
 
 from innr.experiments.common import Context, accuracies, main
+from innr.metrics import accuracy, logits_of
 from innr.models import count_params
 from innr.stats import paired_test, summary
 from innr.store import Store, write_json
 
 
-def compression_metrics(params_cnn: int, params_innr: int, acc: dict) -> dict:
-    """Sizes and test accuracies (`accuracies`) of one seed; the gap is the CNN's accuracy minus
-    the rebuilt one's."""
+def compression_metrics(params_cnn: int, params_innr: int, acc: dict,
+                        accuracy_pruned: float) -> dict:
+    """Sizes and test accuracies (`accuracies`) of one seed; a gap is the CNN's accuracy minus
+    the rebuilt (or pruned) one's."""
     ratio = params_innr / params_cnn
     return {"params_cnn": params_cnn, "params_innr": params_innr,
             "param_ratio": ratio, "param_reduction": 1 - ratio, **acc,
-            "accuracy_gap": acc["accuracy_original"] - acc["accuracy_rebuilt"]}
+            "accuracy_gap": acc["accuracy_original"] - acc["accuracy_rebuilt"],
+            "accuracy_pruned": accuracy_pruned,
+            "pruned_gap": acc["accuracy_original"] - accuracy_pruned}
 
 
 def run(ctx: Context, seed: int) -> dict:
     nets = ctx.networks(seed)
-    acc = accuracies(*nets.test_logits(ctx.splits[1]), ctx.splits[1].labels)
-    return {"metrics": compression_metrics(count_params(nets.cnn), count_params(nets.siren), acc),
+    test = ctx.splits[1]
+    acc = accuracies(*nets.test_logits(test), test.labels)
+    return {"metrics": compression_metrics(count_params(nets.cnn), count_params(nets.siren), acc,
+                                           accuracy(logits_of(nets.pruned, test.inputs),
+                                                    test.labels)),
             "details": {}}
 
 

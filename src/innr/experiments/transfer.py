@@ -8,7 +8,13 @@ pixels, clamped) and eps, examples are crafted on a source network and evaluated
   independently trained CNN of another seed, same recipe), which tells how much of the transfer
   is simply what any network of this recipe would show;
 - reverse: source = the rebuilt network; targets = itself and the CNN.
-The transfer rate is, of the examples that fool the source, the fraction that fool the target.
+The transfer rate is, of the examples that fool the source, the fraction that fool the target;
+it counts images the target misclassifies even clean. `transfer_rate_clean` restricts it to the
+images that the source and the target both classify correctly when clean.
+
+Baseline: the rebuilt network under `attack.noise_draws` random-sign perturbations of every
+eps > 0, made under the same protocol (so clamped alike): how much of its error under FGSM would
+noise of the same size cause?
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import sys
 
 import torch
 
-from innr.attacks import gradient_sign, perturb, transfer_rate
+from innr.attacks import gradient_sign, perturb, random_sign, transfer_rate
 from innr.config import AttackConfig, DataConfig
 from innr.experiments.common import Context, main
 from innr.fit import Split
@@ -28,6 +34,7 @@ from innr.progress import Progress
 DIRECTIONS = {"forward": ("original", ("original", "rebuilt", "control")),
               "reverse": ("rebuilt", ("rebuilt", "original"))}
 EXAMPLES = 6  # test images kept per eps for the figure of adversarial examples
+NOISE_TARGETS = ("rebuilt",)  # the network claim 3 is about: its error, attack or noise?
 
 
 def predict(model: Classifier, inputs: torch.Tensor, batch: int) -> torch.Tensor:
@@ -44,9 +51,11 @@ def signs(model: Classifier, test: Split, data: DataConfig, batch: int) -> torch
 def attack(models: dict[str, Classifier], test: Split, attack_cfg: AttackConfig,
            data: DataConfig, what: str = "FGSM") -> tuple[list[dict], list[dict]]:
     """Every direction, protocol and eps: one record per target (accuracy under attack and,
-    for targets other than the source, the transfer rate), and a few forward examples."""
+    for targets other than the source, the transfer rate, also among clean-correct images),
+    and a few forward examples."""
     batch = attack_cfg.batch_size
     records, examples = [], []
+    clean_ok = {name: predict(m, test.inputs, batch) == test.labels for name, m in models.items()}
     progress = Progress(what, len(DIRECTIONS) * len(attack_cfg.protocols) * len(attack_cfg.eps),
                         "attack")
     for direction, (source, targets) in DIRECTIONS.items():
@@ -59,7 +68,11 @@ def attack(models: dict[str, Classifier], test: Split, attack_cfg: AttackConfig,
                              "source": source, "target": t,
                              "accuracy": 1 - float(fooled[t].float().mean()),
                              "transfer_rate": (None if t == source else
-                                               transfer_rate(fooled[source], fooled[t]))}
+                                               transfer_rate(fooled[source], fooled[t])),
+                             "transfer_rate_clean": (
+                                 None if t == source else
+                                 transfer_rate(fooled[source] & clean_ok[source] & clean_ok[t],
+                                               fooled[t]))}
                             for t in targets]
                 if direction == "forward":
                     pixels = adv[:EXAMPLES] * data.std + data.mean
@@ -73,7 +86,26 @@ def attack(models: dict[str, Classifier], test: Split, attack_cfg: AttackConfig,
     return records, examples
 
 
-def metrics_of(records: list[dict]) -> dict:
+def noise_baseline(models: dict[str, Classifier], test: Split, attack_cfg: AttackConfig,
+                   data: DataConfig, seed: int) -> list[dict]:
+    """The accuracy of each of NOISE_TARGETS under `noise_draws` random-sign perturbations of
+    every eps > 0 and protocol (seeded by `seed` and the draw)."""
+    batch, draws = attack_cfg.batch_size, attack_cfg.noise_draws
+    noise = [random_sign(test.pixels.shape, seed * 1000 + d).to(test.pixels.device)
+             for d in range(draws)]
+    records = []
+    for protocol in attack_cfg.protocols:
+        for eps in (e for e in attack_cfg.eps if e > 0 and draws):
+            inputs = [perturb(test.pixels, n, eps, protocol, data.mean, data.std) for n in noise]
+            for t in NOISE_TARGETS:
+                acc = [float((predict(models[t], x, batch) == test.labels).float().mean())
+                       for x in inputs]
+                records.append({"protocol": protocol, "eps": eps, "target": t,
+                                "accuracy": sum(acc) / len(acc), "draws": acc})
+    return records
+
+
+def metrics_of(records: list[dict], noise: list[dict] = ()) -> dict:
     """The records as flat metrics (aggregate.csv's columns)."""
     metrics = {}
     for r in records:
@@ -81,18 +113,23 @@ def metrics_of(records: list[dict]) -> dict:
         metrics[f"{key}_acc_{r['target']}"] = r["accuracy"]
         if r["transfer_rate"] is not None:
             metrics[f"{key}_transfer_{r['target']}"] = r["transfer_rate"]
+            metrics[f"{key}_transfer_clean_{r['target']}"] = r["transfer_rate_clean"]
+    for r in noise:
+        metrics[f"noise_{r['protocol']}_eps{r['eps']:g}_acc_{r['target']}"] = r["accuracy"]
     return metrics
 
 
 def run(ctx: Context, seed: int) -> dict:
+    control_seed = ctx.control_seed(seed)
     nets = ctx.networks(seed)
-    control, _ = ctx.cnn(ctx.control_seed(seed))
+    control, _ = ctx.cnn(control_seed)
     models = {"original": nets.cnn, "rebuilt": nets.rebuilt, "control": control}
     records, examples = attack(models, ctx.splits[1], ctx.config.attack, ctx.config.data,
                                what=f"FGSM seed {seed}")
-    return {"metrics": metrics_of(records),
-            "details": {"records": records, "examples": examples,
-                        "control_seed": ctx.control_seed(seed)}}
+    noise = noise_baseline(models, ctx.splits[1], ctx.config.attack, ctx.config.data, seed)
+    return {"metrics": metrics_of(records, noise),
+            "details": {"records": records, "examples": examples, "noise": noise,
+                        "control_seed": control_seed}}
 
 
 if __name__ == "__main__":

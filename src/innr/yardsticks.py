@@ -1,0 +1,45 @@
+"""What a user could have instead of the rebuilt network, to judge it against.
+
+Each yardstick is a set of weights for the CNN's architecture, made from the CNN's own weights and
+no data, so that "how close is the rebuilt network to the CNN?" has a scale:
+
+- an independently trained CNN of the same recipe (another seed): what a retrained network
+  shares with the CNN; it needs the data, so it is a scale, not a rival;
+- the CNN magnitude-pruned to the INNR's parameter count (global L1 over all weights, no
+  fine-tuning): the simplest compression that stores as many numbers (their positions aside);
+- the CNN plus Gaussian noise whose norm is the INNR's weight error: is the INNR's error more or
+  less harmful to the outputs than random error of the same size?
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+
+def pruned(cnn: nn.Module, keep: int) -> dict[str, torch.Tensor]:
+    """The CNN's weights with all but the `keep` largest in magnitude (over every layer) set to
+    zero, by torch.nn.utils.prune's global L1 rule; the CNN itself is left untouched."""
+    model = copy.deepcopy(cnn)
+    targets = [(m, name) for m in model.modules() for name, p in m.named_parameters(recurse=False)]
+    total = sum(getattr(m, name).numel() for m, name in targets)
+    if not 0 <= keep <= total:
+        raise ValueError(f"keep must lie in [0, {total}] (the CNN's parameters), got {keep}")
+    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=total - keep)
+    for m, name in targets:
+        prune.remove(m, name)  # folds the mask into the weight
+    return {k: v.detach() for k, v in model.state_dict().items()}
+
+
+def noisy(params: dict[str, torch.Tensor], rel_l2: float, seed: int) -> dict[str, torch.Tensor]:
+    """The weights plus i.i.d. Gaussian noise scaled so that its norm is exactly `rel_l2` times
+    the weights' norm (over all layers at once, like the INNR's relative error)."""
+    g = torch.Generator().manual_seed(seed)
+    draws = {k: torch.randn(v.shape, generator=g, dtype=torch.float64) for k, v in params.items()}
+    norm_w = torch.sqrt(sum((v.double() ** 2).sum() for v in params.values()))
+    norm_e = torch.sqrt(sum((e ** 2).sum() for e in draws.values()))
+    scale = rel_l2 * norm_w / norm_e
+    return {k: (v.double() + scale * draws[k].to(v.device)).to(v.dtype) for k, v in params.items()}
