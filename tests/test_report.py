@@ -25,11 +25,14 @@ from innr.stats import summary
 from innr.store import Store, write_json
 
 SEEDS = (11, 22, 33)  # 33 fails in every experiment
+CONTROLS = {11: 111, 22: 222, 33: 333}
 FAILED = 33
 SPECIAL = "under_score & 50% #1 {x} ~y^z $5 back\\slash"
 ACC_ORIGINAL = {11: 0.9123, 22: 0.9323, 33: 0.0001}  # the failed seed's value must not count
 ACC_REBUILT = {11: 0.8711, 22: 0.8911, 33: 0.0001}
 AGREEMENT = {11: 0.9411, 22: 0.9611, 33: 0.0001}
+ACC_PRUNED = {11: 0.8601, 22: 0.8712, 33: 0.0001}
+YARDSTICK = {"control": 0.0123, "pruned": 0.0234, "noise": 0.0345}  # below the rebuilt's
 PARAMS_CNN, PARAMS_INNR = 4321, 2345
 EPS = (0.0, 0.15, 0.3)
 NOTEBOOK = """
@@ -60,7 +63,10 @@ def _fidelity(seed: int, rng: np.random.Generator) -> dict:
                     "weight_snr_db": 20.0 + seed, "weight_cosine": 0.99,
                     "top1_agreement": AGREEMENT[seed], "mean_kl": 0.01,
                     "accuracy_original": ACC_ORIGINAL[seed],
-                    "accuracy_rebuilt": ACC_REBUILT[seed], "final_fit_loss": 0.05},
+                    "accuracy_rebuilt": ACC_REBUILT[seed], "final_fit_loss": 0.05,
+                    **{f"{n}_top1_agreement": AGREEMENT[seed] - d for n, d in YARDSTICK.items()},
+                    **{f"{n}_mean_kl": 0.01 + d for n, d in YARDSTICK.items()},
+                    **{f"accuracy_{n}": ACC_REBUILT[seed] - d for n, d in YARDSTICK.items()}},
         "details": {
             "per_layer": [{"layer": name, "n": 100, "mse": 0.001, "rel_l2": 0.1 + 0.01 * seed,
                            "snr_db": 20.0, "cosine": 0.99}
@@ -83,7 +89,9 @@ def _compression(seed: int) -> dict:
                         "param_reduction": 1 - PARAMS_INNR / PARAMS_CNN,
                         "accuracy_original": ACC_ORIGINAL[seed],
                         "accuracy_rebuilt": ACC_REBUILT[seed],
-                        "accuracy_gap": ACC_ORIGINAL[seed] - ACC_REBUILT[seed]},
+                        "accuracy_gap": ACC_ORIGINAL[seed] - ACC_REBUILT[seed],
+                        "accuracy_pruned": ACC_PRUNED[seed],
+                        "pruned_gap": ACC_ORIGINAL[seed] - ACC_PRUNED[seed]},
             "details": {}}
 
 
@@ -100,15 +108,21 @@ def _transfer(seed: int, rng: np.random.Generator) -> dict:
                         t == "rebuilt")
                     records.append({"direction": direction, "protocol": protocol, "eps": eps,
                                     "source": source, "target": t, "accuracy": acc,
-                                    "transfer_rate": rate})
-                    metrics[f"{direction}_{protocol}_eps{eps:g}_acc_{t}"] = acc
+                                    "transfer_rate": rate, "transfer_rate_clean": rate})
+                    key = f"{direction}_{protocol}_eps{eps:g}"
+                    metrics[f"{key}_acc_{t}"] = acc
+                    if rate is not None:
+                        metrics[f"{key}_transfer_{t}"] = rate
+                        metrics[f"{key}_transfer_clean_{t}"] = rate - 0.01
+                    if direction == "forward" and eps > 0:
+                        metrics[f"noise_{protocol}_eps{eps:g}_acc_{t}"] = 0.85 - 0.001 * seed
                 if direction == "forward":
                     examples.append({"protocol": protocol, "eps": eps,
                                      "pixels": rng.uniform(0, 1, (3, 28, 28)).tolist(),
                                      "label": [1, 2, 3], "pred_original": [1, 2, 3],
                                      "pred_rebuilt": [1, 2, 5], "pred_control": [1, 7, 3]})
     return {"metrics": metrics, "details": {"records": records, "examples": examples,
-                                            "control_seed": seed + 1}}
+                                            "control_seed": CONTROLS[seed]}}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +130,9 @@ def synthetic(tmp_path_factory) -> dict:
     """A config file, its results (written like the experiments write them) and output dirs."""
     tmp = tmp_path_factory.mktemp("report")
     config_path = tmp / "synth.toml"
-    config_path.write_text(f"name = \"synth\"\nseeds = {list(SEEDS)}\n[data]\ntest_limit = 500\n"
+    config_path.write_text(f"name = \"synth\"\nseeds = {list(SEEDS)}\n"
+                           f"control_seeds = {list(CONTROLS.values())}\n[data]\n"
+                           "test_limit = 500\n"
                            "[innr]\nsteps = 120\neval_every = 40\n"
                            f"[attack]\neps = {list(EPS)}\n")
     config = load_config(config_path)
@@ -170,16 +186,32 @@ def test_each_verdict_is_printed_from_the_ok_seeds(synthetic):
 
     text = " ".join(synthetic["text"].split())
     ok = [s for s in SEEDS if s != FAILED]
+    from innr.paths import CRITERIA
+    from innr.report.load import load_criteria
+
+    criteria = load_criteria(CRITERIA)
+    rng = np.random.default_rng(0)
     expected = {
-        "fidelity": verdicts.claim_fidelity([AGREEMENT[s] for s in ok],
-                                            [0.01 * s for s in ok]),
+        "fidelity": verdicts.claim_fidelity([_fidelity(s, rng)["metrics"] for s in ok],
+                                            criteria),
         "compression": verdicts.claim_compression(PARAMS_CNN, PARAMS_INNR,
                                                   [ACC_ORIGINAL[s] for s in ok],
-                                                  [ACC_REBUILT[s] for s in ok])}
+                                                  [ACC_REBUILT[s] for s in ok],
+                                                  [ACC_PRUNED[s] for s in ok], criteria),
+        "transfer": verdicts.claim_transfer([_transfer(s, rng)["metrics"] for s in ok], EPS,
+                                            ("original", "pixel"), "original",
+                                            "FGSM examples crafted on the CNN also fool the "
+                                            "rebuilt network", criteria)}
     for v in expected.values():
         assert f"{v.title.lower()}: {v.outcome}." in text
         assert " ".join(paper.escape(v.sentence).split()) in text
         assert " ".join(paper.escape(v.criterion).split()) in text
+        for secondary in v.secondary:
+            if isinstance(secondary, verdicts.Verdict):
+                assert " ".join(paper.escape(secondary.sentence).split()) in text
+    # the criteria section prints each rationale, declared before the run
+    for rationale in criteria.rationale.values():
+        assert " ".join(paper.escape(rationale).split()) in text
 
 
 def test_abstract_counts_only_the_seeds_with_results(synthetic):

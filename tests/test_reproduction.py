@@ -26,11 +26,12 @@ def run_all(results, out, timeout=900) -> subprocess.CompletedProcess:
 
 def judge_quick(results):
     from innr.config import load_config
-    from innr.paths import ORIGINAL_STUDY, QUICK_CONFIG
+    from innr.paths import CRITERIA, ORIGINAL_STUDY, PILOT, QUICK_CONFIG
     from innr.report import load, verdicts
 
     res = load.load_results(load_config(QUICK_CONFIG), results)
-    return verdicts.judge(res, load.load_original(ORIGINAL_STUDY)).values()
+    return verdicts.judge(res, load.load_original(ORIGINAL_STUDY), load.load_criteria(CRITERIA),
+                          load.load_pilot(PILOT)).values()
 
 
 def pdf_text(path) -> str:
@@ -49,8 +50,9 @@ def test_quick_reproduction_builds_a_pdf_with_the_results_numbers(quick_results,
     pdf = tmp_path / "out" / "paper" / "innr_report_quick.pdf"
     assert str(pdf) in out.stdout and "total time:" in out.stdout
     text = pdf_text(pdf)
-    for section in ("Method", "Setup", "Claim 1 (fidelity)", "Claim 2 (compression)",
-                    "Claim 3 (transfer)", "Deviations from the original", "Limitations"):
+    for section in ("Method", "Criteria, declared before the run", "Setup",
+                    "Claim 1 (fidelity)", "Claim 2 (compression)", "Claim 3 (transfer)",
+                    "own noise", "Deviations from the original", "Limitations"):
         assert section in text, section
     for v in judge_quick(tmp_path / "results"):
         assert f"Verdict on {v.title.lower()}: {v.outcome}." in text

@@ -20,14 +20,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from innr.config import ConfigError, load_config
-from innr.paths import BENCH_RESULTS, ORIGINAL_STUDY, TEMPLATE, pdf_name, report_dirs
+from innr.paths import (
+    BENCH_RESULTS,
+    CRITERIA,
+    ORIGINAL_STUDY,
+    PILOT,
+    TEMPLATE,
+    pdf_name,
+    report_dirs,
+)
 from innr.report import figures, load, paper
 
 
 def build(config_path: Path, results: Path | None = None, *, figures_dir: Path | None = None,
           build_dir: Path | None = None, pdf_dir: Path | None = None,
           original: Path = ORIGINAL_STUDY, bench: Path = BENCH_RESULTS,
-          template: Path = TEMPLATE, pdf: bool = True) -> Path:
+          template: Path = TEMPLATE, criteria: Path = CRITERIA, pilot: Path = PILOT,
+          pdf: bool = True) -> Path:
     """Figures, .tex and (when `pdf`) the PDF of one config; returns the last file made.
 
     Raises ConfigError (bad config, no results), paper.LatexMissing or paper.LatexFailed.
@@ -39,11 +48,13 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
                           f"experiments first, e.g. python -m innr.experiments.fidelity "
                           f"--config {config_path}")
     study = load.load_original(original)
+    declared = load.load_criteria(criteria)
     default = report_dirs(config.name)
     figures_dir = figures_dir or default["figures_dir"]
     build_dir = build_dir or default["build_dir"]
-    made = figures.make_all(res, figures_dir, study)
-    ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench)
+    made = figures.make_all(res, figures_dir, study, declared.margin)
+    ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench,
+                        declared, load.load_pilot(pilot))
     tex = paper.render(ctx, template, build_dir / "innr_report.tex")
     if not pdf:
         return tex

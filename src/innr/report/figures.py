@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only: no display, no GUI toolkit
 
@@ -89,32 +90,102 @@ def innr_fit(res: Results, out: Path) -> Path:
     return _save(fig, out, "innr-fit")
 
 
-def compression(res: Results, out: Path, study: OriginalStudy) -> Path:
-    """(3) Parameters and test accuracy of the original CNN and the rebuilt network."""
-    ok = res.ok("compression")
-    params = pd.DataFrame({"network": ["CNN", "INNR (SIREN)"],
-                           "parameters": [ok[0]["metrics"]["params_cnn"],
-                                          ok[0]["metrics"]["params_innr"]]})
-    acc = pd.DataFrame([{"seed": r["seed"], "network": name, "accuracy": r["metrics"][key]}
-                        for r in ok for name, key in (("CNN", "accuracy_original"),
-                                                      ("rebuilt from INNR", "accuracy_rebuilt"))])
+def _paired(ax: plt.Axes, frame: pd.DataFrame, x: str, y: str, order: list[str],
+            colors: dict[str, str]) -> None:
+    """Seeds as grey lines across the categories of `x` (the pairing the tests use), each
+    category's mean with its t-interval on top."""
+    wide = frame.pivot(index="seed", columns=x, values=y)[order]
+    for _, row in wide.iterrows():
+        ax.plot(range(len(order)), row.values, color="0.6", linewidth=0.7, alpha=0.7, zorder=1)
+    for i, name in enumerate(order):
+        lo, hi = ci95(wide[name])
+        ax.errorbar([i], [wide[name].mean()], yerr=[[wide[name].mean() - lo],
+                                                    [hi - wide[name].mean()]],
+                    fmt="o", color=colors[name], capsize=4, markersize=6, zorder=3)
+    ax.set_xticks(range(len(order)), order)
+    ax.set(xlim=(-0.4, len(order) - 0.6))
+
+
+CLOSENESS = {"rebuilt": "C1", "control": "C2", "pruned": "C4", "noise": "C5"}
+
+
+def closeness(res: Results, out: Path) -> Path:
+    """(3) Claim 1: how close each network is to the CNN, seeds as paired lines."""
+    rows = [{"seed": r["seed"], "network": name,
+             "agreement": r["metrics"][f"{prefix}top1_agreement"],
+             "kl": r["metrics"][f"{prefix}mean_kl"]}
+            for r in res.ok("fidelity")
+            for name, prefix in (("rebuilt", ""), ("control", "control_"),
+                                 ("pruned", "pruned_"), ("noise", "noise_"))]
+    frame = pd.DataFrame(rows)
+    order = list(CLOSENESS)
     fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 2.4), layout="constrained")
-    sns.barplot(params, x="network", y="parameters", hue="network", palette=["C0", "C1"], ax=a,
-                legend=False)
-    for bar in a.patches:
-        a.annotate(f"{bar.get_height():,.0f}", (bar.get_x() + bar.get_width() / 2,
-                                                bar.get_height()),
-                   ha="center", va="bottom", fontsize="small")
-    a.set(xlabel="", ylabel="parameters (ours)")
-    sns.barplot(acc, x="network", y="accuracy", hue="network", palette=["C0", "C1"],
-                errorbar=ci95, capsize=0.2, ax=b, legend=False, alpha=0.8)
-    sns.stripplot(acc, x="network", y="accuracy", color="k", size=3, ax=b)
-    reported = [study.cnn["test_accuracy"], study.innr["test_accuracy"]]
-    b.scatter([0, 1], reported, marker="x", color="C3", s=40, zorder=5,
-              label="original study (reported)")
-    b.set(xlabel="", ylabel="test accuracy", ylim=(0, 1.05))
-    b.legend(loc="upper right", fontsize="small")
+    _paired(a, frame, "network", "agreement", order, CLOSENESS)
+    a.set(ylabel="top-1 agreement with the CNN", xlabel="")
+    a.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    _paired(b, frame, "network", "kl", order, CLOSENESS)
+    b.set(ylabel="mean KL(CNN || network)", xlabel="", yscale="log")
+    return _save(fig, out, "closeness")
+
+
+def compression(res: Results, out: Path, margin: float) -> Path:
+    """(3b) Claim 2: the accuracy gaps of the rebuilt and the pruned network, seeds as paired
+    lines, on a scale where the gap, its interval and the margin are what the eye sees."""
+    rows = [{"seed": r["seed"], "network": name,
+             "gap": r["metrics"]["accuracy_original"] - r["metrics"][key],
+             "accuracy": r["metrics"][key]}
+            for r in res.ok("compression")
+            for name, key in (("CNN", "accuracy_original"), ("rebuilt", "accuracy_rebuilt"),
+                              ("pruned", "accuracy_pruned"))]
+    frame = pd.DataFrame(rows)
+    colors = {"CNN": "C0", "rebuilt": "C1", "pruned": "C4"}
+    fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 2.4), layout="constrained")
+    _paired(a, frame, "network", "accuracy", list(colors), colors)
+    a.set(ylabel="test accuracy", xlabel="")
+    a.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
+    gaps = frame[frame["network"] != "CNN"]
+    _paired(b, gaps, "network", "gap", ["rebuilt", "pruned"], colors)
+    b.axhline(0, color="k", linewidth=0.8)
+    b.axhline(margin, color="C3", linestyle="--", linewidth=1, label="margin (claim 2)")
+    b.set(ylabel="gap: CNN minus network", xlabel="")
+    b.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
+    b.legend(loc="best", fontsize="small")
     return _save(fig, out, "compression")
+
+
+def transfer_claim(res: Results, out: Path, protocol: str) -> Path:
+    """(6a) Claim 3 across eps (`protocol`): transfer to the rebuilt network and to the
+    control; the rebuilt network's accuracy under FGSM and under random-sign noise."""
+    rows = []
+    for r in res.ok("transfer"):
+        m = r["metrics"]
+        for e in sorted({rec["eps"] for rec in r["details"]["records"]}):
+            if e <= 0:
+                continue
+            key = f"{protocol}_eps{e:g}"
+            rows += [{"seed": r["seed"], "eps": e, "what": "CNN $\\to$ rebuilt",
+                      "rate": m[f"forward_{key}_transfer_rebuilt"]},
+                     {"seed": r["seed"], "eps": e, "what": "CNN $\\to$ control",
+                      "rate": m[f"forward_{key}_transfer_control"]}]
+            rows += [{"seed": r["seed"], "eps": e, "what": "rebuilt, FGSM",
+                      "accuracy": m[f"forward_{key}_acc_rebuilt"]}]
+            if f"noise_{key}_acc_rebuilt" in m:
+                rows += [{"seed": r["seed"], "eps": e, "what": "rebuilt, random sign",
+                          "accuracy": m[f"noise_{key}_acc_rebuilt"]}]
+    frame = pd.DataFrame(rows)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 2.5), layout="constrained")
+    rates = frame.dropna(subset=["rate"])
+    sns.lineplot(rates, x="eps", y="rate", hue="what", marker="o", errorbar=ci95, ax=a,
+                 palette={"CNN $\\to$ rebuilt": "C1", "CNN $\\to$ control": "C2"})
+    a.set(xlabel="$\\varepsilon$", ylabel="transfer rate", title=f"{protocol} protocol")
+    a.legend(title="", fontsize="small")
+    acc = frame.dropna(subset=["accuracy"])
+    sns.lineplot(acc, x="eps", y="accuracy", hue="what", marker="o", errorbar=ci95, ax=b,
+                 palette={"rebuilt, FGSM": "C1", "rebuilt, random sign": "C7"})
+    b.set(xlabel="$\\varepsilon$", ylabel="accuracy", ylim=(-0.02, 1.02),
+          title="attack or noise?")
+    b.legend(title="", fontsize="small")
+    return _save(fig, out, "transfer-claim")
 
 
 def weight_error(res: Results, out: Path) -> Path:
@@ -215,18 +286,21 @@ def examples(res: Results, out: Path, protocol: str) -> Path:
     return _save(fig, out, "examples")
 
 
-def make_all(res: Results, out: Path, study: OriginalStudy) -> dict[str, Path]:
+def make_all(res: Results, out: Path, study: OriginalStudy, margin: float) -> dict[str, Path]:
     """Every figure whose results exist; returns name -> PDF path."""
     _style()
     made = {}
     if res.ok("fidelity"):
         made |= {"cnn_training": cnn_training(res, out), "innr_fit": innr_fit(res, out),
                  "weight_error": weight_error(res, out), "kernels": kernels(res, out)}
+        made["closeness"] = closeness(res, out)
     if res.ok("compression"):
-        made["compression"] = compression(res, out, study)
+        made["compression"] = compression(res, out, margin)
     if res.ok("transfer"):
         made["transfer"] = transfer(res, out)
         protocols = res.config.attack.protocols
         protocol = study.attack["protocol"]
-        made["examples"] = examples(res, out, protocol if protocol in protocols else protocols[0])
+        protocol = protocol if protocol in protocols else protocols[0]
+        made["transfer_claim"] = transfer_claim(res, out, protocol)
+        made["examples"] = examples(res, out, protocol)
     return made

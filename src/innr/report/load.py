@@ -21,6 +21,7 @@ from innr.paths import RESULTS_ROOT
 from innr.store import Store, read_json
 
 EXPERIMENTS = ("fidelity", "compression", "transfer")  # claims 1, 2 and 3, in order
+FITNOISE = "fitnoise"  # the fit's own noise: descriptive, no claim
 
 
 @dataclass
@@ -48,13 +49,18 @@ class Results:
     def all(self) -> list[dict]:
         return [r for runs in self.runs.values() for r in runs]
 
+    def fitnoise(self) -> dict | None:
+        """innr.experiments.fitnoise's statistics over CNNs (its summary.json), if it ran."""
+        return read_json(self.root / FITNOISE / "summary.json")
+
 
 def load_results(config: Config, root: Path | None = None) -> Results:
     """The results of `config` (the seeds it lists) under `root` (default: RESULTS_ROOT)."""
     store = Store(config.name, root or RESULTS_ROOT)
     runs, aggregates = {}, {}
-    for experiment in EXPERIMENTS:
-        runs[experiment] = [r for s in config.seeds
+    for experiment in (*EXPERIMENTS, FITNOISE):
+        seeds = config.seeds[:config.fitnoise.cnns] if experiment == FITNOISE else config.seeds
+        runs[experiment] = [r for s in seeds
                             if (r := read_json(store.result(experiment, s))) is not None]
         try:  # every seed failed -> an aggregate without rows (or columns)
             aggregates[experiment] = pd.read_csv(store.aggregate(experiment))
@@ -105,6 +111,43 @@ def load_original(path: Path) -> OriginalStudy:
                              raw["attack"], raw.get("notebook"))
     except KeyError as e:
         raise ConfigError(f"{path}: missing {e}") from None
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """The declared criteria of the verdicts (experiments/criteria.toml), typed."""
+
+    declared: str  # when, relative to the runs
+    seen_before: str  # which results were seen before the criteria were fixed
+    alpha: float  # level of every one-sided primary test
+    power: float  # of claim 2's test, for the number of seeds
+    margin: float  # claim 2's non-inferiority margin (accuracy, as a fraction)
+    rationale: dict  # experiment -> why its criterion
+
+
+def load_criteria(path: Path) -> Criteria:
+    """experiments/criteria.toml; a missing key or a value out of range stops with a message."""
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+        out = Criteria(raw["declared"], raw["seen_before"], float(raw["alpha"]),
+                       float(raw["power"]), float(raw["compression"]["margin"]),
+                       {e: raw[e]["rationale"] for e in EXPERIMENTS})
+    except FileNotFoundError:
+        raise ConfigError(f"criteria file {path} not found (experiments/criteria.toml)") from None
+    except (KeyError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: missing or unreadable {e}") from None
+    if not (0 < out.alpha < 0.5 and 0 < out.power < 1 and 0 < out.margin < 1):
+        raise ConfigError(f"{path}: alpha must lie in (0, 0.5), power and margin in (0, 1)")
+    return out
+
+
+def load_pilot(path: Path) -> dict | None:
+    """experiments/pilot.json (written by python -m innr.report.pilot), or None without one."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("seeds"), list) else None
 
 
 def load_bench(path: Path) -> dict | None:

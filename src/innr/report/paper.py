@@ -24,7 +24,7 @@ from innr.coordinates import AXES
 from innr.data import IDX_FILES
 from innr.paths import shown
 from innr.report import load, tables, verdicts
-from innr.report.load import OriginalStudy, Results
+from innr.report.load import Criteria, OriginalStudy, Results
 from innr.report.tables import Latex, escape, exact, num, pct, printed, with_interval
 from innr.report.verdicts import Verdict
 from innr.stats import summary
@@ -58,7 +58,10 @@ def environment(template_dir: Path) -> jinja2.Environment:
 # --- the context: every number the paper prints ----------------------------------------------
 
 def _stat(values, fmt=pct) -> dict:
-    s = summary(values)
+    return _stat_of(summary(values), fmt)
+
+
+def _stat_of(s: dict, fmt=pct) -> dict:
     return {"mean": fmt(s["mean"]), "text": with_interval(s, fmt), "n": s["n"]}
 
 
@@ -115,6 +118,24 @@ def _method(config: Config) -> dict:
             "data_mean": exact(config.data.mean), "data_std": exact(config.data.std)}
 
 
+def _criteria(criteria: Criteria, claims: dict[str, Verdict | None], pilot: dict | None,
+              n_seeds: int) -> dict:
+    """What was declared before the confirmatory run, and the power calculation."""
+    compression = claims.get("compression")
+    power = compression.numbers["power"] if compression else verdicts.power_calculation(
+        pilot, criteria)
+    return {"declared": criteria.declared, "seen_before": criteria.seen_before,
+            "alpha": exact(criteria.alpha), "margin": pct(criteria.margin, 1),
+            "power": pct(criteria.power, 0),
+            "claims": [v for v in claims.values() if v is not None],
+            "pilot": power and {
+                "seeds": ", ".join(map(str, power["pilot_seeds"])),
+                "n": len(power["pilot_seeds"]),
+                "gap": with_interval(power["gap"], lambda x: pct(x, 2)),
+                "sd": pct(power["gap"]["std"], 2), "needed": power["seeds_needed"],
+                "enough": n_seeds >= power["seeds_needed"]}}
+
+
 def _fidelity(res: Results, verdict: Verdict | None) -> dict:
     ok = res.ok("fidelity")
     if verdict is None:
@@ -122,12 +143,14 @@ def _fidelity(res: Results, verdict: Verdict | None) -> dict:
     m = [r["metrics"] for r in ok]
     return {"ran": True, "table": tables.fidelity(res), "verdict": verdict,
             "agreement": _stat([x["top1_agreement"] for x in m]),
+            "control_agreement": _stat([x["control_top1_agreement"] for x in m]),
             "acc_original": _stat([x["accuracy_original"] for x in m]),
             "acc_rebuilt": _stat([x["accuracy_rebuilt"] for x in m]),
-            "bar": pct(verdict.numbers["bar"], 0),
             "kernel_seed": str(ok[0]["seed"]),
             "kernel_layer": ok[0]["details"]["kernels"]["layer"],
-            "scatter_points": num(len(ok[0]["details"]["scatter"]["true"]))}
+            "scatter_points": num(len(ok[0]["details"]["scatter"]["true"])),
+            "controls": ", ".join(f"{res.config.control_of(r['seed'])} for {r['seed']}"
+                                  for r in ok)}
 
 
 def _compression(res: Results, verdict: Verdict | None, study: OriginalStudy,
@@ -137,7 +160,7 @@ def _compression(res: Results, verdict: Verdict | None, study: OriginalStudy,
     m = [r["metrics"] for r in res.ok("compression")]
     n = verdict.numbers
     return {"ran": True, "verdict": verdict,
-            "table": tables.compression(res, n["paired_test"]),
+            "table": tables.compression(res, n["noninferiority"], n["margin"]),
             "original_table": tables.original(res, study, test_images),
             "params_cnn": n["params_cnn"], "params_innr": n["params_innr"],
             "ratio": pct(n["ratio"]), "reduction": pct(1 - n["ratio"]),
@@ -146,20 +169,34 @@ def _compression(res: Results, verdict: Verdict | None, study: OriginalStudy,
             "acc_rebuilt": _stat([x["accuracy_rebuilt"] for x in m])}
 
 
-def _transfer(res: Results, verdict: Verdict | None, study: OriginalStudy) -> dict:
+def _transfer(res: Results, verdict: Verdict | None, alpha: float) -> dict:
     if verdict is None:
         return {"ran": False}
     n = verdict.numbers
-    rates = load.transfer_at(res, n["protocol"], n["eps"])
     return {"ran": True, "table": tables.transfer(res), "verdict": verdict,
-            "protocol": n["protocol"], "eps": exact(n["eps"]),
-            "eps_is_original": n["eps"] == study.attack["eps"],
-            "eps_pixels": num(n["eps"] * res.config.data.std), "std": exact(res.config.data.std),
-            "rebuilt": _stat(rates[("forward", "rebuilt")]),
-            "control": _stat(rates[("forward", "control")]),
-            "reverse": _stat(rates[("reverse", "original")]),
-            "controls": ", ".join(f"{r['details']['control_seed']} for seed {r['seed']}"
+            "protocol": n["protocol"], "eps": ", ".join(exact(e) for e in n["eps"]),
+            "eps_pixels": num(max(n["eps"]) * res.config.data.std),
+            "max_eps": exact(max(n["eps"])), "std": exact(res.config.data.std),
+            "rebuilt": _stat_of(n["rebuilt"]), "control": _stat_of(n["control"]),
+            "secondary": tables.comparisons(verdict.secondary, alpha),
+            "noise_draws": res.config.attack.noise_draws,
+            "controls": ", ".join(f"{r['details']['control_seed']} for {r['seed']}"
                                   for r in res.ok("transfer"))}
+
+
+def _fitnoise(res: Results) -> dict:
+    found = res.fitnoise()
+    if found is None or not found.get("seeds"):
+        return {"ran": False}
+    cfg = res.config.fitnoise
+    apart = {k: with_interval(found[f"{k}_vs_run_rel_l2"], num) if found[
+        f"{k}_vs_run_rel_l2"]["n"] else "n/a" for k in ("draw2", "autograd")}
+    autograd = [r["seed"] for r in res.ok("fitnoise") if "autograd_accuracy_rebuilt"
+                in r["metrics"]]
+    return {"ran": True, "table": tables.fitnoise(found), "cnns": len(found["seeds"]),
+            "seeds": ", ".join(map(str, found["seeds"])), "offset": cfg.seed_offset,
+            "autograd": ", ".join(map(str, autograd)) or "none", "n_autograd": len(autograd),
+            "apart_draw": apart["draw2"], "apart_autograd": apart["autograd"]}
 
 
 def _slip(study: OriginalStudy) -> dict | None:
@@ -178,7 +215,8 @@ def _slip(study: OriginalStudy) -> dict | None:
 
 
 def context(res: Results, config: Config, study: OriginalStudy, bench: dict | None,
-            figures: dict[str, Path], build_dir: Path, bench_path: Path) -> dict:
+            figures: dict[str, Path], build_dir: Path, bench_path: Path,
+            criteria: Criteria, pilot: dict | None = None) -> dict:
     """Everything the template prints, formatted; figure paths relative to the build folder."""
     recorded = res.config
     full_test = IDX_FILES["test"][2]
@@ -190,7 +228,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
             raise ValueError(f"figure path {rel!r} has characters LaTeX cannot take in a file "
                              "name; move the figures folder")
         fig[name] = Latex(rel)
-    claims = verdicts.judge(res, study)
+    claims = verdicts.judge(res, study, criteria, pilot)
     return {
         "name": res.name, "level": pct(tables.CI_LEVEL, 0),
         "seeds": ", ".join(map(str, res.seeds)), "n_seeds": len(res.seeds),
@@ -204,7 +242,9 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         "title": {e: verdicts.title(e) for e in verdicts.CLAIMS},
         "fidelity": _fidelity(res, claims["fidelity"]),
         "compression": _compression(res, claims["compression"], study, test_images),
-        "transfer": _transfer(res, claims["transfer"], study),
+        "transfer": _transfer(res, claims["transfer"], criteria.alpha),
+        "fitnoise": _fitnoise(res),
+        "criteria": _criteria(criteria, claims, pilot, len(res.ok("compression"))),
         "original": {"source": study.source, "url": study.url, "seed": str(study.seed),
                      "claim": study.attack["claim"], "eps": exact(study.attack["eps"]),
                      "protocol": study.attack["protocol"],

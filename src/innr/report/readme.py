@@ -17,14 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from innr.config import load_config
-from innr.paths import BENCH_RESULTS, FULL_CONFIG, ORIGINAL_STUDY, README
+from innr.paths import BENCH_RESULTS, CRITERIA, FULL_CONFIG, ORIGINAL_STUDY, PILOT, README
 from innr.report import load, tables, verdicts
 
 BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)", re.S)
 
 
 def block(config: Path, results: Path | None, bench: Path = BENCH_RESULTS,
-          original: Path = ORIGINAL_STUDY) -> str:
+          original: Path = ORIGINAL_STUDY, criteria: Path = CRITERIA,
+          pilot: Path = PILOT) -> str:
     cfg = load_config(config)
     res = load.load_results(cfg, results)
     if not res.all():
@@ -33,8 +34,19 @@ def block(config: Path, results: Path | None, bench: Path = BENCH_RESULTS,
     seeds = ", ".join(str(s) for s in load.aggregate_seeds(res, "fidelity"))
     lines = [f"Config `{res.name}`, seeds {seeds} (mean and {tables.pct(tables.CI_LEVEL, 0)} "
              "t-interval over seeds):", ""]
-    lines += [f"- **{v.title}: {v.outcome}.** {v.sentence}"
-              for v in verdicts.judge(res, study).values() if v is not None]
+    judged = verdicts.judge(res, study, load.load_criteria(criteria), load.load_pilot(pilot))
+    for v in (v for v in judged.values() if v is not None):
+        lines.append(f"- **{v.title}: {v.outcome}.** {v.sentence}")
+        lines += [f"  - *{s.role}: {s.outcome}.* {s.sentence}"
+                  for s in v.secondary if isinstance(s, verdicts.Verdict)]
+        family = [c for c in v.secondary if isinstance(c, verdicts.Comparison)]
+        if family:
+            alpha = load.load_criteria(criteria).alpha
+            counts = {o: sum(c.outcome(alpha, adjusted=True) == o for c in family)
+                      for o in verdicts.OUTCOMES}
+            lines.append(f"  - *secondary comparisons (Holm over {len(family)}):* "
+                         + ", ".join(f"{n} {o}" for o, n in counts.items())
+                         + " (listed in the PDF).")
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
               *tables.wall_times(res).markdown()]

@@ -119,23 +119,29 @@ STAT_COLUMNS = ["", "mean", f"{pct(CI_LEVEL, 0)} CI", "seeds"]
 
 
 def fidelity(res: Results) -> Table:
-    """Weight and output fidelity over seeds (fidelity/aggregate.csv)."""
+    """Weight and output fidelity over seeds (fidelity/aggregate.csv), and the same output
+    measures for the yardsticks (innr.yardsticks)."""
     def row(label, metric, fmt=num):
         return stat_row(label, load.aggregate_row(res, "fidelity", metric), fmt)
 
+    names = {"": "rebuilt", "control_": "control CNN", "pruned_": "pruned CNN",
+             "noise_": "CNN + noise"}
     return Table(STAT_COLUMNS, [
         [row("weight MSE", "weight_mse"), row("relative L2 error", "weight_rel_l2"),
          row("SNR (dB)", "weight_snr_db"), row("cosine similarity", "weight_cosine"),
          row("final fit loss (standardised MSE)", "final_fit_loss")],
-        [row("top-1 agreement with the CNN", "top1_agreement", pct),
-         row("mean KL(CNN || rebuilt)", "mean_kl"),
-         row("test accuracy, CNN", "accuracy_original", pct),
-         row("test accuracy, rebuilt", "accuracy_rebuilt", pct)]])
+        [row(f"top-1 agreement with the CNN, {name}", f"{prefix}top1_agreement", pct)
+         for prefix, name in names.items()],
+        [row(f"mean KL(CNN || {name})", f"{prefix}mean_kl") for prefix, name in names.items()],
+        [row("test accuracy, CNN", "accuracy_original", pct),
+         row("test accuracy, rebuilt", "accuracy_rebuilt", pct),
+         *[row(f"test accuracy, {names[k + '_']}", f"accuracy_{k}", pct)
+           for k in ("control", "pruned", "noise")]]])
 
 
-def compression(res: Results, paired: dict) -> Table:
-    """Parameters and accuracies (compression/aggregate.csv) and the paired t-test `paired`
-    (innr.stats.paired_test of the CNN's against the rebuilt network's accuracies)."""
+def compression(res: Results, noninferiority: dict, margin: float) -> Table:
+    """Parameters and accuracies (compression/aggregate.csv), the pruned CNN beside them, and
+    the non-inferiority test of the gap against `margin` (innr.stats.one_sided_test)."""
     def row(label, metric, fmt=pct):
         return stat_row(label, load.aggregate_row(res, "compression", metric), fmt)
 
@@ -144,9 +150,50 @@ def compression(res: Results, paired: dict) -> Table:
          row("INNR / CNN parameters", "param_ratio")],
         [row("test accuracy, CNN", "accuracy_original"),
          row("test accuracy, rebuilt", "accuracy_rebuilt"),
-         row("accuracy gap (CNN minus rebuilt)", "accuracy_gap")],
-        [["paired t-test, CNN vs rebuilt", f"t = {num(paired['t'])}", f"p = {num(paired['p'])}",
-          num(paired["n"])]]])
+         row("test accuracy, pruned to the INNR's count", "accuracy_pruned"),
+         row("accuracy gap (CNN minus rebuilt)", "accuracy_gap", lambda x: pct(x, 2)),
+         row("accuracy gap (CNN minus pruned)", "pruned_gap", lambda x: pct(x, 2))],
+        [[f"gap below {pct(margin, 1)}: one-sided t-test", f"t = {num(noninferiority['t'])}",
+          f"p = {num(noninferiority['p'])}", num(noninferiority["n"])]]])
+
+
+def comparisons(items, alpha: float) -> Table:
+    """A family of secondary comparisons (innr.report.verdicts.Comparison) with raw and
+    Holm-adjusted one-sided p-values and the outcome after adjustment."""
+    def p(x) -> str:
+        return "n/a" if not _finite(x) else "< 0.001" if x < 0.001 else num(x, 2)
+
+    return Table(["comparison (positive favours the claim)", "mean", f"{pct(CI_LEVEL, 0)} CI",
+                  "p", "p (Holm)", "outcome"],
+                 [[[c.label, pct(c.diff["mean"], 2), interval(c.diff, lambda x: pct(x, 2)),
+                    p(c.p_for), p(c.p_for_holm), c.outcome(alpha, adjusted=True)]
+                   for c in items]],
+                 align="p{0.42\\linewidth}rrrrl")
+
+
+FITNOISE_METRICS = {"accuracy_rebuilt": ("rebuilt test accuracy", lambda x: pct(x, 2)),
+                    "top1_agreement": ("top-1 agreement with the CNN", lambda x: pct(x, 2)),
+                    "weight_rel_l2": ("relative L2 weight error", num)}
+
+
+def fitnoise(summary_: dict) -> Table:
+    """The fit's own noise: per metric, the standard deviation between CNNs and within a CNN
+    (two SIREN draws) with intervals, and the configured step minus the autograd reference."""
+    def sd(part: dict, fmt) -> str:
+        root = {k: math.sqrt(v) if _finite(v) and v >= 0 else math.nan
+                for k, v in part.items() if k in ("value", "ci_low", "ci_high")}
+        return f"{fmt(root['value'])} [{fmt(root['ci_low'])}, {fmt(root['ci_high'])}]"
+
+    rows = []
+    for metric, (label, fmt) in FITNOISE_METRICS.items():
+        split, step = summary_[metric]["split"], summary_[metric]["step_minus_autograd"]
+        rows.append([label,
+                     sd(split["between"], fmt) if split else "n/a",
+                     sd(split["within"], fmt) if split else "n/a",
+                     pct(split["within_share"], 0) if split else "n/a",
+                     f"{fmt(step['mean'])} {interval(step, fmt)}" if step["n"] else "n/a"])
+    return Table(["", "sd between CNNs", "sd within a CNN", "within share",
+                  "step minus autograd"], [rows], align="p{0.2\\linewidth}rrrr")
 
 
 def original(res: Results, study: OriginalStudy, test_images: int) -> Table:
@@ -196,7 +243,10 @@ def headline(res: Results, study: OriginalStudy) -> Table:
         row("accuracy gap (CNN - rebuilt)", "compression", "accuracy_gap", "n/a"),
         row("INNR / CNN parameters", "compression", "param_ratio",
             pct(study.innr["param_ratio"])),
+        row("CNN pruned to the INNR's count: test accuracy", "compression", "accuracy_pruned",
+            "n/a"),
         row("top-1 agreement, CNN vs rebuilt", "fidelity", "top1_agreement", "n/a"),
+        row("top-1 agreement, CNN vs control CNN", "fidelity", "control_top1_agreement", "n/a"),
         row("relative L2 weight error", "fidelity", "weight_rel_l2", "n/a", num),
         row(f"FGSM transfer CNN -> rebuilt, eps {eps:g} ({study.attack['protocol']} protocol)",
             "transfer", f"forward_{study.attack['protocol']}_eps{eps:g}_transfer_rebuilt",
@@ -269,8 +319,9 @@ def hyperparameters(config: Config) -> Table:
             v if isinstance(v, str) else exact(v))
 
     groups = [[["name, seeds", f"{config.name}, {value(config.seeds)}"],
+               ["control seeds", value(config.control_seeds) or "none"],
                ["device setting", config.device]]]
-    for section in ("data", "cnn", "innr", "attack"):
+    for section in ("data", "cnn", "innr", "attack", "fitnoise"):
         fields = dataclasses.asdict(getattr(config, section))
         groups.append([[f"{section}.{k}", value(v)] for k, v in fields.items()])
     return Table(["field", "value"], groups, align="ll")

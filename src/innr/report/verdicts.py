@@ -1,39 +1,88 @@
-"""The verdict on each claim of the original study, computed from per-seed results.
+"""The verdict on each claim of the original study, computed from per-seed results and the
+criteria declared in experiments/criteria.toml.
 
 A Verdict is one object: the claim, its outcome (supported / not supported / inconclusive), the
-criterion and why it was chosen, one sentence that states the result with its numbers, and the
-numbers themselves. The template and the README print it as it is; they decide nothing.
+criterion and why it was chosen, one sentence that states the result with its numbers, the
+numbers themselves, and the secondary comparisons that stand beside the primary test. The
+template and the README print it as it is; they decide nothing.
 
-Each `claim_*` function is a pure function of per-seed values, so every outcome can be tested
-on synthetic numbers; `judge` extracts those values from the results files.
+Each primary test is one-sided at the declared alpha and paired over seeds (each seed's CNN with
+its own rebuilt network and its own control). Every `claim_*` function is a pure function of
+per-seed values, so each outcome can be tested on synthetic numbers; `judge` extracts those
+values from the results files.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from innr.report import load
-from innr.report.load import OriginalStudy, Results
+from innr.report.load import Criteria, OriginalStudy, Results
 from innr.report.tables import CI_LEVEL, num, pct, with_interval
-from innr.stats import paired_test, summary
+from innr.stats import (
+    holm,
+    one_sided_bound,
+    one_sided_test,
+    seeds_for_noninferiority,
+    summary,
+)
 
 OUTCOMES = ("supported", "not supported", "inconclusive")
 CLAIMS = {"fidelity": 1, "compression": 2, "transfer": 3}  # the experiment that tests each claim
-AGREEMENT_BAR = 0.99  # claim 1: the rebuild changes fewer than 1% of the CNN's decisions
+YARDSTICKS = {"control": "an independently trained CNN of the same recipe",
+              "pruned": "the CNN magnitude-pruned to the INNR's parameter count",
+              "noise": "the CNN plus Gaussian noise as large as the INNR's weight error"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One paired comparison over seeds: the per-seed differences, signed so that positive
+    favours the claim, tested one-sided both ways (p_for: the claim's side)."""
+
+    label: str
+    diff: dict  # innr.stats.summary of the differences
+    p_for: float
+    p_against: float
+    p_for_holm: float = math.nan  # within a family of secondary comparisons
+    p_against_holm: float = math.nan
+
+    def outcome(self, alpha: float, adjusted: bool = False) -> str:
+        p_for, p_against = ((self.p_for_holm, self.p_against_holm) if adjusted
+                            else (self.p_for, self.p_against))
+        return ("supported" if p_for < alpha else "not supported" if p_against < alpha
+                else "inconclusive")
+
+
+def compare(label: str, favour: Sequence[float], against: Sequence[float]) -> Comparison:
+    """Paired comparison of `favour` - `against` per seed."""
+    d = [a - b for a, b in zip(favour, against, strict=True)]
+    return Comparison(label, summary(d), one_sided_test(d, greater=True)["p"],
+                      one_sided_test(d, greater=False)["p"])
+
+
+def holm_family(comparisons: Sequence[Comparison]) -> list[Comparison]:
+    """The comparisons with Holm-adjusted p-values, each direction adjusted over the family."""
+    p_for = holm([c.p_for for c in comparisons])
+    p_against = holm([c.p_against for c in comparisons])
+    return [Comparison(c.label, c.diff, c.p_for, c.p_against, f, a)
+            for c, f, a in zip(comparisons, p_for, p_against, strict=True)]
 
 
 @dataclass(frozen=True)
 class Verdict:
     claim: int  # 1, 2 or 3
     experiment: str  # the script that tests it: fidelity, compression, transfer
-    statement: str  # the claim as the original makes it
+    statement: str  # the claim as the original makes it (or the secondary question)
     outcome: str  # one of OUTCOMES
     criterion: str  # the rule that decides the outcome
     rationale: str  # why that rule
     sentence: str  # the result, with its numbers, in one sentence
     numbers: dict = field(default_factory=dict)  # what the sentence states, unformatted
+    secondary: tuple = ()  # Verdicts on secondary questions, or Comparisons (Holm family)
+    role: str = "primary"  # or the name of the secondary question
 
     def __post_init__(self):
         if self.outcome not in OUTCOMES:
@@ -41,7 +90,8 @@ class Verdict:
 
     @property
     def title(self) -> str:
-        return title(self.experiment)
+        base = title(self.experiment)
+        return base if self.role == "primary" else f"{base}, {self.role}"
 
 
 def title(experiment: str) -> str:
@@ -49,13 +99,13 @@ def title(experiment: str) -> str:
     return f"Claim {CLAIMS[experiment]} ({experiment})"
 
 
-def side(s: dict, bar: float = 0.0) -> str:
-    """Where the confidence interval of summary `s` lies against `bar`: 'above', 'below',
-    'spans', or 'unknown' when there is no interval (fewer than two seeds)."""
-    lo, hi = s.get("ci_low"), s.get("ci_high")
-    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-        return "unknown"
-    return "above" if lo > bar else "below" if hi < bar else "spans"
+def points(x: float) -> str:
+    """An accuracy difference in percentage points, to two decimals."""
+    return pct(x, 2)
+
+
+def p_text(p: float) -> str:
+    return "n/a" if not math.isfinite(p) else "< 0.001" if p < 0.001 else num(p, 2)
 
 
 LEVEL = pct(CI_LEVEL, 0)
@@ -63,126 +113,212 @@ LEVEL = pct(CI_LEVEL, 0)
 
 # --- claim 1: the weights are reconstructed faithfully ------------------------------------------
 
-def claim_fidelity(agreement: Sequence[float], rel_l2: Sequence[float],
-                   bar: float = AGREEMENT_BAR) -> Verdict:
-    """Judged on the top-1 agreement of the CNN's and the rebuilt network's test predictions."""
-    s, err = summary(agreement), summary(rel_l2)
-    where, bar_text = side(s, bar), pct(bar, 0)
-    said = (f"The rebuilt network predicts the same class as the CNN on "
-            f"{with_interval(s)} of the test images")
-    error = f"relative weight error {with_interval(err, num)}"
-    one_seed = "at or above" if s["mean"] >= bar else "below"
-    sentence = said + {
-        "above": f": above the bar of {bar_text} ({error}).",
-        "below": f": below the bar of {bar_text} ({error}).",
-        "spans": f": an interval that contains the bar of {bar_text} ({error}); more seeds "
-                 "would decide.",
-        "unknown": f" ({s['n']} seed, no interval), {one_seed} the bar of {bar_text}."}[where]
-    outcome = {"above": "supported", "below": "not supported"}.get(where, "inconclusive")
+def closer(other: str, agree_rebuilt: Sequence[float], agree_other: Sequence[float],
+           kl_rebuilt: Sequence[float], kl_other: Sequence[float], alpha: float,
+           role: str = "primary", rationale: str = "") -> Verdict:
+    """Is the rebuilt network closer to the CNN than `other` (a key of YARDSTICKS) is, on both
+    top-1 agreement (higher is closer) and mean KL from the CNN (lower is closer)?"""
+    agree = compare("top-1 agreement, rebuilt minus " + other, agree_rebuilt, agree_other)
+    kl = compare(f"mean KL, {other} minus rebuilt", kl_other, kl_rebuilt)
+    both = [agree.outcome(alpha), kl.outcome(alpha)]
+    outcome = ("supported" if both == ["supported"] * 2
+               else "not supported" if "not supported" in both else "inconclusive")
+    ending = {"supported": "the rebuilt network is closer to the CNN on both.",
+              "not supported": f"{YARDSTICKS[other]} is closer to the CNN on at least one.",
+              "inconclusive": "neither is detectably closer on both."}[outcome]
+    sentence = (f"Top-1 agreement with the CNN: rebuilt {with_interval(summary(agree_rebuilt))}, "
+                f"{other} {with_interval(summary(agree_other))}, paired difference "
+                f"{with_interval(agree.diff)} (one-sided p = {p_text(agree.p_for)}); mean KL "
+                f"from the CNN: rebuilt {with_interval(summary(kl_rebuilt), num)}, {other} "
+                f"{with_interval(summary(kl_other), num)} (one-sided p = {p_text(kl.p_for)}): "
+                + ending)
     return Verdict(
-        1, "fidelity", "the weights can be reconstructed faithfully", outcome,
-        criterion=(f"Supported if the {LEVEL} t-interval over seeds of the top-1 agreement "
-                   f"between the CNN's and the rebuilt network's test predictions lies above "
-                   f"{pct(bar, 0)}; not supported if it lies below; inconclusive otherwise."),
-        rationale=("A faithful rebuild changes almost none of the CNN's decisions; the bar is "
-                   "this project's choice, not the original's, which gives none."),
-        sentence=sentence, numbers={"agreement": s, "rel_l2": err, "bar": bar})
+        1, "fidelity",
+        ("the weights can be reconstructed faithfully" if role == "primary" else
+         f"is the rebuilt network closer to the CNN than {YARDSTICKS[other]}?"),
+        outcome,
+        criterion=(f"Supported if the rebuilt network is closer to the CNN than {YARDSTICKS[other]}"
+                   f" on both top-1 agreement and mean KL divergence (one-sided paired t-tests "
+                   f"over seeds, each at alpha = {num(alpha, 2)}); not supported if the "
+                   f"{other} network is significantly closer on either; inconclusive otherwise."),
+        rationale=rationale, sentence=sentence,
+        numbers={"other": other, "agreement": agree, "kl": kl,
+                 "agree_rebuilt": summary(agree_rebuilt), "agree_other": summary(agree_other)},
+        role=role)
+
+
+def claim_fidelity(m: Sequence[dict], criteria: Criteria) -> Verdict:
+    """Primary: closer to the CNN than the control CNN; secondary: than the pruned CNN and than
+    the CNN plus noise of the INNR's error size. `m`: per-seed fidelity metrics."""
+    def metric(key: str) -> list[float]:
+        return [x[key] for x in m]
+
+    def against(other: str, role: str, rationale: str = "") -> Verdict:
+        return closer(other, metric("top1_agreement"), metric(f"{other}_top1_agreement"),
+                      metric("mean_kl"), metric(f"{other}_mean_kl"), criteria.alpha, role,
+                      rationale)
+
+    secondary = (
+        against("pruned", "yardstick: pruning",
+                "The simplest compression that keeps as many numbers as the INNR has "
+                "parameters (their positions aside), with no data and no fine-tuning."),
+        against("noise", "yardstick: random error",
+                "Whether the INNR's error, at its size, harms the outputs more or less than "
+                "random error of the same norm."))
+    primary = against("control", "primary", criteria.rationale["fidelity"])
+    return dataclasses.replace(primary, secondary=secondary, numbers={
+        **primary.numbers, "rel_l2": summary(metric("weight_rel_l2"))})
 
 
 # --- claim 2: fewer parameters at a small accuracy gap ------------------------------------------
 
+def power_calculation(pilot: dict | None, criteria: Criteria) -> dict | None:
+    """The seeds claim 2's test needs, from the pilot's per-seed gaps: its spread and mean
+    taken as the truth (None without a pilot of at least two seeds)."""
+    if pilot is None or len(pilot["seeds"]) < 2:
+        return None
+    gaps = summary([a - b for a, b in zip(pilot["accuracy_original"], pilot["accuracy_rebuilt"],
+                                          strict=True)])
+    if not gaps["std"] > 0:
+        return None
+    return {"pilot_seeds": pilot["seeds"], "gap": gaps, "margin": criteria.margin,
+            "alpha": criteria.alpha, "power": criteria.power,
+            "seeds_needed": seeds_for_noninferiority(gaps["std"], criteria.margin,
+                                                     gaps["mean"], criteria.alpha,
+                                                     criteria.power)}
+
+
 def claim_compression(params_cnn: int, params_innr: int, acc_cnn: Sequence[float],
-                      acc_rebuilt: Sequence[float]) -> Verdict:
-    """Judged on the size and the paired accuracy gap (CNN minus rebuilt) over seeds."""
-    gap = summary([a - b for a, b in zip(acc_cnn, acc_rebuilt, strict=True)])
-    test = paired_test(acc_cnn, acc_rebuilt)
+                      acc_rebuilt: Sequence[float], acc_pruned: Sequence[float],
+                      criteria: Criteria, pilot: dict | None = None) -> Verdict:
+    """Non-inferiority of the rebuilt network's accuracy within the declared margin."""
+    margin, alpha = criteria.margin, criteria.alpha
+    gaps = [a - b for a, b in zip(acc_cnn, acc_rebuilt, strict=True)]
+    gap = summary(gaps)
+    upper = one_sided_bound(gaps, 1 - alpha, upper=True)
+    lower = one_sided_bound(gaps, 1 - alpha, upper=False)
     ratio = params_innr / params_cnn
-    size = f"The INNR has {pct(ratio)} of the CNN's parameters"
-    said = (f"the accuracy gap (CNN minus rebuilt) is {with_interval(gap)} "
-            f"(paired t-test over {test['n']} seeds: t = {num(test['t'])}, "
-            f"p = {num(test['p'])})")
-    where = "not smaller" if ratio >= 1 else side(gap)
-    sentence = {
-        "not smaller": f"{size}: it is not smaller; {said}.",
-        "above": f"{size}, but the rebuilt network is less accurate: {said}.",
-        "below": f"{size} and the rebuilt network is more accurate: {said}.",
-        "spans": f"{size}; {said}: no loss detected, but one as large as the interval's upper "
-                 "end is not ruled out.",
-        "unknown": f"{size}; {said}: without an interval (fewer than two seeds) nothing is "
-                   "decided."}[where]
-    outcome = {"below": "supported", "above": "not supported",
-               "not smaller": "not supported"}.get(where, "inconclusive")
+    bound = pct(1 - alpha, 0)
+    said = (f"The INNR has {pct(ratio)} of the CNN's parameters; the accuracy gap (CNN minus "
+            f"rebuilt) is {with_interval(gap, points)}, its one-sided {bound} "
+            f"upper bound {points(upper)} against the margin of {points(margin)}")
+    if ratio >= 1:
+        outcome, ending = "not supported", ": the INNR is not smaller."
+    elif math.isfinite(upper) and upper < margin:
+        outcome, ending = "supported", ": the loss is within the margin."
+    elif math.isfinite(lower) and lower > margin:
+        outcome, ending = "not supported", ": the loss exceeds the margin."
+    else:
+        outcome, ending = "inconclusive", ": the seeds cannot place the loss on either side."
+    # beside it: the CNN pruned to the same count (positive = the INNR loses less)
+    pruned_gaps = [a - p for a, p in zip(acc_cnn, acc_pruned, strict=True)]
+    vs_pruned = compare("gap of the pruned CNN minus gap of the INNR", pruned_gaps, gaps)
+    pruned = Verdict(
+        2, "compression", "is the rebuilt network more accurate than the CNN pruned to the "
+        "same parameter count?", vs_pruned.outcome(alpha),
+        criterion=(f"Supported if the pruned CNN's gap exceeds the INNR's (one-sided paired "
+                   f"t-test at alpha = {num(alpha, 2)}); not supported if it is smaller; "
+                   "inconclusive otherwise."),
+        rationale="Pruning is what a practitioner would try first at the same parameter count.",
+        sentence=(f"The CNN pruned to {num(params_innr)} weights loses "
+                  f"{with_interval(summary(pruned_gaps), points)} of accuracy; its gap minus "
+                  f"the INNR's is {with_interval(vs_pruned.diff, points)} (one-sided p = "
+                  f"{p_text(vs_pruned.p_for)})."),
+        numbers={"comparison": vs_pruned}, role="yardstick: pruning")
     return Verdict(
         2, "compression", "the INNR has fewer parameters than the CNN at a small accuracy gap",
         outcome,
-        criterion=(f"Supported if the INNR has fewer parameters than the CNN and the {LEVEL} "
-                   "t-interval of the paired accuracy gap (CNN minus rebuilt) lies below zero; "
-                   "not supported if the INNR is not smaller or the interval lies above zero; "
-                   "inconclusive otherwise."),
-        rationale=("The original gives no tolerance for a small gap; without one, only a "
-                   "rebuilt network detectably at least as accurate as the CNN supports the "
-                   "claim, and a gap the seeds cannot tell from zero leaves open a loss as large "
-                   "as the interval's upper end."),
-        sentence=sentence,
+        criterion=(f"Supported if the INNR has fewer parameters than the CNN and the one-sided "
+                   f"{bound} upper confidence bound of the mean gap lies below the margin of "
+                   f"{pct(margin, 1)} (non-inferiority); not supported if the INNR is not "
+                   f"smaller or the one-sided lower bound lies above the margin; inconclusive "
+                   "otherwise."),
+        rationale=criteria.rationale["compression"], sentence=said + ending,
         numbers={"params_cnn": params_cnn, "params_innr": params_innr, "ratio": ratio,
-                 "gap": gap, "paired_test": test})
+                 "gap": gap, "upper": upper, "lower": lower, "margin": margin,
+                 "noninferiority": one_sided_test(gaps, greater=False, null=margin),
+                 "power": power_calculation(pilot, criteria)},
+        secondary=(pruned,))
 
 
 # --- claim 3: FGSM examples transfer to the rebuilt network -------------------------------------
 
-def claim_transfer(to_rebuilt: Sequence[float], to_control: Sequence[float], eps: float,
-                   protocol: str, claim: str) -> Verdict:
-    """Judged on the transfer rates CNN -> rebuilt and CNN -> control, paired by seed."""
-    diff = summary([a - b for a, b in zip(to_rebuilt, to_control, strict=True)])
-    rebuilt, control = summary(to_rebuilt), summary(to_control)
-    said = (f"At eps {eps:g} ({protocol} protocol), examples that fool the CNN fool the "
-            f"rebuilt network at a rate of {with_interval(rebuilt)} and an independent CNN at "
-            f"{with_interval(control)}; the paired difference is {with_interval(diff)}")
-    where = side(diff)
-    outcome = {"above": "supported", "below": "not supported"}.get(where, "inconclusive")
-    ending = {"above": ": they transfer beyond what any CNN of this recipe shows.",
-              "below": ": they transfer less than to an independent CNN.",
-              "spans": ": they transfer, but not detectably more than to any CNN of this "
-                       "recipe.",
-              "unknown": ": an interval needs at least two seeds."}[where]
+def _key(protocol: str, eps: float) -> str:
+    return f"{protocol}_eps{eps:g}"
+
+
+def claim_transfer(m: Sequence[dict], eps: Sequence[float], protocols: Sequence[str],
+                   protocol: str, claim: str, criteria: Criteria) -> Verdict:
+    """Primary: the mean over eps > 0 (`protocol`) of the transfer rate to the rebuilt network
+    minus the rate to the seed's control. Secondary, Holm-corrected as one family: each eps and
+    protocol; the rate among clean-correct images; FGSM against random-sign noise."""
+    alpha, positive = criteria.alpha, [e for e in eps if e > 0]
+
+    def rate(seed: dict, p: str, e: float, target: str, kind: str = "transfer") -> float:
+        return seed[f"forward_{_key(p, e)}_{kind}_{target}"]
+
+    def mean_over_eps(target: str, kind: str = "transfer") -> list[float]:
+        return [sum(rate(s, protocol, e, target, kind) for e in positive) / len(positive)
+                for s in m]
+
+    primary = compare("mean over eps of rebuilt minus control", mean_over_eps("rebuilt"),
+                      mean_over_eps("control"))
+    family = [compare(f"eps {e:g}, {p} protocol: rebuilt minus control",
+                      [rate(s, p, e, "rebuilt") for s in m], [rate(s, p, e, "control") for s in m])
+              for p in protocols for e in positive]
+    family.append(compare(f"clean-correct images only, mean over eps ({protocol}): rebuilt "
+                          "minus control", mean_over_eps("rebuilt", "transfer_clean"),
+                          mean_over_eps("control", "transfer_clean")))
+    family += [compare(f"eps {e:g}, {p} protocol: rebuilt's accuracy under noise minus under "
+                       "FGSM", [s[f"noise_{_key(p, e)}_acc_rebuilt"] for s in m],
+                       [s[f"forward_{_key(p, e)}_acc_rebuilt"] for s in m])
+               for p in protocols for e in positive
+               if all(f"noise_{_key(p, e)}_acc_rebuilt" in s for s in m)]
+    outcome = primary.outcome(alpha)
+    rebuilt, control = summary(mean_over_eps("rebuilt")), summary(mean_over_eps("control"))
+    ending = {"supported": "they transfer to the rebuilt network more than to the control.",
+              "not supported": "they transfer to the rebuilt network less than to the control.",
+              "inconclusive": "they transfer, but not detectably more than to the control."
+              }[outcome]
+    sentence = (f"Averaged over eps {', '.join(f'{e:g}' for e in positive)} ({protocol} "
+                f"protocol), examples that fool the CNN fool the rebuilt network at a rate of "
+                f"{with_interval(rebuilt)} and the seed's independent control CNN at "
+                f"{with_interval(control)}; the paired difference is "
+                f"{with_interval(primary.diff)} (one-sided p = {p_text(primary.p_for)}): "
+                + ending)
     return Verdict(
         3, "transfer", claim, outcome,
-        criterion=(f"Supported if the {LEVEL} t-interval of the paired difference between the "
-                   "transfer rates CNN to rebuilt and CNN to control (an independently trained "
-                   "CNN of the same recipe) lies above zero, at the original's eps and "
-                   "protocol; not supported if it lies below; inconclusive otherwise."),
-        rationale=("Adversarial examples transfer between independently trained networks of "
-                   "one recipe: transfer to the rebuilt network says something about the INNR "
-                   "only beyond that."),
-        sentence=said + ending,
-        numbers={"eps": eps, "protocol": protocol, "rebuilt": rebuilt, "control": control,
-                 "diff": diff})
+        criterion=(f"Supported if the transfer rate CNN to rebuilt, averaged over every eps > 0 "
+                   f"of the {protocol} protocol, exceeds the rate CNN to the seed's control CNN "
+                   f"(one-sided paired t-test at alpha = {num(alpha, 2)}); not supported if it "
+                   "is lower; inconclusive otherwise."),
+        rationale=criteria.rationale["transfer"], sentence=sentence,
+        numbers={"protocol": protocol, "eps": positive, "rebuilt": rebuilt, "control": control,
+                 "comparison": primary},
+        secondary=tuple(holm_family(family)))
 
 
-def transfer_point(res: Results, study: OriginalStudy) -> tuple[str, float]:
-    """The protocol and eps claim 3 is judged at: the original's, or the closest there is."""
-    df = load.transfer_records(res)
-    protocol = study.attack["protocol"]
-    protocol = protocol if protocol in set(df["protocol"]) else df["protocol"].iloc[0]
-    available = sorted(set(df.loc[df["protocol"] == protocol, "eps"]))
-    return protocol, min(available, key=lambda e: abs(e - study.attack["eps"]))
+def transfer_protocol(res: Results, study: OriginalStudy) -> str:
+    """The protocol claim 3 is judged in: the original's, or the first there is."""
+    protocols = res.config.attack.protocols
+    return study.attack["protocol"] if study.attack["protocol"] in protocols else protocols[0]
 
 
-def judge(res: Results, study: OriginalStudy) -> dict[str, Verdict | None]:
-    """experiment -> the verdict on its claim (None where it has no successful seed)."""
+def judge(res: Results, study: OriginalStudy, criteria: Criteria, pilot: dict | None = None
+          ) -> dict[str, Verdict | None]:
+    """experiment -> the verdict on its claim (None where it has no successful seed). Seeds
+    pair by their position in the config (each with its own control)."""
     verdicts: dict[str, Verdict | None] = dict.fromkeys(load.EXPERIMENTS)
     if fidelity := [r["metrics"] for r in res.ok("fidelity")]:
-        verdicts["fidelity"] = claim_fidelity([m["top1_agreement"] for m in fidelity],
-                                              [m["weight_rel_l2"] for m in fidelity])
+        verdicts["fidelity"] = claim_fidelity(fidelity, criteria)
     if compression := [r["metrics"] for r in res.ok("compression")]:
         verdicts["compression"] = claim_compression(
             compression[0]["params_cnn"], compression[0]["params_innr"],
             [m["accuracy_original"] for m in compression],
-            [m["accuracy_rebuilt"] for m in compression])
-    if res.ok("transfer"):
-        protocol, eps = transfer_point(res, study)
-        rates = load.transfer_at(res, protocol, eps)
-        verdicts["transfer"] = claim_transfer(rates[("forward", "rebuilt")],
-                                              rates[("forward", "control")], eps, protocol,
-                                              study.attack["claim"])
+            [m["accuracy_rebuilt"] for m in compression],
+            [m["accuracy_pruned"] for m in compression], criteria, pilot)
+    if transfer := [r["metrics"] for r in res.ok("transfer")]:
+        verdicts["transfer"] = claim_transfer(
+            transfer, res.config.attack.eps, res.config.attack.protocols,
+            transfer_protocol(res, study), study.attack["claim"], criteria)
     return verdicts
