@@ -35,6 +35,7 @@ CLAIMS = {"fidelity": 1, "compression": 2, "transfer": 3}  # the experiment that
 YARDSTICKS = {"control": "an independently trained CNN of the same recipe",
               "pruned": "the CNN magnitude-pruned to the INNR's parameter count",
               "noise": "the CNN plus Gaussian noise as large as the INNR's weight error"}
+SHORT = {"control": "control CNN", "pruned": "pruned CNN", "noise": "noisy CNN"}
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,9 @@ def closer(other: str, agree_rebuilt: Sequence[float], agree_other: Sequence[flo
            role: str = "primary", rationale: str = "") -> Verdict:
     """Is the rebuilt network closer to the CNN than `other` (a key of YARDSTICKS) is, on both
     top-1 agreement (higher is closer) and mean KL from the CNN (lower is closer)?"""
-    agree = compare("top-1 agreement, rebuilt minus " + other, agree_rebuilt, agree_other)
-    kl = compare(f"mean KL, {other} minus rebuilt", kl_other, kl_rebuilt)
+    name = SHORT[other]
+    agree = compare(f"top-1 agreement, rebuilt minus {name}", agree_rebuilt, agree_other)
+    kl = compare(f"mean KL, {name} minus rebuilt", kl_other, kl_rebuilt)
     both = [agree.outcome(alpha), kl.outcome(alpha)]
     outcome = ("supported" if both == ["supported"] * 2
                else "not supported" if "not supported" in both else "inconclusive")
@@ -127,9 +129,9 @@ def closer(other: str, agree_rebuilt: Sequence[float], agree_other: Sequence[flo
               "not supported": f"{YARDSTICKS[other]} is closer to the CNN on at least one.",
               "inconclusive": "neither is detectably closer on both."}[outcome]
     sentence = (f"Top-1 agreement with the CNN: rebuilt {with_interval(summary(agree_rebuilt))}, "
-                f"{other} {with_interval(summary(agree_other))}, paired difference "
+                f"{name} {with_interval(summary(agree_other))}, paired difference "
                 f"{with_interval(agree.diff)} (one-sided p = {p_text(agree.p_for)}); mean KL "
-                f"from the CNN: rebuilt {with_interval(summary(kl_rebuilt), num)}, {other} "
+                f"from the CNN: rebuilt {with_interval(summary(kl_rebuilt), num)}, {name} "
                 f"{with_interval(summary(kl_other), num)} (one-sided p = {p_text(kl.p_for)}): "
                 + ending)
     return Verdict(
@@ -140,7 +142,7 @@ def closer(other: str, agree_rebuilt: Sequence[float], agree_other: Sequence[flo
         criterion=(f"Supported if the rebuilt network is closer to the CNN than {YARDSTICKS[other]}"
                    f" on both top-1 agreement and mean KL divergence (one-sided paired t-tests "
                    f"over seeds, each at alpha = {num(alpha, 2)}); not supported if the "
-                   f"{other} network is significantly closer on either; inconclusive otherwise."),
+                   f"{name} is significantly closer on either; inconclusive otherwise."),
         rationale=rationale, sentence=sentence,
         numbers={"other": other, "agreement": agree, "kl": kl,
                  "agree_rebuilt": summary(agree_rebuilt), "agree_other": summary(agree_other)},
