@@ -222,8 +222,8 @@ def claim_compression(params_cnn: int, params_innr: int, acc_cnn: Sequence[float
                    f"t-test at alpha = {num(alpha, 2)}); not supported if it is smaller; "
                    "inconclusive otherwise."),
         rationale="Pruning is what a practitioner would try first at the same parameter count.",
-        sentence=(f"The CNN pruned to {num(params_innr)} weights loses "
-                  f"{with_interval(summary(pruned_gaps), points)} of accuracy; its gap minus "
+        sentence=(f"The CNN pruned to {num(params_innr)} weights has an accuracy gap (CNN minus "
+                  f"pruned) of {with_interval(summary(pruned_gaps), points)}; its gap minus "
                   f"the INNR's is {with_interval(vs_pruned.diff, points)} (one-sided p = "
                   f"{p_text(vs_pruned.p_for)})."),
         numbers={"comparison": vs_pruned}, role="yardstick: pruning")
