@@ -108,6 +108,10 @@ class Config:
         """The control CNN's seed paired with source `seed` (None without controls)."""
         return self.control_seeds[self.seeds.index(seed)] if self.control_seeds else None
 
+    def fitnoise_seeds(self) -> tuple[int, ...]:
+        """The source seeds the fit-noise experiment refits: the first `fitnoise.cnns`."""
+        return self.seeds[:self.fitnoise.cnns]
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

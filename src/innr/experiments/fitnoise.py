@@ -31,7 +31,7 @@ METRICS = ("accuracy_rebuilt", "top1_agreement", "weight_rel_l2")
 
 
 def covered(config: Config) -> Sequence[int]:
-    return config.seeds[:config.fitnoise.cnns]
+    return config.fitnoise_seeds()
 
 
 def variants(config: Config, seed: int) -> dict[str, Config]:

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from innr.report import load  # noqa: E402
+from innr.report import load, verdicts  # noqa: E402
 from innr.report.load import OriginalStudy, Results  # noqa: E402
 from innr.stats import summary  # noqa: E402
 
@@ -298,9 +298,7 @@ def make_all(res: Results, out: Path, study: OriginalStudy, margin: float) -> di
         made["compression"] = compression(res, out, margin)
     if res.ok("transfer"):
         made["transfer"] = transfer(res, out)
-        protocols = res.config.attack.protocols
-        protocol = study.attack["protocol"]
-        protocol = protocol if protocol in protocols else protocols[0]
+        protocol = verdicts.transfer_protocol(res, study)
         made["transfer_claim"] = transfer_claim(res, out, protocol)
         made["examples"] = examples(res, out, protocol)
     return made

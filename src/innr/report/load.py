@@ -59,7 +59,7 @@ def load_results(config: Config, root: Path | None = None) -> Results:
     store = Store(config.name, root or RESULTS_ROOT)
     runs, aggregates = {}, {}
     for experiment in (*EXPERIMENTS, FITNOISE):
-        seeds = config.seeds[:config.fitnoise.cnns] if experiment == FITNOISE else config.seeds
+        seeds = config.fitnoise_seeds() if experiment == FITNOISE else config.seeds
         runs[experiment] = [r for s in seeds
                             if (r := read_json(store.result(experiment, s))) is not None]
         try:  # every seed failed -> an aggregate without rows (or columns)
@@ -141,22 +141,23 @@ def load_criteria(path: Path) -> Criteria:
     return out
 
 
-def load_pilot(path: Path) -> dict | None:
-    """experiments/pilot.json (written by python -m innr.report.pilot), or None without one."""
+def _json_with_list(path: Path, key: str) -> dict | None:
+    """A JSON object whose `key` is a list, or None when the file is missing or not that."""
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("seeds"), list) else None
+    return data if isinstance(data, dict) and isinstance(data.get(key), list) else None
+
+
+def load_pilot(path: Path) -> dict | None:
+    """experiments/pilot.json (written by python -m innr.report.pilot), or None without one."""
+    return _json_with_list(path, "seeds")
 
 
 def load_bench(path: Path) -> dict | None:
     """innr.perf.bench's results file, or None when it was not written (or is not its JSON)."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("rows"), list) else None
+    return _json_with_list(path, "rows")
 
 
 def aggregate_row(res: Results, experiment: str, metric: str) -> dict:
