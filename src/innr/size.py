@@ -1,0 +1,43 @@
+"""What an INNR stores, in bits: every budget in the repository is counted here.
+
+A parameter is 32 bits wherever budgets are counted (the CNN's weights and the predictor's
+parameters are float32). Beside the predictor an INNR stores its standardisation (a mean and a
+std), any weight kept apart as an outlier (its float32 value and its index among the N weights)
+and any ordering that must be known to undo a permutation (none here: innr.permutations keeps
+only the orderings that preserve the network's function, which need not be undone).
+"""
+
+from __future__ import annotations
+
+import math
+
+BITS = 32  # one float32 parameter
+
+
+def index_bits(n: int) -> int:
+    """Bits to name one of n positions."""
+    return max(1, math.ceil(math.log2(n)))
+
+
+def side_bits(n_weights: int, n_outliers: int) -> int:
+    """Bits stored beside the predictor: the standardisation and the outliers."""
+    return 2 * BITS + n_outliers * (BITS + index_bits(n_weights))
+
+
+def budget_bits(share: float, n_weights: int) -> int:
+    """The bits allowed at `share` of the network's float32 weights."""
+    return math.floor(share * n_weights * BITS)
+
+
+def predictor_budget(share: float, n_weights: int, n_outliers: int = 0) -> int:
+    """Parameters left for the predictor at `share` of the weights, once the side bits are paid."""
+    left = budget_bits(share, n_weights) - side_bits(n_weights, n_outliers)
+    if left < BITS:
+        raise ValueError(f"a budget of {share:.1%} of {n_weights} weights leaves nothing for the "
+                         f"predictor after {n_outliers} outliers")
+    return left // BITS
+
+
+def params_equivalent(bits: int) -> float:
+    """A size in bits as a number of float32 parameters (how budgets are reported)."""
+    return bits / BITS

@@ -1,0 +1,108 @@
+"""What an INNR variant is fitted to, for several networks of one architecture at once.
+
+From each network's weights (a state_dict of conv and linear weights and biases), in order:
+1. permute (optional, innr.permutations.smooth): units reordered so that neighbouring kernels
+   are alike. The network computes the same function, so the permuted network is the one stored
+   and rebuilt, and no ordering is kept;
+2. outliers (optional): the largest |w|, a share of all weights, are stored apart with their
+   indices (innr.size counts them) and left out of the loss;
+3. standardise by the mean and std of the remaining weights;
+4. lay out in the coordinate scheme's grid of [rows, head] outputs (innr.coordinates).
+Decoding the predictor's outputs inverts 4 to 2 with a gather, an affine map and a `where`, all
+differentiable, so a loss on the rebuilt network's outputs reaches the predictor.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from innr.config import VariantConfig
+from innr.coordinates import Layout, flatten_params, kernel_layout, per_weight_layout
+from innr.permutations import Link, smooth
+from innr.size import side_bits
+
+
+def layout_of(params: dict[str, torch.Tensor], variant: VariantConfig) -> Layout:
+    if variant.scheme == "weight":
+        return per_weight_layout(params)
+    return kernel_layout(params, variant.head, variant.linear_group)
+
+
+def outlier_mask(flat: torch.Tensor, share: float) -> torch.Tensor:
+    """True at the round(share * N) weights of largest magnitude."""
+    mask = torch.zeros_like(flat, dtype=torch.bool)
+    count = round(share * flat.numel())
+    if count:
+        mask[flat.abs().topk(count).indices] = True
+    return mask
+
+
+@dataclass
+class Targets:
+    """M networks of one architecture, prepared for a variant: tensors carry a leading [M]."""
+
+    layout: Layout
+    values: torch.Tensor  # [M, rows * head] standardised weights, 0 at padding and outliers
+    weight: torch.Tensor  # [M, rows * head] 1 where the loss counts, 0 at padding and outliers
+    mean: torch.Tensor  # [M, 1]
+    std: torch.Tensor  # [M, 1]
+    outlier: torch.Tensor  # [M, N] bool
+    outlier_values: torch.Tensor  # [M, N] the weights kept apart (0 elsewhere)
+    stored: list[OrderedDict[str, torch.Tensor]]  # each network as stored (permuted if so)
+
+    @classmethod
+    def of(cls, networks: Sequence[dict[str, torch.Tensor]], variant: VariantConfig,
+           chain: Sequence[Link] = ()) -> Targets:
+        stored = []
+        for params in networks:
+            params = OrderedDict((k, v.detach().float()) for k, v in params.items())
+            if variant.permute:
+                params = OrderedDict(smooth(params, chain)[0])
+            stored.append(params)
+        layout = layout_of(stored[0], variant)
+        flat = torch.stack([flatten_params(p) for p in stored])  # [M, N]
+        outlier = torch.stack([outlier_mask(f, variant.outliers) for f in flat])
+        inliers = [f[~o] for f, o in zip(flat, outlier, strict=True)]
+        mean = torch.stack([f.mean() for f in inliers])[:, None]
+        std = torch.stack([f.std() for f in inliers])[:, None]
+        z = torch.where(outlier, 0.0, (flat - mean) / std)
+        grid = flat.new_zeros(len(stored), layout.rows * layout.head)
+        values = grid.index_copy(1, layout.slot, z)
+        weight = grid.index_copy(1, layout.slot, (~outlier).float())
+        return cls(layout, values, weight, mean, std, outlier,
+                   torch.where(outlier, flat, 0.0), stored)
+
+    def to(self, device: torch.device) -> Targets:
+        moved = {k: getattr(self, k).to(device) for k in
+                 ("values", "weight", "mean", "std", "outlier", "outlier_values")}
+        layout = Layout(self.layout.coords.to(device), self.layout.slot.to(device),
+                        self.layout.head)
+        stored = [OrderedDict((k, v.to(device)) for k, v in p.items()) for p in self.stored]
+        return Targets(layout, stored=stored, **moved)
+
+    def __len__(self) -> int:
+        return len(self.stored)
+
+    def side_bits(self) -> int:
+        """Bits each network stores beside its predictor (innr.size)."""
+        n = self.outlier.shape[1]
+        return side_bits(n, int(self.outlier[0].sum()))
+
+    def row_magnitude(self) -> torch.Tensor:
+        """[M, rows] each row's L1 norm of weights (standardised), for magnitude sampling."""
+        rows = self.values.abs().reshape(len(self), self.layout.rows, self.layout.head)
+        return rows.sum(-1)
+
+    def decode(self, outputs: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        """Predictor outputs [M, rows, head] -> each stored tensor with a leading [M]."""
+        flat = outputs.reshape(len(self), -1)[:, self.layout.slot] * self.std + self.mean
+        flat = torch.where(self.outlier, self.outlier_values, flat)
+        out, start = OrderedDict(), 0
+        for name, p in self.stored[0].items():
+            out[name] = flat[:, start:start + p.numel()].reshape(len(self), *p.shape)
+            start += p.numel()
+        return out

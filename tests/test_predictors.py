@@ -1,0 +1,128 @@
+"""The alternative predictors: exact sizes, budgets, encodings checked by hand, shapes."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from innr.models import Siren
+from innr.predictors import (
+    PREDICTORS,
+    Encoding,
+    build_predictor,
+    count_params,
+    frequencies,
+    width_for_budget,
+)
+
+
+def _shapes(kind: str):
+    levels = (1, 2, 3) if kind == "pe_mlp" else (0,)
+    for dim_in, width, depth, dim_out, lv in itertools.product(
+            (3, 5), range(1, 10), range(1, 5), (1, 25), levels):
+        yield {"dim_in": dim_in, "width": width, "depth": depth, "dim_out": dim_out, "levels": lv}
+
+
+@pytest.mark.parametrize("kind", PREDICTORS)
+def test_count_params_equals_the_built_predictors_count(kind):
+    for shape in _shapes(kind):
+        model = build_predictor(kind, **shape)
+        assert count_params(kind, **shape) == sum(p.numel() for p in model.parameters()), shape
+
+
+def test_count_params_by_hand():
+    # width 4, depth 2, 5 coordinates, 1 output: (5*4 + 4) + (4*4 + 4) + (4 + 1)
+    assert count_params("siren", dim_in=5, width=4, depth=2, dim_out=1) == 49
+    assert count_params("mlp", dim_in=5, width=4, depth=2, dim_out=1) == 49
+    # two levels lift 5 coordinates to 5 * (1 + 4) = 25 inputs
+    assert count_params("pe_mlp", dim_in=5, width=4, depth=2, dim_out=1, levels=2) == 129
+
+
+@pytest.mark.parametrize("kind, levels", [("siren", 0), ("mlp", 0), ("pe_mlp", 1), ("pe_mlp", 3)])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_width_for_budget_is_the_largest_that_fits(kind, levels, depth):
+    shape = {"dim_in": 5, "depth": depth, "dim_out": 1, "levels": levels}
+    exact = [count_params(kind, width=w, **shape) for w in (1, 7, 64)]
+    for budget in [*exact, exact[1] + 1, exact[2] - 1, 1000, 46209]:
+        width = width_for_budget(budget, kind, **shape)
+        assert count_params(kind, width=width, **shape) <= budget < count_params(
+            kind, width=width + 1, **shape), budget
+    assert width_for_budget(exact[1], kind, **shape) == 7  # a budget hit exactly is used whole
+    assert width_for_budget(exact[1] - 1, kind, **shape) == 6
+
+
+@pytest.mark.parametrize("kind", PREDICTORS)
+def test_width_for_budget_below_the_smallest_predictor_says_so(kind):
+    levels = 1 if kind == "pe_mlp" else 0
+    smallest = count_params(kind, dim_in=5, width=1, depth=2, dim_out=1, levels=levels)
+    with pytest.raises(ValueError, match=f"below the {smallest} "):
+        width_for_budget(smallest - 1, kind, dim_in=5, depth=2, dim_out=1, levels=levels)
+
+
+def test_frequency_schedules_by_hand():
+    pi = math.pi
+    assert torch.allclose(frequencies("nern", 3), torch.tensor([pi, 0.76 * pi, 0.5776 * pi]))
+    assert torch.allclose(frequencies("nerf", 3), torch.tensor([pi, 2 * pi, 4 * pi]))
+    assert frequencies("nerf", 3).dtype == torch.float32
+    assert frequencies("nern", 0).numel() == 0
+    with pytest.raises(ValueError, match="known: \\['nern', 'nerf'\\]"):
+        frequencies("fourier", 3)
+
+
+def test_encoding_columns_by_hand():
+    x = torch.tensor([[0.5, -0.25, 1.0], [0.1, 0.2, -0.3]])
+    enc = Encoding(3, "nerf", 2)
+    out = enc(x)
+    assert enc.dim_out == 3 + 2 * 3 * 2 == out.shape[1] and out.shape[0] == 2
+    assert torch.equal(out[:, :3], x)
+    # first frequency pi: sin block at columns 3..5, cos block at 6..8; then 2 pi at 9..14
+    assert out[0, 3].item() == pytest.approx(1.0, abs=1e-6)  # sin(pi / 2)
+    assert out[0, 4].item() == pytest.approx(-math.sin(math.pi / 4), abs=1e-6)
+    assert out[0, 6].item() == pytest.approx(0.0, abs=1e-6)  # cos(pi / 2)
+    assert out[1, 5].item() == pytest.approx(math.sin(-0.3 * math.pi), abs=1e-6)
+    assert out[0, 9].item() == pytest.approx(0.0, abs=1e-6)  # sin(2 pi * 0.5)
+    assert out[0, 12].item() == pytest.approx(-1.0, abs=1e-6)  # cos(2 pi * 0.5)
+    assert out[1, 14].item() == pytest.approx(math.cos(2 * math.pi * -0.3), abs=1e-6)
+
+
+def test_encoding_frequencies_are_a_buffer_not_a_parameter():
+    enc = Encoding(5, "nern", 4)
+    assert list(enc.parameters()) == []
+    assert dict(enc.named_buffers()).keys() == {"freqs"}
+    model = build_predictor("pe_mlp", dim_in=5, width=3, depth=1, dim_out=1, levels=4)
+    assert "encoding.freqs" in model.state_dict()
+    assert all("freqs" not in name for name, _ in model.named_parameters())
+
+
+def test_siren_kind_is_the_models_siren():
+    siren = build_predictor("siren", dim_in=5, width=8, depth=3, dim_out=2, w0_initial=30.0,
+                            w0=1.5)
+    assert isinstance(siren, Siren)
+    assert len(siren.net) == 3
+    assert siren.net[0].linear.in_features == 5 and siren.net[0].linear.out_features == 8
+    assert siren.net[0].w0 == 30.0 and siren.net[1].w0 == 1.5
+    assert siren.last.in_features == 8 and siren.last.out_features == 2
+
+
+@pytest.mark.parametrize("kind", PREDICTORS)
+def test_forward_maps_coordinates_to_outputs(kind):
+    torch.manual_seed(0)
+    model = build_predictor(kind, dim_in=5, width=6, depth=2, dim_out=25, levels=2)
+    out = model(torch.rand(7, 5) * 2 - 1)
+    assert out.shape == (7, 25) and torch.isfinite(out).all()
+
+
+def test_unknown_kind_and_bad_sizes_are_named():
+    with pytest.raises(ValueError, match="unknown predictor 'kan'.*'siren', 'mlp', 'pe_mlp'"):
+        build_predictor("kan", dim_in=5, width=4, depth=2, dim_out=1)
+    with pytest.raises(ValueError, match="unknown predictor 'kan'"):
+        count_params("kan", dim_in=5, width=4, depth=2, dim_out=1)
+    with pytest.raises(ValueError, match="levels must be >= 1 for 'pe_mlp', got 0"):
+        build_predictor("pe_mlp", dim_in=5, width=4, depth=2, dim_out=1)
+    with pytest.raises(ValueError, match="depth must be >= 1 for 'siren', got 0"):
+        build_predictor("siren", dim_in=5, width=4, depth=0, dim_out=1)
+    with pytest.raises(ValueError, match="width must be >= 1 for 'mlp', got 0"):
+        count_params("mlp", dim_in=5, width=0, depth=2, dim_out=1)
