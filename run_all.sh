@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole reproduction: set-up, the three experiments over every seed, figures, PDF.
+# The whole reproduction: set-up, the three claims' experiments over every seed, the fit's noise,
+# the ablation of INNR variants, figures, PDF.
 #   ./run_all.sh                 experiments/full.toml (10 seeds; run times: README)
 #   ./run_all.sh --quick         experiments/quick.toml (a few minutes)
 #   ./run_all.sh --config FILE   any other config
@@ -17,7 +18,7 @@ while [[ $# -gt 0 ]]; do
     --config) config=${2:?--config needs a file}; shift ;;
     --results) results=(--results "${2:?--results needs a directory}"); shift ;;
     --out) out=(--out "${2:?--out needs a directory}"); shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
   esac
   shift
@@ -29,7 +30,7 @@ scripts/setup.sh
 latex_ok=1
 scripts/install_latex.sh || latex_ok=0
 
-for experiment in fidelity compression transfer fitnoise; do
+for experiment in fidelity compression transfer fitnoise ablation; do
   echo "== $experiment ($config)"
   .venv/bin/python -m innr.experiments.$experiment --config "$config" "${results[@]}"
 done
