@@ -288,3 +288,67 @@ def test_judge_reads_the_verdicts_from_results(quick_results):
     assert found["transfer"].numbers["rebuilt"] == summary(rates)
     gaps = [r["metrics"]["accuracy_gap"] for r in res.ok("compression")]
     assert found["compression"].numbers["gap"]["mean"] == pytest.approx(summary(gaps)["mean"])
+
+
+# --- the ablation -------------------------------------------------------------------------
+
+def _arms(gaps: dict[str, list[float]], budget: float = 0.5):
+    import pandas as pd
+
+    return pd.DataFrame([{"arm": arm, "budget": budget, "seed": 100 + i, "accuracy_gap": g}
+                         for arm, values in gaps.items() for i, g in enumerate(values)])
+
+
+def test_the_declared_ablation_targets_load():
+    c = load.load_criteria(CRITERIA)
+    assert c.ablation["targets"] == {0.25: 0.01, 0.5: 0.003}
+    assert c.ablation["seen_before"] and c.ablation["rationale"]
+
+
+@pytest.mark.parametrize("best, target, outcome", [
+    ([0.001, 0.002, 0.0015, 0.001, 0.002], 0.003, "met"),
+    ([0.004, 0.005, 0.0045, 0.004, 0.005], 0.003, "missed"),
+    ([0.004, 0.005, 0.0045, 0.004, 0.005], None, "no target"),
+])
+def test_the_best_combination_against_its_target(best, target, outcome):
+    frame = _arms({"best": best, "base": [g + 0.01 for g in best]})
+    v = verdicts.ablation_budget(frame, 0.5, ["permute"], target, alpha=0.05)
+    assert v.outcome == outcome
+    assert v.upper == pytest.approx(one_sided_bound(best, 0.95, upper=True))
+    if outcome == "missed":
+        assert f"missed by {verdicts.points(v.upper - target)}" in v.sentence
+    assert "50% of the CNN's bits" in v.sentence and "base + permute" in v.sentence
+
+
+def test_ablation_comparisons_are_signed_and_holm_corrected():
+    rng = [0.0003, -0.0002, 0.0001, 0.0004, -0.0001, 0.0002]
+    other = [0.0001, 0.0002, -0.0003, 0.0, 0.0003, -0.0001]  # paired differences that vary
+    best = [0.002 + r for r in rng]
+    frame = _arms({
+        "pruned": [0.001 + r for r in other],               # pruning: smaller gap than best
+        "base": [0.010 + r for r in rng],
+        "plus_permute": [0.004 + r for r in other],         # helps the base
+        "plus_noise": [0.0101 - r for r in rng],            # no detectable change
+        "best": best,
+        "minus_permute": [0.009 + r for r in other],        # removing it hurts
+    })
+    v = verdicts.ablation_budget(frame, 0.5, ["permute"], 0.003, alpha=0.05)
+    by = {c.label: c for c in v.comparisons}
+    assert by["best combination vs pruned CNN (same bits)"].outcome(0.05, True) == \
+        "not supported"
+    assert by["base + permute vs base"].outcome(0.05, True) == "supported"
+    assert by["base + noise vs base"].outcome(0.05, True) == "inconclusive"
+    assert by["best vs best - permute (permute in the combination)"].outcome(0.05, True) == \
+        "supported"
+    # Holm: every adjusted p at least the raw one, over the whole family of this budget
+    assert len(v.comparisons) == 4
+    assert all(c.p_for_holm >= c.p_for for c in v.comparisons if math.isfinite(c.p_for))
+
+
+def test_ablation_pairs_only_the_seeds_both_arms_have():
+    frame = _arms({"best": [0.002, 0.003, 0.001, 0.002], "faithful": [0.01, 0.02]})
+    v = verdicts.ablation_budget(frame, 0.25, [], None, alpha=0.05)
+    (c,) = v.comparisons
+    assert c.diff["n"] == 2 and c.diff["mean"] == pytest.approx(((0.01 - 0.002)
+                                                                 + (0.02 - 0.003)) / 2)
+    assert "no idea beat the base" in v.sentence

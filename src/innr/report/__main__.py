@@ -52,7 +52,8 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     default = report_dirs(config.name)
     figures_dir = figures_dir or default["figures_dir"]
     build_dir = build_dir or default["build_dir"]
-    made = figures.make_all(res, figures_dir, study, declared.margin)
+    made = figures.make_all(res, figures_dir, study, declared.margin,
+                            declared.ablation.get("targets"))
     ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench,
                         declared, load.load_pilot(pilot))
     tex = paper.render(ctx, template, build_dir / "innr_report.tex")

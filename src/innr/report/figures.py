@@ -286,7 +286,33 @@ def examples(res: Results, out: Path, protocol: str) -> Path:
     return _save(fig, out, "examples")
 
 
-def make_all(res: Results, out: Path, study: OriginalStudy, margin: float) -> dict[str, Path]:
+def ablation(ab: load.Ablation, out: Path, targets: dict[float, float]) -> Path:
+    """(6) The ablation: each arm's accuracy gap per budget, mean with its interval and the
+    seeds as dots; the target where one was set."""
+    frame = ab.report.assign(label=ab.report["arm"].map(verdicts.arm_label))
+    budgets = list(dict.fromkeys(frame["budget"]))
+    order = list(dict.fromkeys(frame["label"]))
+    fig, axes = plt.subplots(1, len(budgets), figsize=(WIDTH, 0.25 * len(order) + 1.2),
+                             sharey=True, layout="constrained", squeeze=False)
+    for ax, budget in zip(axes[0], budgets, strict=True):
+        at = frame[frame["budget"] == budget]
+        sns.stripplot(at, x="accuracy_gap", y="label", order=order, color="0.6", size=2.5,
+                      ax=ax, jitter=0.15)
+        sns.pointplot(at, x="accuracy_gap", y="label", order=order, errorbar=ci95,
+                      linestyle="none", color="C1", markersize=4, ax=ax)
+        ax.axvline(0, color="k", linewidth=0.8)
+        target = next((t for b, t in targets.items() if math.isclose(b, budget)), None)
+        if target is not None:
+            ax.axvline(target, color="C3", linestyle="--", linewidth=1, label="target")
+            ax.legend(loc="lower right", fontsize="small")
+        ax.set(title=f"{100 * budget:g}% of the bits", xlabel="gap: CNN minus arm", ylabel="")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
+    return _save(fig, out, "ablation")
+
+
+def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
+             targets: dict[float, float] | None = None) -> dict[str, Path]:
     """Every figure whose results exist; returns name -> PDF path."""
     _style()
     made = {}
@@ -301,4 +327,6 @@ def make_all(res: Results, out: Path, study: OriginalStudy, margin: float) -> di
         protocol = verdicts.transfer_protocol(res, study)
         made["transfer_claim"] = transfer_claim(res, out, protocol)
         made["examples"] = examples(res, out, protocol)
+    if (ab := res.ablation()) is not None:
+        made["ablation"] = ablation(ab, out, targets or {})
     return made

@@ -22,6 +22,9 @@ from innr.store import Store, read_json
 
 EXPERIMENTS = ("fidelity", "compression", "transfer")  # claims 1, 2 and 3, in order
 FITNOISE = "fitnoise"  # the fit's own noise: descriptive, no claim
+ABLATION = "ablation"  # INNR variants (innr.experiments.ablation): one file per arm
+ARM_METRICS = ("accuracy_original", "accuracy_rebuilt", "accuracy_gap", "top1_agreement",
+               "snr_db", "fit_seconds")
 
 
 @dataclass
@@ -52,6 +55,42 @@ class Results:
     def fitnoise(self) -> dict | None:
         """innr.experiments.fitnoise's statistics over CNNs (its summary.json), if it ran."""
         return read_json(self.root / FITNOISE / "summary.json")
+
+    def ablation(self) -> Ablation | None:
+        """innr.experiments.ablation's arms, if it finished (its index.json lists them)."""
+        index = read_json(self.root / ABLATION / "index.json")
+        selection = read_json(self.root / ABLATION / "selection.json")
+        if index is None or selection is None:
+            return None
+        arms = [read_json(self.root / ABLATION / name) for name in index["arms"]]
+        if any(a is None for a in arms):
+            return None
+        selected = sorted((a for p in (self.root / ABLATION).glob("select_*.json")
+                           if (a := read_json(p)) is not None
+                           and a.get("config_hash") == index["config_hash"]),
+                          key=lambda a: a["started"])  # the order they ran in
+        return Ablation(_arm_frame(arms), _arm_frame(selected), selection, arms, selected)
+
+
+@dataclass
+class Ablation:
+    """The ablation's per-seed rows (reported stage and selection stage) and its choices."""
+
+    report: pd.DataFrame  # stage, arm, budget, seed, ARM_METRICS, stored_bits, budget_bits, width
+    select: pd.DataFrame
+    selection: dict  # selection.json: w0, each idea's alternative, the best combination
+    arms: list[dict]  # the reported arms' files, in run order
+    selected: list[dict]  # the selection stage's files, in run order
+
+
+def _arm_frame(arms: list[dict]) -> pd.DataFrame:
+    rows = [{"stage": a["stage"], "arm": a["arm"], "budget": a["budget"], "seed": int(seed),
+             **{k: m.get(k, math.nan) for k in ARM_METRICS},
+             "stored_bits": a["stored_bits"], "budget_bits": a["budget_bits"],
+             "width": a.get("width")}
+            for a in arms for seed, m in a["per_seed"].items()]
+    return pd.DataFrame(rows, columns=["stage", "arm", "budget", "seed", *ARM_METRICS,
+                                       "stored_bits", "budget_bits", "width"])
 
 
 def load_results(config: Config, root: Path | None = None) -> Results:
@@ -123,6 +162,7 @@ class Criteria:
     power: float  # of claim 2's test, for the number of seeds
     margin: float  # claim 2's non-inferiority margin (accuracy, as a fraction)
     rationale: dict  # experiment -> why its criterion
+    ablation: dict = field(default_factory=dict)  # [ablation]: targets {budget: gap}, texts
 
 
 def load_criteria(path: Path) -> Criteria:
@@ -131,7 +171,8 @@ def load_criteria(path: Path) -> Criteria:
         raw = tomllib.loads(Path(path).read_text())
         out = Criteria(raw["declared"], raw["seen_before"], float(raw["alpha"]),
                        float(raw["power"]), float(raw["compression"]["margin"]),
-                       {e: raw[e]["rationale"] for e in EXPERIMENTS})
+                       {e: raw[e]["rationale"] for e in EXPERIMENTS},
+                       _ablation_criteria(raw.get("ablation")))
     except FileNotFoundError:
         raise ConfigError(f"criteria file {path} not found (experiments/criteria.toml)") from None
     except (KeyError, tomllib.TOMLDecodeError) as e:
@@ -139,6 +180,15 @@ def load_criteria(path: Path) -> Criteria:
     if not (0 < out.alpha < 0.5 and 0 < out.power < 1 and 0 < out.margin < 1):
         raise ConfigError(f"{path}: alpha must lie in (0, 0.5), power and margin in (0, 1)")
     return out
+
+
+def _ablation_criteria(raw: dict | None) -> dict:
+    """[ablation] of the criteria: targets keyed by budget (a float), and the texts."""
+    if raw is None:
+        return {}
+    return {"declared": raw["declared"], "seen_before": raw["seen_before"],
+            "rationale": raw["rationale"],
+            "targets": {float(b): float(t) for b, t in raw["targets"].items()}}
 
 
 def _json_with_list(path: Path, key: str) -> dict | None:

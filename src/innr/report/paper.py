@@ -20,13 +20,17 @@ import jinja2
 from markupsafe import Markup
 
 from innr.config import Config
-from innr.coordinates import AXES
-from innr.data import IDX_FILES
+from innr.coordinates import AXES, kernel_layout
+from innr.data import IDX_FILES, VALIDATION
+from innr.models import build_cnn
 from innr.paths import shown
+from innr.predictors import BASES
+from innr.progress import duration
 from innr.report import load, tables, verdicts
 from innr.report.load import Criteria, OriginalStudy, Results
 from innr.report.tables import Latex, escape, exact, num, pct, printed, with_interval
-from innr.report.verdicts import Verdict
+from innr.report.verdicts import Verdict, points
+from innr.size import BITS
 from innr.stats import summary
 
 LATEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-fonts-recommended "
@@ -199,6 +203,58 @@ def _fitnoise(res: Results) -> dict:
             "apart_draw": apart["draw2"], "apart_autograd": apart["autograd"]}
 
 
+def budget_text(share: float) -> str:
+    """A budget as the report names it: 25%, 74.25%."""
+    return f"{100 * share:g}%"
+
+
+def _ablation(res: Results, criteria: Criteria) -> dict:
+    """The ablation's section: design, choices, the table, and a verdict per budget."""
+    ab = res.ablation()
+    if ab is None or not criteria.ablation:
+        return {"ran": False}
+    recorded = ab.arms[0]["config"]
+    a = recorded["ablation"]
+    base, selection = a["base"], ab.selection
+    budgets = verdicts.judge_ablation(ab, criteria)
+    targets = criteria.ablation["targets"]
+    faithful = ab.report[ab.report["arm"] == "faithful"]
+    walls = [arm["wall_seconds"] for arm in ab.arms + ab.selected]
+    cnn = build_cnn(recorded["cnn"]["architecture"], recorded["cnn"]["channels"]).state_dict()
+    layout = kernel_layout(cnn, base["head"], base["linear_group"])
+    return {
+        "ran": True, "bits": BITS, "head": layout.head, "rows": num(layout.rows),
+        "weights": num(len(layout.slot)), "nern_base": exact(BASES["nern"]),
+        "nerf_base": exact(BASES["nerf"]), "select_train": num(VALIDATION.start),
+        "select_valid": num(VALIDATION.stop - VALIDATION.start),
+        "budgets": [{"label": budget_text(b.budget), "verdict": b,
+                     "comparisons": tables.comparisons(
+                         b.comparisons, criteria.alpha,
+                         "comparison (positive: the first arm's gap is smaller)",
+                         verdicts.EFFECTS)} for b in budgets],
+        "table": tables.ablation(ab.report, verdicts.arm_label),
+        "selection_table": tables.ablation_selection(ab.select, selection, a["ideas"]),
+        "config_table": tables.ablation_config(a),
+        "budget_list": ", ".join(budget_text(b) for b in a["budgets"]),
+        "select_budget": budget_text(a["select_budget"]),
+        "selection_seeds": ", ".join(map(str, a["selection_seeds"])),
+        "seeds": ", ".join(map(str, recorded["seeds"])), "n_seeds": len(recorded["seeds"]),
+        "faithful_seeds": len(set(faithful["seed"])),
+        "w0_sweep": ", ".join(exact(w) for w in a["w0_sweep"]),
+        "w0": exact(selection["w0_initial"]),
+        "best_ideas": ", ".join(selection["best_ideas"]) or "none",
+        "ideas": ", ".join(a["ideas"]),
+        "base": {"depth": base["depth"], "lr": exact(base["lr"]), "steps": base["steps"],
+                 "schedule": base["lr_schedule"], "optimizer": base["optimizer"]},
+        "targets": "; ".join(f"{points(t)} at {budget_text(b)}" for b, t in targets.items()),
+        "declared": criteria.ablation["declared"],
+        "seen_before": criteria.ablation["seen_before"],
+        "rationale": criteria.ablation["rationale"],
+        "wall": duration(sum(walls)) if walls else "n/a",
+        "device": ", ".join(sorted({arm["provenance"].get("device_name")
+                                    or arm["provenance"]["device"] for arm in ab.arms}))}
+
+
 def _slip(study: OriginalStudy) -> dict | None:
     """The original notebook's reported-accuracy slip, from original_study.toml's [notebook]."""
     nb = study.notebook
@@ -244,6 +300,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         "compression": _compression(res, claims["compression"], study, test_images),
         "transfer": _transfer(res, claims["transfer"], criteria.alpha),
         "fitnoise": _fitnoise(res),
+        "ablation": _ablation(res, criteria),
         "criteria": _criteria(criteria, claims, pilot, len(res.ok("compression"))),
         "original": {"source": study.source, "url": study.url, "seed": str(study.seed),
                      "claim": study.attack["claim"], "eps": exact(study.attack["eps"]),

@@ -47,6 +47,14 @@ def block(config: Path, results: Path | None, bench: Path = BENCH_RESULTS,
             lines.append(f"  - *secondary comparisons (Holm over {len(family)}):* "
                          + ", ".join(f"{n} {o}" for o, n in counts.items())
                          + " (listed in the PDF).")
+    declared = load.load_criteria(criteria)
+    ab = res.ablation()
+    if ab is not None and declared.ablation:
+        lines += ["", "Beyond the original: the ablation of INNR variants (`innr.experiments."
+                  "ablation`; choices made on the validation split with other CNNs):", ""]
+        lines += [f"- **{100 * b.budget:g}% of the bits: target {b.outcome}.** {b.sentence}"
+                  for b in verdicts.judge_ablation(ab, declared)]
+        lines += ["", *tables.ablation(ab.report, verdicts.arm_label).markdown()]
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
               *tables.wall_times(res).markdown()]

@@ -157,18 +157,88 @@ def compression(res: Results, noninferiority: dict, margin: float) -> Table:
           f"p = {num(noninferiority['p'])}", num(noninferiority["n"])]]])
 
 
-def comparisons(items, alpha: float) -> Table:
+def comparisons(items, alpha: float, header: str = "comparison (positive favours the claim)",
+                words: dict[str, str] | None = None) -> Table:
     """A family of secondary comparisons (innr.report.verdicts.Comparison) with raw and
-    Holm-adjusted one-sided p-values and the outcome after adjustment."""
+    Holm-adjusted one-sided p-values and the outcome after adjustment (renamed by `words`)."""
     def p(x) -> str:
         return "n/a" if not _finite(x) else "< 0.001" if x < 0.001 else num(x, 2)
 
-    return Table(["comparison (positive favours the claim)", "mean", f"{pct(CI_LEVEL, 0)} CI",
-                  "p", "p (Holm)", "outcome"],
+    def outcome(c) -> str:
+        o = c.outcome(alpha, adjusted=True)
+        return (words or {}).get(o, o)
+
+    return Table([header, "mean", f"{pct(CI_LEVEL, 0)} CI", "p", "p (Holm)", "outcome"],
                  [[[c.label, pct(c.diff["mean"], 2), interval(c.diff, lambda x: pct(x, 2)),
-                    p(c.p_for), p(c.p_for_holm), c.outcome(alpha, adjusted=True)]
+                    p(c.p_for), p(c.p_for_holm), outcome(c)]
                    for c in items]],
                  align="p{0.42\\linewidth}rrrrl")
+
+
+def ablation(frame, label) -> Table:
+    """The ablation's reported arms: per budget, each arm's size and its metrics over seeds
+    (mean and interval), fit time per network. `label(arm)` names an arm."""
+    def cell(values, fmt) -> str:
+        s = summary(list(values))
+        return f"{fmt(s['mean'])} {interval(s, fmt)}" if s["n"] > 1 else fmt(s["mean"])
+
+    groups = []
+    for budget in dict.fromkeys(frame["budget"]):
+        at = frame[frame["budget"] == budget]
+        rows = []
+        for i, arm in enumerate(dict.fromkeys(at["arm"])):
+            a = at[at["arm"] == arm]
+            rows.append([f"{100 * budget:g}%" if i == 0 else "", label(arm),
+                         num(int(a["stored_bits"].iloc[0]) // 32),
+                         cell(a["accuracy_rebuilt"], lambda x: pct(x, 2)),
+                         cell(a["accuracy_gap"], lambda x: pct(x, 2)),
+                         cell(a["top1_agreement"], lambda x: pct(x, 2)),
+                         cell(a["snr_db"], lambda x: num(x, 3)),
+                         num(summary(a["fit_seconds"].tolist())["mean"], 2),
+                         num(len(a))])
+        groups.append(rows)
+    return Table(["budget", "arm", "size (params)", "test accuracy", "gap (CNN minus)",
+                  "agreement", "SNR (dB)", "fit (s)", "seeds"], groups, align="llrrrrrrr")
+
+
+def ablation_selection(frame, selection: dict, ideas: dict) -> Table:
+    """The selection stage: each candidate's mean validation accuracy and gap; `ideas`: the
+    recorded config's ablation.ideas (each idea's alternatives)."""
+    chosen = {f"w0_{selection['w0_initial']:g}"} | {
+        f"{idea}_{c['alternative']}" for idea, c in selection["ideas"].items()}
+    rows = []
+    for arm in dict.fromkeys(frame["arm"]):
+        a = frame[frame["arm"] == arm]
+        idea, _, alt = arm.rpartition("_")
+        what = (f"base, w0_initial = {alt}" if idea == "w0" else
+                f"base + {idea} ({_override(ideas[idea][int(alt)])})" if idea in ideas
+                else f"base + {idea}"
+                if idea else "best combination")
+        rows.append([what, pct(a["accuracy_rebuilt"].mean(), 2),
+                     pct(a["accuracy_gap"].mean(), 2), "chosen" if arm in chosen else ""])
+    return Table(["candidate (validation split)", "accuracy", "gap", ""], [rows],
+                 align="p{0.55\\linewidth}rrl")
+
+
+def ablation_config(recorded: dict) -> Table:
+    """The ablation's recorded config ([ablation] of the results' config): its fields, the
+    base variant's, and each idea's alternatives."""
+    def value(v) -> str:
+        if isinstance(v, list | tuple):
+            return ", ".join(value(x) for x in v)
+        return exact(v) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+
+    top = [[f"ablation.{k}", value(v)] for k, v in recorded.items()
+           if k not in ("base", "ideas")]
+    base = [[f"ablation.base.{k}", value(v)] for k, v in recorded["base"].items()]
+    ideas = [[f"ablation.ideas.{idea}", "; ".join(_override(o) for o in alternatives)]
+             for idea, alternatives in recorded["ideas"].items()]
+    return Table(["field", "value"], [top, base, ideas], align="lp{0.55\\linewidth}")
+
+
+def _override(override: dict) -> str:
+    return ", ".join(f"{k} = {exact(v) if isinstance(v, int | float) else v}"
+                     for k, v in override.items())
 
 
 FITNOISE_METRICS = {"accuracy_rebuilt": ("rebuilt test accuracy", lambda x: pct(x, 2)),

@@ -324,3 +324,91 @@ def judge(res: Results, study: OriginalStudy, criteria: Criteria, pilot: dict | 
             transfer, res.config.attack.eps, res.config.attack.protocols,
             transfer_protocol(res, study), study.attack["claim"], criteria)
     return verdicts
+
+
+# --- the ablation: which INNR variants matter, at each budget -----------------------------------
+
+ARM_LABELS = {"pruned": "pruned CNN (same bits)", "faithful": "faithful SIREN (per weight)",
+              "base": "base: kernel-wise SIREN", "best": "best combination"}
+EFFECTS = {"supported": "better", "not supported": "worse", "inconclusive": "no detectable change"}
+
+
+def arm_label(arm: str) -> str:
+    """How the report names an arm: 'base + permute', 'best - outliers'."""
+    if arm in ARM_LABELS:
+        return ARM_LABELS[arm]
+    kind, _, idea = arm.partition("_")
+    return f"base + {idea}" if kind == "plus" else f"best - {idea}" if kind == "minus" else arm
+
+
+@dataclass(frozen=True)
+class BudgetVerdict:
+    """The ablation at one budget: the best combination against its target, and the Holm
+    family of paired comparisons of accuracy gaps (positive: the first-named arm is better)."""
+
+    budget: float
+    outcome: str  # "met", "missed" or "no target"
+    sentence: str
+    best_gap: dict
+    upper: float  # one-sided upper confidence bound of the best combination's mean gap
+    target: float | None
+    comparisons: tuple[Comparison, ...]
+
+
+def _gaps(frame, arm: str) -> dict[int, float]:
+    rows = frame[frame["arm"] == arm]
+    return dict(zip(rows["seed"].astype(int), rows["accuracy_gap"], strict=True))
+
+
+def _paired(label: str, better_if_lower: dict[int, float], other: dict[int, float]
+            ) -> Comparison:
+    """`label`'s first arm against the other on the seeds both have: other's gap minus its."""
+    seeds = sorted(set(better_if_lower) & set(other))
+    return compare(label, [other[s] for s in seeds], [better_if_lower[s] for s in seeds])
+
+
+def ablation_budget(frame, budget: float, best_ideas: Sequence[str], target: float | None,
+                    alpha: float) -> BudgetVerdict:
+    """`frame`: the reported arms' per-seed rows at `budget` (load.Ablation.report)."""
+    arms = list(dict.fromkeys(frame["arm"]))
+    best = _gaps(frame, "best")
+    family = [_paired(f"best combination vs {ARM_LABELS[a]}", best, _gaps(frame, a))
+              for a in ("faithful", "pruned") if a in arms]
+    family += [_paired(f"base + {a[5:]} vs base", _gaps(frame, a), _gaps(frame, "base"))
+               for a in arms if a.startswith("plus_")]
+    family += [_paired(f"best vs best - {a[6:]} ({a[6:]} in the combination)", best,
+                       _gaps(frame, a)) for a in arms if a.startswith("minus_")]
+    family = holm_family(family)
+    gaps = [best[s] for s in sorted(best)]
+    gap, upper = summary(gaps), one_sided_bound(gaps, 1 - alpha, upper=True)
+    ideas = ", ".join(best_ideas) or "no idea beat the base"
+    said = (f"At {100 * budget:g}% of the CNN's bits the best combination (base + {ideas}) has an "
+            f"accuracy gap of {with_interval(gap, points)}, its one-sided "
+            f"{pct(1 - alpha, 0)} upper bound {points(upper)}")
+    if target is None:
+        outcome, ending = "no target", "; no target was set at this budget."
+    elif math.isfinite(upper) and upper <= target:
+        outcome, ending = "met", f": the target of {points(target)} is met."
+    else:
+        outcome = "missed"
+        ending = (f": the target of {points(target)} is missed by {points(upper - target)}."
+                  if math.isfinite(upper) else f": the target of {points(target)} cannot be "
+                  "checked.")
+    for arm in ("pruned", "faithful"):
+        if arm in arms:
+            said_arm = summary(list(_gaps(frame, arm).values()))
+            name = ARM_LABELS[arm]
+            ending += f" {name[0].upper()}{name[1:]}: gap {with_interval(said_arm, points)}."
+    return BudgetVerdict(budget, outcome, said + ending, gap, upper, target, tuple(family))
+
+
+def judge_ablation(ab: load.Ablation, criteria: Criteria) -> list[BudgetVerdict]:
+    """One verdict per budget of the ablation, in the config's order."""
+    targets = criteria.ablation.get("targets", {})
+    out = []
+    for budget in dict.fromkeys(ab.report["budget"]):
+        frame = ab.report[ab.report["budget"] == budget]
+        target = next((t for b, t in targets.items() if math.isclose(b, budget)), None)
+        out.append(ablation_budget(frame, budget, ab.selection["best_ideas"], target,
+                                   criteria.alpha))
+    return out
