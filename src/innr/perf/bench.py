@@ -16,6 +16,9 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
 - on one core with the others idle, the large matmul and the compiled step's chunk, and the
   step time they bound (every core running such chunks back to back, nothing else): the most
   this design of the step reaches on this machine;
+- a kernel-wise fit step (innr.variants: the ablation's base at half the CNN's bits) for 10
+  networks at once (stacked parameters, one vmapped forward: a batched matmul per layer) and
+  for one network at a time, as GFLOP/s of its matmuls and as a ratio to the matmul rate;
 - the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
 - the wall time of every stage of the quick reproduction (three experiments and the report),
   each a subprocess writing to a temporary folder (skipped by --skip-reproduction).
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import itertools
 import multiprocessing
 import os
 import statistics
@@ -315,6 +319,49 @@ def bound_rows(matmul_1: float, chunk_1: float, chunk_rows: int, n: int, flops: 
     ]
 
 
+KERNEL_NETWORKS = 10  # the ablation fits a config's 10 seeds at once
+
+
+def kernel_fit_rows(device: torch.device, repeats: int, rate: float) -> list[dict]:
+    """Per network-step: the kernel-wise fit step with KERNEL_NETWORKS networks batched, and
+    with one network; GFLOP/s of the predictor's matmuls (forward and backward)."""
+    from innr.config import VariantConfig
+    from innr.size import predictor_budget
+    from innr.target import Targets
+    from innr.variants import Stack, reconstruction_step, width_for
+
+    torch.manual_seed(0)
+    nets = [MnistExampleNet(32).state_dict() for _ in range(KERNEL_NETWORKS)]
+    variant = VariantConfig(w0_initial=100.0, lr=3e-3)
+    steps, flops = {}, 0.0
+    for m in (KERNEL_NETWORKS, 1):
+        targets = Targets.of(nets[:m], variant).to(device)
+        width = width_for(variant, targets, predictor_budget(0.5, targets.outlier.shape[1]))
+        stack = Stack.init(variant, targets, width, list(range(m)), device)
+        opt = torch.optim.Adam(list(stack.params.values()), lr=variant.lr)
+        step = reconstruction_step(variant, targets, stack, opt, [])
+        dims = [targets.layout.coords.shape[1]] + [width] * variant.depth + [targets.layout.head]
+        flops = 6 * targets.layout.rows * sum(a * b for a, b in itertools.pairwise(dims))
+        name = (f"kernel-wise fit step, {m} networks batched (vmap)" if m > 1 else
+                "kernel-wise fit step, one network at a time")
+        step()  # warm-up
+        steps[name] = (step, m)
+    samples = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, (step, m) in steps.items():
+            sync(device)
+            start = time.perf_counter()
+            for _ in range(5):
+                step()
+            sync(device)
+            samples[name].append((time.perf_counter() - start) / 5 / m)
+    alone = statistics.median(samples["kernel-wise fit step, one network at a time"])
+    return [{"name": name, "seconds": statistics.median(t),
+             "gflops": flops / statistics.median(t) / 1e9,
+             "ratio_to_matmul": flops / statistics.median(t) / 1e9 / rate,
+             "speedup": alone / statistics.median(t)} for name, t in samples.items()]
+
+
 def cnn_epoch_seconds(device: torch.device) -> dict:
     """One CNN epoch (60,000 images, batch 512, Adam) extrapolated from CNN_BATCHES batches of
     innr.fit.train_cnn; the first of two epochs is the warm-up."""
@@ -343,7 +390,7 @@ def cnn_epoch_seconds(device: torch.device) -> dict:
 def reproduction_stages(config: Path) -> list[dict]:
     """Wall time of each stage of a reproduction with `config`, into a temporary folder."""
     commands = [(e, ["-m", f"innr.experiments.{e}"]) for e in
-                ("fidelity", "compression", "transfer")]
+                ("fidelity", "compression", "transfer", "fitnoise", "ablation")]
     if importlib.util.find_spec("innr.report") is not None:
         commands.append(("report", ["-m", "innr.report", "--out", "{tmp}/report"]))
     stages = []
@@ -402,6 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.manual_seed(0)
     problem = INNRProblem.of(MnistExampleNet(32).to(device))
     rows, fit = time_fit(problem, INNRConfig(), device, args.repeats)
+    rows += kernel_fit_rows(device, args.repeats, rows[0]["gflops"])
     rows.append(cnn_epoch_seconds(device))
     stages = [] if args.skip_reproduction else reproduction_stages(args.quick_config)
     print_table(rows, stages)
