@@ -30,3 +30,12 @@ def test_generated_block_carries_the_results_numbers(quick_results, tmp_path):
     assert f"{100 * study.cnn['test_accuracy']:.3f}%" in text  # the original's, beside ours
     for title in ("Claim 1 (fidelity)", "Claim 2 (compression)", "Claim 3 (transfer)"):
         assert f"- **{title}: " in text  # each verdict, as the report states it
+
+
+def test_the_api_example_runs(tmp_path, monkeypatch):
+    """The README's example on a network that is not the study's CNN runs as written."""
+    text = (REPO / "README.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "model.innr").is_file()
