@@ -251,8 +251,13 @@ def _ablation(res: Results, criteria: Criteria) -> dict:
         "seen_before": criteria.ablation["seen_before"],
         "rationale": criteria.ablation["rationale"],
         "wall": duration(sum(walls)) if walls else "n/a",
-        "device": ", ".join(sorted({arm["provenance"].get("device_name")
-                                    or arm["provenance"]["device"] for arm in ab.arms}))}
+        "commits": ", ".join(sorted({str(arm["provenance"].get("git_commit"))[:12]
+                                     for arm in ab.arms + ab.selected})),
+        "dirty": any(arm["provenance"].get("git_dirty") for arm in ab.arms + ab.selected),
+        "device": ", ".join(sorted({
+            arm["provenance"]["device_name"] if arm["provenance"]["device"] != "cpu" else
+            f"the CPU ({arm['provenance']['cpu_count']} cores, "
+            f"{arm['provenance']['cpu_capability']})" for arm in ab.arms}))}
 
 
 def _slip(study: OriginalStudy) -> dict | None:
