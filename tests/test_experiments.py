@@ -171,3 +171,23 @@ def test_progress_lines_reach_a_log(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "CNN seed 1234: batch 94/94 (100%)" in out.stdout
     assert "INNR seed 1234: step 60/60 (100%)" in out.stdout
+
+
+def test_a_run_records_the_tree_it_started_from(monkeypatch):
+    """git_state is read once per process: commits that land while a long run goes on do not
+    change what its later results record."""
+    from innr import runtime
+
+    runtime.git_state.cache_clear()
+    first = runtime.git_state()
+
+    run = runtime.subprocess.run
+
+    def moved(cmd, *args, **kwargs):
+        if cmd and cmd[0] == "git":
+            raise AssertionError("git was asked again")
+        return run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(runtime.subprocess, "run", moved)
+    assert runtime.git_state() == first
+    assert runtime.describe(torch.device("cpu"))["git_commit"] == first["commit"]

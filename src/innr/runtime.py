@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import random
@@ -75,8 +76,11 @@ def _version(package: str) -> str | None:
         return None
 
 
+@functools.cache
 def git_state() -> dict:
-    """The commit of the code that ran and whether the tree had uncommitted changes."""
+    """The commit of the code that ran and whether the tree had uncommitted changes: read once
+    per process, so that a long run records the tree it started from even when commits land
+    while it runs (each entry point calls this at its start)."""
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,

@@ -38,7 +38,13 @@ from innr.models import count_params
 from innr.permutations import chain_of
 from innr.predictors import width_for_budget
 from innr.progress import duration
-from innr.runtime import describe, keep_freed_memory, pick_device, set_deterministic
+from innr.runtime import (
+    describe,
+    git_state,
+    keep_freed_memory,
+    pick_device,
+    set_deterministic,
+)
 from innr.size import BITS, budget_bits, predictor_budget
 from innr.store import LockedError, Store, read_json, write_json
 from innr.target import Targets
@@ -319,6 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.seeds:
             raise ConfigError("the ablation runs every seed of the config at once; drop --seeds")
         config = load_config(args.config, args.overrides)
+        git_state()  # the tree this run starts from (runtime.git_state)
         set_deterministic()
         keep_freed_memory()
         store = Store(config.name, args.results)

@@ -37,7 +37,13 @@ from innr.fit import (
 from innr.metrics import Classifier, accuracy, logits_of, weight_error
 from innr.models import Siren, count_params
 from innr.progress import duration
-from innr.runtime import describe, keep_freed_memory, pick_device, set_deterministic
+from innr.runtime import (
+    describe,
+    git_state,
+    keep_freed_memory,
+    pick_device,
+    set_deterministic,
+)
 from innr.stats import summary
 from innr.store import LockedError, Store, read_json, write_json
 from innr.yardsticks import noisy, pruned
@@ -201,6 +207,7 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
         if unknown:
             raise ConfigError(f"--seeds {unknown} are not among the seeds {covered} that {name} "
                               f"covers in {args.config}")
+        git_state()  # the tree this run starts from (runtime.git_state)
         set_deterministic()
         keep_freed_memory()
         ctx = Context(config, Store(config.name, args.results),

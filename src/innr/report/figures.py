@@ -288,7 +288,7 @@ def examples(res: Results, out: Path, protocol: str) -> Path:
 
 def ablation(ab: load.Ablation, out: Path, targets: dict[float, float]) -> Path:
     """(6) The ablation: each arm's accuracy gap per budget, mean with its interval and the
-    seeds as dots; the target where one was set."""
+    seeds as dots, on a symmetric-log axis; the target where one was set."""
     frame = ab.report.assign(label=ab.report["arm"].map(verdicts.arm_label))
     budgets = list(dict.fromkeys(frame["budget"]))
     order = list(dict.fromkeys(frame["label"]))
@@ -303,11 +303,14 @@ def ablation(ab: load.Ablation, out: Path, targets: dict[float, float]) -> Path:
         ax.axvline(0, color="k", linewidth=0.8)
         target = next((t for b, t in targets.items() if math.isclose(b, budget)), None)
         if target is not None:
-            ax.axvline(target, color="C3", linestyle="--", linewidth=1, label="target")
-            ax.legend(loc="lower right", fontsize="small")
+            ax.axvline(target, color="C3", linestyle="--", linewidth=1)
         ax.set(title=f"{100 * budget:g}% of the bits", xlabel="gap: CNN minus arm", ylabel="")
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))
-        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
+        # linear within a point of zero, logarithmic beyond: a gap of 0.1 point and one of 40
+        # points are both readable
+        ax.set_xscale("symlog", linthresh=0.01, linscale=1)
+        ax.set_xlim(-0.01, 1.0)
+        ax.set_xticks([-0.01, 0, 0.01, 0.1])
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     return _save(fig, out, "ablation")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from innr.config import load_config
 from innr.paths import BENCH_RESULTS, CRITERIA, FULL_CONFIG, ORIGINAL_STUDY, PILOT, README
+from innr.progress import duration
 from innr.report import load, tables, verdicts
 
 BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)", re.S)
@@ -52,9 +53,15 @@ def block(config: Path, results: Path | None, bench: Path = BENCH_RESULTS,
     if ab is not None and declared.ablation:
         lines += ["", "Beyond the original: the ablation of INNR variants (`innr.experiments."
                   "ablation`; choices made on the validation split with other CNNs):", ""]
-        lines += [f"- **{100 * b.budget:g}% of the bits: target {b.outcome}.** {b.sentence}"
+        lines += [f"- **{100 * b.budget:g}% of the bits: {b.headline}.** {b.sentence}"
                   for b in verdicts.judge_ablation(ab, declared)]
         lines += ["", *tables.ablation(ab.report, verdicts.arm_label).markdown()]
+        walls = {stage: sum(a["wall_seconds"] for a in arms)
+                 for stage, arms in (("report", ab.arms), ("select", ab.selected))}
+        lines += ["", f"The ablation ran {duration(sum(walls.values()))} "
+                  f"({duration(walls['select'])} of it choosing on the validation split), the "
+                  "claims' CNNs and their INNRs at the original's budget taken from the claims' "
+                  "run; fit (s): per network."]
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
               *tables.wall_times(res).markdown()]

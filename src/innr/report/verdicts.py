@@ -354,6 +354,10 @@ class BudgetVerdict:
     target: float | None
     comparisons: tuple[Comparison, ...]
 
+    @property
+    def headline(self) -> str:
+        return "no target set" if self.outcome == "no target" else f"target {self.outcome}"
+
 
 def _gaps(frame, arm: str) -> dict[int, float]:
     rows = frame[frame["arm"] == arm]
