@@ -223,10 +223,10 @@ def ablation_selection(frame, selection: dict, ideas: dict) -> Table:
 def ablation_config(recorded: dict) -> Table:
     """The ablation's recorded config ([ablation] of the results' config): its fields, the
     base variant's, and each idea's alternatives."""
-    def value(v) -> str:
+    def value(v) -> str:  # as the TOML file writes it (a seed is not 3,239)
         if isinstance(v, list | tuple):
             return ", ".join(value(x) for x in v)
-        return exact(v) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+        return f"{v:g}" if isinstance(v, float) else str(v)
 
     top = [[f"ablation.{k}", value(v)] for k, v in recorded.items()
            if k not in ("base", "ideas")]
