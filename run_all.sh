@@ -27,6 +27,9 @@ done
 
 start=$(date +%s)
 scripts/setup.sh
+if grep -q "fashion-mnist" "$config"; then
+  scripts/install_data.sh  # Fashion-MNIST from Debian's package (as root), or says how
+fi
 latex_ok=1
 scripts/install_latex.sh || latex_ok=0
 

