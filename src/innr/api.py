@@ -134,19 +134,21 @@ def compress(model: nn.Module, variant: VariantConfig | None = None, *, budget: 
     if variant.distill_steps and input_shape is None:
         raise ValueError("distillation draws synthetic inputs: pass input_shape, e.g. (1, 28, 28)")
     chain = chain_of(model) if variant.permute else ()
-    targets = Targets.of([OrderedDict((k, state[k]) for k in names)], variant, chain)
+    device = next(model.parameters()).device
+    targets = Targets.of([OrderedDict((k, state[k]) for k in names)], variant, chain).to(device)
     n = targets.outlier.shape[1]
     width = width_for(variant, targets, predictor_budget(budget, n, int(targets.outlier.sum())))
     inputs = synthetic_inputs(variant.distill_inputs, input_shape) if input_shape else None
     stack, _ = fit(variant, targets, [seed], width, network=model, inputs=inputs)
+    # everything the INNR keeps lives on the CPU, so that its file loads anywhere
     stored = targets.stored[0]
-    flat_index = targets.outlier[0].nonzero().squeeze(1)
-    others = OrderedDict((k, v.clone()) for k, v in state.items() if k not in stored)
+    flat_index = targets.outlier[0].nonzero().squeeze(1).cpu()
+    others = OrderedDict((k, v.cpu().clone()) for k, v in state.items() if k not in stored)
     # with permute, the represented tensors are the reordered ones; the others are per-network
     # (a norm layer between permuted layers would break the function: chain_of's declaration
     # is the model's promise that there is none)
-    return INNR(variant, budget, width, OrderedDict((k, v.detach().clone()) for k, v in
+    return INNR(variant, budget, width, OrderedDict((k, v.detach().cpu().clone()) for k, v in
                                                     stack.select(0).state_dict().items()),
                 OrderedDict((k, tuple(v.shape)) for k, v in stored.items()),
                 float(targets.mean[0, 0]), float(targets.std[0, 0]), flat_index,
-                targets.outlier_values[0, flat_index].clone(), others, list(state))
+                targets.outlier_values[0].cpu()[flat_index].clone(), others, list(state))

@@ -48,6 +48,9 @@ def run_point(job: Job, point: Point, path: Path) -> dict:
     if done is not None:
         return done
     with point_lock(path):
+        done = read_json(path)  # finished by another job while this one waited to start
+        if done is not None:
+            return done
         try:
             out = {"point": point, "status": "ok", **job(point)}
         except Exception as e:  # a job's failure is a result, listed by the report

@@ -59,7 +59,8 @@ class Targets:
            chain: Sequence[Link] = ()) -> Targets:
         stored = []
         for params in networks:
-            params = OrderedDict((k, v.detach().float()) for k, v in params.items())
+            # prepared on the CPU, where the layout is built; Targets.to moves them after
+            params = OrderedDict((k, v.detach().float().cpu()) for k, v in params.items())
             if variant.permute:
                 params = OrderedDict(smooth(params, chain)[0])
             stored.append(params)

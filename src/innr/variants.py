@@ -119,14 +119,16 @@ def batched_logits(network: nn.Module, params: dict[str, torch.Tensor], x: torch
 
 
 def distill_loss(stack: Stack, targets: Targets, network: nn.Module, x: torch.Tensor,
-                 mse_weight: float) -> torch.Tensor:
+                 mse_weight: float, teacher_params: dict[str, torch.Tensor] | None = None
+                 ) -> torch.Tensor:
     """[M] KL between each network and its rebuilt self on inputs x [M, B, ...], plus the
-    weight loss times `mse_weight`."""
+    weight loss times `mse_weight`. `teacher_params`: stacked(targets.stored), when the caller
+    has it already."""
     coords = targets.layout.coords.expand(len(targets), -1, -1)
     outputs = stack(coords)
     rebuilt = targets.decode(outputs)
     with torch.no_grad():
-        teacher = batched_logits(network, stacked(targets.stored), x)
+        teacher = batched_logits(network, teacher_params or stacked(targets.stored), x)
     kl = kl_loss(teacher, batched_logits(network, rebuilt, x))
     return kl + mse_weight * weight_loss(outputs.reshape(len(targets), -1), targets.values,
                                          targets.weight)
@@ -164,18 +166,18 @@ def _optimizer(variant: VariantConfig, params, lr: float, steps: int):
     return opt, schedule
 
 
-def _rows(variant: VariantConfig, targets: Targets, generators: list[torch.Generator]
-          ) -> torch.Tensor:
-    """[M, batch_rows] row indices of one mini-batch per network, from its own generator."""
-    rows, batch = targets.layout.rows, variant.batch_rows
+def _rows(variant: VariantConfig, rows: int, magnitude: torch.Tensor,
+          generators: list[torch.Generator]) -> torch.Tensor:
+    """[M, batch_rows] row indices of one mini-batch per network, from its own generator;
+    `magnitude`: [M, rows] on the CPU, where the generators draw."""
+    batch = variant.batch_rows
     by_magnitude = round(variant.magnitude_share * batch)
-    magnitude = targets.row_magnitude().cpu()
     picks = []
     for m, g in enumerate(generators):
         uniform = torch.randint(rows, (batch - by_magnitude,), generator=g)
         weighted = torch.multinomial(magnitude[m], by_magnitude, replacement=True, generator=g)
         picks.append(torch.cat([weighted, uniform]))
-    return torch.stack(picks).to(targets.values.device)
+    return torch.stack(picks)
 
 
 def _check(losses: torch.Tensor, stage: str, step: int, seeds: list[int]) -> None:
@@ -192,10 +194,11 @@ def reconstruction_step(variant: VariantConfig, targets: Targets, stack: Stack,
     M, head = len(targets), targets.layout.head
     device = targets.values.device
     coords_all = targets.layout.coords.expand(M, -1, -1)
+    magnitude = targets.row_magnitude().cpu() if variant.batch_rows else None  # fixed: once
 
     def step() -> torch.Tensor:
         if variant.batch_rows:
-            rows = _rows(variant, targets, generators)
+            rows = _rows(variant, targets.layout.rows, magnitude, generators).to(device)
             slots = (rows[..., None] * head + torch.arange(head, device=device)).reshape(M, -1)
             outputs = stack(targets.layout.coords[rows]).reshape(M, -1)
             losses = weight_loss(outputs, targets.values.gather(1, slots),
@@ -215,6 +218,8 @@ def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
         label: str = "INNR", log_every: int = 50) -> tuple[Stack, dict]:
     """Fit one predictor per network of `targets`, predictor m initialised from seeds[m].
     Distillation needs the networks' architecture (`network`) and an input sampler."""
+    if variant.distill_steps and (network is None or inputs is None):
+        raise ValueError("distillation needs the network's architecture and an input sampler")
     device = targets.values.device
     stack = Stack.init(variant, targets, width, seeds, device)
     generators = [torch.Generator().manual_seed(s + 1) for s in seeds]
@@ -235,13 +240,12 @@ def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
             history["loss"].append(losses.tolist())
             progress.update(step, f"loss {losses.mean():.3g}")
     if variant.distill_steps:
-        if network is None or inputs is None:
-            raise ValueError("distillation needs the network's architecture and an input sampler")
+        teacher = stacked(targets.stored)
         opt, schedule = _optimizer(variant, list(stack.params.values()), variant.distill_lr,
                                    variant.distill_steps)
         for step in range(1, variant.distill_steps + 1):
             x = torch.stack([inputs(g, variant.distill_batch) for g in generators]).to(device)
-            losses = distill_loss(stack, targets, network, x, variant.distill_mse)
+            losses = distill_loss(stack, targets, network, x, variant.distill_mse, teacher)
             opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step()

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
-from innr.coordinates import flatten_params
+from innr.coordinates import DIMS, flatten_params
 from innr.data import VALIDATION, DataError, load_mnist
 from innr.experiments.common import _now, parse_args
 from innr.fit import Split, get_cnn, get_innr, load_splits, prepare, rebuilt_classifier
@@ -45,7 +45,7 @@ from innr.runtime import (
     pick_device,
     set_deterministic,
 )
-from innr.size import BITS, budget_bits, predictor_budget
+from innr.size import BITS, budget_bits, predictor_budget, side_bits
 from innr.store import LockedError, Store, read_json, write_json
 from innr.target import Targets
 from innr.variants import fit, predictor_params, rebuild, synthetic_inputs, width_for
@@ -92,6 +92,7 @@ class Ablation:
         self.config, self.store, self.device = config, store, device
         self.times: list[float] = []
         self._splits: dict[str, tuple[Split, Split]] = {}
+        self._cnns: dict[str, list[nn.Module]] = {}
         self.logits: dict[tuple[str, int], torch.Tensor] = {}  # each CNN's, computed once
         self.memo: dict[tuple, dict] = {}  # an arm whose variant ran already under another name
 
@@ -123,9 +124,12 @@ class Ablation:
                     self.config.ablation.selection_seeds)
 
     def cnns(self, stage: str) -> list[nn.Module]:
-        train, held_out = self.splits(stage)
-        return [get_cnn(self.stage_config(stage), s, self.store, train, held_out)[0]
-                for s in self.seeds(stage)]
+        """The stage's CNNs, trained or loaded once per run (every arm uses them)."""
+        if stage not in self._cnns:
+            train, held_out = self.splits(stage)
+            self._cnns[stage] = [get_cnn(self.stage_config(stage), s, self.store, train,
+                                         held_out)[0] for s in self.seeds(stage)]
+        return self._cnns[stage]
 
     def cnn_logits(self, stage: str, seed: int, cnn: nn.Module) -> torch.Tensor:
         if (stage, seed) not in self.logits:
@@ -193,7 +197,7 @@ class Ablation:
         budget, the claims' own fits, from the cache)."""
         innr = self.config.innr
         n = count_params(self.cnns(arm.stage)[0])
-        width = width_for_budget(predictor_budget(arm.budget, n), "siren", dim_in=5,
+        width = width_for_budget(predictor_budget(arm.budget, n), "siren", dim_in=DIMS,
                                  depth=innr.layers, dim_out=1)
         config = self.config
         if width != innr.hidden:
@@ -211,7 +215,8 @@ class Ablation:
                                               self.cnn_logits(arm.stage, seed, cnn)),
                                    "fit_seconds": history["seconds"]}
         return {"width": width, "predictor_params": params_count,
-                "stored_bits": (params_count + 2) * BITS, "budget_bits": budget_bits(arm.budget, n),
+                "stored_bits": params_count * BITS + side_bits(n, 0),
+                "budget_bits": budget_bits(arm.budget, n),
                 "per_seed": per_seed}
 
     def pruned(self, arm: Arm) -> dict:
