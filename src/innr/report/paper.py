@@ -228,6 +228,7 @@ def _ablation(res: Results, criteria: Criteria) -> dict:
         "nerf_base": exact(BASES["nerf"]), "select_train": num(VALIDATION.start),
         "select_valid": num(VALIDATION.stop - VALIDATION.start),
         "budgets": [{"label": budget_text(b.budget), "verdict": b,
+                     "gap": with_interval(b.best_gap, points),
                      "comparisons": tables.comparisons(
                          b.comparisons, criteria.alpha,
                          "comparison (positive: the first arm's gap is smaller)",
