@@ -19,9 +19,9 @@ def path_in(root):
 def test_points_are_written_once_and_resumed(tmp_path):
     calls = []
 
-    def job(p):
-        calls.append(p["seed"])
-        return {"metrics": {"twice": 2 * p["seed"]}}
+    def job(ps):
+        calls.extend(p["seed"] for p in ps)
+        return [{"metrics": {"twice": 2 * p["seed"]}} for p in ps]
 
     out = run_sweep(POINTS, job, path_in(tmp_path))
     assert [r["metrics"]["twice"] for r in out] == [2, 4] and calls == [1, 2]
@@ -32,10 +32,10 @@ def test_points_are_written_once_and_resumed(tmp_path):
 
 
 def test_a_failed_point_is_recorded_not_raised(tmp_path):
-    def job(p):
-        if p["seed"] == 2:
+    def job(ps):
+        if ps[0]["seed"] == 2:
             raise RuntimeError("loss became NaN")
-        return {}
+        return [{}]
 
     out = run_sweep(POINTS, job, path_in(tmp_path))
     assert [r["status"] for r in out] == ["ok", "failed"]
@@ -45,7 +45,7 @@ def test_a_failed_point_is_recorded_not_raised(tmp_path):
 def test_a_point_in_progress_is_locked(tmp_path):
     path = path_in(tmp_path)(POINTS[0])
     with point_lock(path), pytest.raises(LockedError, match="another job"):
-        run_point(lambda p: {}, POINTS[0], path)
+        run_point(lambda ps: [{}], POINTS[0], path)
 
 
 def test_unknown_executor_is_named(tmp_path):
@@ -54,9 +54,33 @@ def test_unknown_executor_is_named(tmp_path):
 
 
 def test_a_two_point_sweep_through_submitit_local(tmp_path):
-    # `dict` is a job any subprocess can unpickle: it returns a copy of the point
-    out = run_sweep(POINTS, dict, path_in(tmp_path / "results"), executor="local",
+    # `list` is a job any subprocess can unpickle: each point's results are a copy of the point
+    out = run_sweep(POINTS, list, path_in(tmp_path / "results"), executor="local",
                     folder=tmp_path / "submitit", parameters={"timeout_min": 5})
     assert [r["status"] for r in out] == ["ok", "ok"]
     assert [{k: r[k] for k in ("method", "budget", "seed")} for r in out] == POINTS
     assert list((tmp_path / "submitit").glob("*_log.out"))  # submitit ran them as jobs
+
+
+def test_a_batch_runs_as_one_job_and_writes_a_file_per_point(tmp_path):
+    jobs = []
+
+    def job(ps):
+        jobs.append([p["seed"] for p in ps])
+        return [{"seed_seen": p["seed"]} for p in ps]
+
+    points = [{"method": "innr", "budget": 0.5, "seed": s} for s in (1, 2, 3)]
+    out = run_sweep(points, job, path_in(tmp_path), batch_of=lambda p: p["method"])
+    assert jobs == [[1, 2, 3]] and [r["seed_seen"] for r in out] == [1, 2, 3]
+    path_in(tmp_path)(points[1]).unlink()
+    run_sweep(points, job, path_in(tmp_path), batch_of=lambda p: p["method"])
+    assert jobs == [[1, 2, 3], [2]]  # only the lost point, still through the batch's job
+
+
+def test_a_stale_file_is_recomputed(tmp_path):
+    def job(ps):
+        return [{"key": "new"} for _ in ps]
+
+    run_sweep(POINTS[:1], lambda ps: [{"key": "old"}], path_in(tmp_path))
+    out = run_sweep(POINTS[:1], job, path_in(tmp_path), valid=lambda r: r["key"] == "new")
+    assert out[0]["key"] == "new"

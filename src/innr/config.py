@@ -141,6 +141,33 @@ class AblationConfig:
     faithful_seeds: int = 0
 
 
+FRONTIER_METHODS = ("innr_faithful", "innr_best", "innr_quantised", "pruned", "pruned_distilled",
+                    "low_rank", "quantised", "quantised_mean", "quantised_distilled",
+                    "pruned_quantised", "narrow_cnn")
+
+
+@dataclass(frozen=True)
+class FrontierConfig:
+    """Accuracy against stored bytes (innr.experiments.frontier): INNR and what a practitioner
+    would store instead, at each budget, on the config's CNNs."""
+
+    # shares of the CNN's float32 bytes; 0.7425 holds the original's SIREN
+    budgets: tuple[float, ...] = (0.1, 0.25, 0.5, 0.7425, 0.75, 1.0)
+    methods: tuple[str, ...] = FRONTIER_METHODS
+    # where a costly method is computed, when not at every budget (a method's accuracy at a
+    # budget is its best point of size <= the budget, so a missing point is covered by a smaller)
+    method_budgets: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # seeds of a costly method, when not all of the config's: the first N
+    method_seeds: dict[str, int] = field(default_factory=dict)
+    predictor_bits: int = 8  # innr_quantised: bits per predictor weight
+    executor: str = "inline"  # innr.sweep.EXECUTORS: "inline", "local" (submitit), "slurm"
+    parallel: int = 1  # submitit jobs at once (local executor)
+    decode_repeats: int = 5  # decode time: the median of this many rebuilds
+    label: str = "MNIST"  # the dataset's name in the report
+    # other configs (their own datasets) whose frontier this config's report shows beside its own
+    companions: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Config:
     name: str
@@ -157,6 +184,7 @@ class Config:
     attack: AttackConfig = field(default_factory=AttackConfig)
     fitnoise: FitNoiseConfig = field(default_factory=FitNoiseConfig)
     ablation: AblationConfig = field(default_factory=AblationConfig)
+    frontier: FrontierConfig = field(default_factory=FrontierConfig)
 
     def section_hash(self, *sections: str) -> str:
         """Short hash of the named sections: the cache key of what they determine."""
@@ -175,14 +203,20 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def hash(self) -> str:
-        """The key of the claims' results: every setting but [ablation], whose edits must not
-        invalidate them (the ablation's results carry ablation_hash)."""
-        settings = {k: v for k, v in self.to_dict().items() if k != "ablation"}
+    def _hash(self, *left_out: str) -> str:
+        settings = {k: v for k, v in self.to_dict().items() if k not in left_out}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
+    def hash(self) -> str:
+        """The key of the claims' results: every setting but [ablation] and [frontier], whose
+        edits must not invalidate them (their results carry their own keys)."""
+        return self._hash("ablation", "frontier")
+
     def ablation_hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+        return self._hash("frontier")
+
+    def frontier_hash(self) -> str:
+        return self._hash()
 
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -301,6 +335,29 @@ def _check_ablation(cfg: Config) -> None:
             variant_of(a.base, override, where=f"ablation.ideas.{name}[{i}]")
 
 
+def _check_frontier(cfg: Config) -> None:
+    f = cfg.frontier
+    unknown = sorted(set(f.methods) - set(FRONTIER_METHODS))
+    if unknown:
+        raise ConfigError(f"frontier.methods: unknown {unknown}; known: {list(FRONTIER_METHODS)}")
+    if not f.budgets or not all(0 < b <= 1 for b in f.budgets):
+        raise ConfigError("frontier.budgets must list shares of the CNN's bytes in (0, 1]")
+    for method, budgets in f.method_budgets.items():
+        if method not in f.methods or not set(budgets) <= set(f.budgets):
+            raise ConfigError(f"frontier.method_budgets.{method}: must name one of "
+                              f"frontier.methods and budgets among {list(f.budgets)}")
+    for method, n in f.method_seeds.items():
+        if method not in f.methods or not 0 < n <= len(cfg.seeds):
+            raise ConfigError(f"frontier.method_seeds.{method}: must name one of "
+                              f"frontier.methods and lie in [1, {len(cfg.seeds)}]")
+    if not 2 <= f.predictor_bits <= 16:
+        raise ConfigError("frontier.predictor_bits must lie in [2, 16]")
+    if f.executor not in ("inline", "local", "slurm"):
+        raise ConfigError("frontier.executor must be one of inline, local, slurm")
+    if f.parallel < 1 or f.decode_repeats < 1:
+        raise ConfigError("frontier.parallel and frontier.decode_repeats must be >= 1")
+
+
 def validate(cfg: Config) -> Config:
     """Range checks that types cannot express; returns the config unchanged."""
     checks = [
@@ -349,6 +406,7 @@ def validate(cfg: Config) -> Config:
         if not ok:
             raise ConfigError(message)
     _check_ablation(cfg)
+    _check_frontier(cfg)
     return cfg
 
 

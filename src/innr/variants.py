@@ -32,6 +32,7 @@ from innr.fit import DivergenceError
 from innr.predictors import build_predictor, count_params, width_for_budget
 from innr.progress import Progress
 from innr.runtime import seed_everything
+from innr.size import BITS
 from innr.target import Targets
 
 # --- the predictor and its size --------------------------------------------------------------
@@ -61,6 +62,34 @@ def new_predictor(variant: VariantConfig, targets: Targets, width: int) -> nn.Mo
                            **predictor_shape(variant, targets, width))
 
 
+# --- a predictor stored in fewer bits (Strümpler et al. 2022; COIN) ---------------------------
+# Each parameter tensor is rounded to `bits` symmetric levels of one float32 scale (its max |w|);
+# the fit sees the rounded predictor and its gradient passes straight through the rounding.
+
+def fake_quantised(p: torch.Tensor, bits: int) -> torch.Tensor:
+    top = 2 ** (bits - 1) - 1
+    scale = p.detach().abs().amax().clamp_min(1e-12) / top
+    q = (p / scale).round().clamp(-top, top) * scale
+    return p + (q - p).detach()
+
+
+def predictor_bits(variant: VariantConfig, targets: Targets, width: int, bits: int = 0) -> int:
+    """What the predictor stores: float32 parameters, or `bits` each plus a scale per tensor."""
+    n = predictor_params(variant, targets, width)
+    if not bits:
+        return n * BITS
+    tensors = len(list(new_predictor(variant, targets, 1).parameters()))
+    return n * bits + tensors * BITS
+
+
+def width_for_bits(variant: VariantConfig, targets: Targets, budget: int, bits: int = 0) -> int:
+    """The widest predictor whose stored bits fit `budget` (after the targets' side bits)."""
+    if not bits:
+        return width_for(variant, targets, budget // BITS)
+    tensors = len(list(new_predictor(variant, targets, 1).parameters()))
+    return width_for(variant, targets, (budget - tensors * BITS) // bits)
+
+
 @dataclass
 class Stack:
     """M predictors of one shape: a template without storage and stacked parameters [M, ...]."""
@@ -68,30 +97,35 @@ class Stack:
     template: nn.Module
     params: dict[str, torch.Tensor]
     buffers: dict[str, torch.Tensor]
+    bits: int = 0  # 0: float32 parameters; else each tensor rounded to `bits` (fake_quantised)
 
     @classmethod
     def init(cls, variant: VariantConfig, targets: Targets, width: int, seeds: list[int],
-             device: torch.device) -> Stack:
+             device: torch.device, bits: int = 0) -> Stack:
         """Each predictor initialised from its own seed, as a separate fit would be."""
         models = []
         for seed in seeds:
             seed_everything(seed)
             models.append(new_predictor(variant, targets, width).to(device))
         params, buffers = torch.func.stack_module_state(models)
-        return cls(copy.deepcopy(models[0]).to("meta"), params, buffers)
+        return cls(copy.deepcopy(models[0]).to("meta"), params, buffers, bits)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """x [M, B, dims] -> outputs [M, B, head], predictor m on its own rows."""
         def one(p, b, xm):
+            if self.bits:
+                p = {k: fake_quantised(v, self.bits) for k, v in p.items()}
             return torch.func.functional_call(self.template, (p, b), (xm,))
         return torch.vmap(one)(self.params, self.buffers, x)
 
     def select(self, m: int) -> nn.Module:
-        """Predictor m as an ordinary module (detached copy)."""
+        """Predictor m as an ordinary module (detached copy; rounded as it is stored)."""
         module = copy.deepcopy(self.template).to_empty(device=next(iter(self.params.values()))
                                                       .device)
-        module.load_state_dict({**{k: v[m].detach() for k, v in self.params.items()},
-                                **{k: v[m] for k, v in self.buffers.items()}})
+        params = {k: v[m].detach() for k, v in self.params.items()}
+        if self.bits:
+            params = {k: fake_quantised(v, self.bits) for k, v in params.items()}
+        module.load_state_dict({**params, **{k: v[m] for k, v in self.buffers.items()}})
         return module
 
 
@@ -215,13 +249,14 @@ def reconstruction_step(variant: VariantConfig, targets: Targets, stack: Stack,
 
 def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
         network: nn.Module | None = None, inputs: SyntheticInputs | None = None,
-        label: str = "INNR", log_every: int = 50) -> tuple[Stack, dict]:
+        label: str = "INNR", log_every: int = 50, bits: int = 0) -> tuple[Stack, dict]:
     """Fit one predictor per network of `targets`, predictor m initialised from seeds[m].
-    Distillation needs the networks' architecture (`network`) and an input sampler."""
+    Distillation needs the networks' architecture (`network`) and an input sampler; `bits`:
+    the predictor stored in that many bits per parameter, fitted through the rounding."""
     if variant.distill_steps and (network is None or inputs is None):
         raise ValueError("distillation needs the network's architecture and an input sampler")
     device = targets.values.device
-    stack = Stack.init(variant, targets, width, seeds, device)
+    stack = Stack.init(variant, targets, width, seeds, device, bits)
     generators = [torch.Generator().manual_seed(s + 1) for s in seeds]
     M = len(targets)
     history = {"step": [], "loss": [], "distill_step": [], "distill_loss": []}

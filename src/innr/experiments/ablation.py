@@ -48,7 +48,14 @@ from innr.runtime import (
 from innr.size import BITS, budget_bits, predictor_budget, side_bits
 from innr.store import LockedError, Store, read_json, write_json
 from innr.target import Targets
-from innr.variants import fit, predictor_params, rebuild, synthetic_inputs, width_for
+from innr.variants import (
+    fit,
+    predictor_bits,
+    predictor_params,
+    rebuild,
+    synthetic_inputs,
+    width_for_bits,
+)
 from innr.yardsticks import pruned
 
 
@@ -165,19 +172,22 @@ class Ablation:
         self.times.append(result["wall_seconds"])
         return result
 
-    def variant(self, arm: Arm) -> dict:
-        v, seeds = arm.variant, self.seeds(arm.stage)
-        cnns = self.cnns(arm.stage)
+    def variant(self, arm: Arm, seeds: Sequence[int] | None = None, bits: int = 0) -> dict:
+        """The arm's variant fitted to the stage's CNNs (or those of `seeds`), its predictor
+        stored in float32 or, with `bits`, in that many bits a parameter."""
+        v, every = arm.variant, self.seeds(arm.stage)
+        seeds = list(seeds or every)
+        cnns = [c for s, c in zip(every, self.cnns(arm.stage), strict=True) if s in seeds]
         held_out = self.splits(arm.stage)[1]
         targets = Targets.of([c.state_dict() for c in cnns], v, chain_of(cnns[0]) if v.permute
                              else ()).to(self.device)
         n = targets.outlier.shape[1]
-        width = width_for(v, targets, predictor_budget(arm.budget, n,
-                                                       int(targets.outlier[0].sum())))
+        allowed = budget_bits(arm.budget, n)
+        width = width_for_bits(v, targets, allowed - targets.side_bits(), bits)
         inputs = synthetic_inputs(v.distill_inputs, tuple(held_out.inputs.shape[1:]),
                                   self.config.data.mean, self.config.data.std)
         stack, history = fit(v, targets, seeds, width, network=cnns[0], inputs=inputs,
-                             label=f"{arm.name} {arm.budget:.0%}")
+                             label=f"{arm.name} {arm.budget:.0%}", bits=bits)
         per_seed = {}
         for m, (seed, cnn, params) in enumerate(zip(seeds, cnns, rebuild(stack, targets),
                                                     strict=True)):
@@ -186,15 +196,14 @@ class Ablation:
                                               logits_cnn),
                                    "fit_seconds": history["seconds"] / len(seeds),
                                    "final_loss": history["loss"][-1][m]}
-        params_count = predictor_params(v, targets, width)
-        return {"variant": dataclasses.asdict(v), "width": width, "predictor_params": params_count,
-                "stored_bits": params_count * BITS + targets.side_bits(),
-                "budget_bits": budget_bits(arm.budget, n), "per_seed": per_seed,
-                "history": history}
+        return {"variant": dataclasses.asdict(v), "width": width,
+                "predictor_params": predictor_params(v, targets, width),
+                "stored_bits": predictor_bits(v, targets, width, bits) + targets.side_bits(),
+                "budget_bits": allowed, "per_seed": per_seed, "history": history}
 
-    def faithful(self, arm: Arm) -> dict:
+    def faithful(self, arm: Arm, seeds: Sequence[int] | None = None) -> dict:
         """The original's per-weight SIREN, as wide as the budget allows (at the original's
-        budget, the claims' own fits, from the cache)."""
+        budget, the claims' own fits, from the cache), on the stage's seeds or `seeds`."""
         innr = self.config.innr
         n = count_params(self.cnns(arm.stage)[0])
         width = width_for_budget(predictor_budget(arm.budget, n), "siren", dim_in=DIMS,
@@ -205,10 +214,14 @@ class Ablation:
                 innr, hidden=width, eval_every=innr.steps))
         test = self.splits(arm.stage)[1]
         per_seed, params_count = {}, 0
-        seeds = self.seeds(arm.stage)
-        if width != innr.hidden:  # the costliest arm: on the first faithful_seeds seeds only
-            seeds = seeds[:self.config.ablation.faithful_seeds or None]
-        for seed, cnn in zip(seeds, self.cnns(arm.stage), strict=False):
+        every = self.seeds(arm.stage)
+        if seeds is None:
+            seeds = every
+            if width != innr.hidden:  # the costliest arm: on the first faithful_seeds seeds only
+                seeds = seeds[:self.config.ablation.faithful_seeds or None]
+        for seed, cnn in zip(every, self.cnns(arm.stage), strict=True):
+            if seed not in seeds:
+                continue
             siren, problem, history = get_innr(config, seed, self.store, cnn, test)
             params_count = count_params(siren)
             per_seed[str(seed)] = {**evaluate(cnn, problem.like, problem.rebuild(siren), test,
@@ -305,12 +318,18 @@ def report_arms(config: Config, selection: dict) -> list[Arm]:
     return arms
 
 
-def run_ablation(ab: Ablation) -> None:
+def run_selection(ab: Ablation) -> dict:
+    """Stage 1's choices: read when made with this config, made now otherwise."""
     path = ab.store.root / "ablation" / "selection.json"
     selection = read_json(path)
     if selection is None or selection.get("config_hash") != ab.config.ablation_hash():
         selection = {**select(ab), "config_hash": ab.config.ablation_hash()}
         write_json(path, selection)
+    return selection
+
+
+def run_ablation(ab: Ablation) -> None:
+    selection = run_selection(ab)
     print(f"ablation: selected w0_initial {selection['w0_initial']:g}; best combination: base + "
           f"{', '.join(selection['best_ideas']) or 'nothing'}", flush=True)
     arms = report_arms(ab.config, selection)

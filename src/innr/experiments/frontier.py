@@ -1,0 +1,436 @@
+"""The compression frontier: INNR against what a practitioner would store instead, in bytes.
+
+    python -m innr.experiments.frontier --config experiments/full.toml [--executor local]
+
+Every (method, budget, seed) is a point with its own results file under
+RESULTS/<config>/frontier/<method>/; the sweep (innr.sweep) runs them here, through submitit's
+local executor, or on a SLURM cluster, and resumes where it stopped. Three stages, each waiting
+for the one before:
+1. the config's CNNs (the claims' CNNs: trained once per seed, or loaded from the cache);
+2. the ablation's selection (its best variant, chosen on the validation split), when an INNR
+   variant is swept and the ablation has not chosen yet;
+3. the points. A budget is a share of the CNN's float32 bytes; each method stores at most that,
+   everything counted (innr.size, innr.baselines):
+   - innr_faithful: the original's per-weight SIREN, as wide as the budget allows;
+   - innr_best: the ablation's best variant, as wide as the budget allows (fitted over all
+     seeds at once; where the ablation fitted it at that budget, its fits are reused);
+   - innr_quantised: the same variant, its predictor stored in `predictor_bits` a parameter and
+     fitted through the rounding (straight-through estimator), hence wider;
+   - pruned, low_rank, quantised (int8/4/3/2, the most bits that fit), quantised_mean (with the
+     channels' means restored), pruned_quantised (pruning then int8): innr.baselines, no data;
+   - pruned_distilled, quantised_distilled: the same, then the INNR's own data-free
+     distillation (KL to the CNN on synthetic inputs plus the weight MSE, the best variant's
+     steps, batch and lr), the mask or the bit width kept: both sides optimised alike;
+   - narrow_cnn: the same recipe with fewer channels, trained on the data (a reference that
+     uses data, marked as such).
+Each point records accuracy, the gap to its CNN, agreement, stored bits and the decode time (the
+median of rebuilding the weights from what is stored, value-independent, on this machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from innr import baselines
+from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
+from innr.data import DataError
+from innr.experiments.ablation import Ablation, Arm, budget_label, evaluate, run_selection
+from innr.experiments.common import _now
+from innr.fit import INNRProblem, build_siren, get_cnn
+from innr.metrics import accuracy, agreement, logits_of
+from innr.models import build_cnn, count_params
+from innr.permutations import chain_of
+from innr.runtime import describe, git_state, keep_freed_memory, pick_device, set_deterministic
+from innr.size import BITS, budget_bits
+from innr.store import LockedError, Store, read_json, write_json
+from innr.sweep import EXECUTORS, run_sweep
+from innr.target import Targets
+from innr.variants import (
+    Stack,
+    kl_loss,
+    rebuild,
+    synthetic_inputs,
+)
+
+INNR_METHODS = ("innr_faithful", "innr_best", "innr_quantised")
+DISTILLED = {"pruned_distilled": "pruned", "quantised_distilled": "quantised"}
+USES_DATA = ("narrow_cnn",)
+FLOAT32_VALUED = ("innr_faithful", "innr_best", "pruned", "pruned_distilled", "low_rank",
+                  "narrow_cnn")  # their size is also a number of float32 parameters
+
+
+# --- the points ------------------------------------------------------------------------------
+
+def points(config: Config) -> list[dict]:
+    """Every (method, budget, seed) of the config's frontier."""
+    f = config.frontier
+    out = []
+    for method in f.methods:
+        seeds = config.seeds[:f.method_seeds.get(method, len(config.seeds))]
+        for budget in f.method_budgets.get(method, f.budgets):
+            point = {"dataset": config.name, "method": method, "budget": budget}
+            if method == "innr_quantised":
+                point["bits"] = f.predictor_bits
+            out += [{**point, "seed": s} for s in seeds]
+    return out
+
+
+def path_of(store: Store, point: dict) -> Path:
+    folder = store.root / "frontier" / point["method"]
+    if point["method"] in ("cnn", "selection"):
+        return folder / (f"seed_{point['seed']}.json" if "seed" in point else "selection.json")
+    return folder / f"{budget_label(point['budget'])}_seed{point['seed']}.json"
+
+
+def batch_of(point: dict) -> tuple:
+    """INNR fits of one budget run together (batched over seeds); a baseline's points share one
+    job (each is cheap: a job per point would be mostly start-up); a narrow CNN trains alone."""
+    m = point["method"]
+    if m in INNR_METHODS:
+        return m, point["budget"]
+    if m == "narrow_cnn":
+        return m, point["budget"], point["seed"]
+    return (m,)
+
+
+# --- decode time ---------------------------------------------------------------------------
+
+def median_seconds(decode: Callable[[], object], repeats: int) -> float:
+    decode()  # warm-up: allocations, first-call dispatch
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        decode()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def baseline_decoder(c: baselines.Compressed, like: dict[str, torch.Tensor]
+                     ) -> Callable[[], dict[str, torch.Tensor]]:
+    """Rebuilding the weights from what the method stores (its values, indices, codes, scales,
+    factors); the cost depends on the shapes only."""
+    shapes = {k: v.shape for k, v in like.items()}
+    n = sum(v.numel() for v in like.values())
+
+    def split(flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        out, start = {}, 0
+        for k, s in shapes.items():
+            size = math.prod(s)
+            out[k] = flat[start:start + size].view(s)
+            start += size
+        return out
+
+    if c.method.startswith("pruned"):
+        flat = torch.cat([p.reshape(-1) for p in c.params.values()])
+        index = flat.nonzero().squeeze(1)
+        if c.method == "pruned":  # float32 values at their indices
+            values = flat[index]
+            return lambda: split(torch.zeros(n).index_put_((index,), values))
+        codes = torch.zeros(len(index), dtype=torch.int8)  # int8 codes, their channel's scale
+        scale_of = torch.ones(len(index))
+        return lambda: split(torch.zeros(n).index_put_((index,), codes.float() * scale_of))
+    if c.method.startswith("quantised"):  # int codes per channel, a scale (and a mean)
+        codes = {k: torch.zeros(s[0], math.prod(s[1:]), dtype=torch.int8)
+                 for k, s in shapes.items()}
+        scales = {k: torch.ones(s[0], 1) for k, s in shapes.items()}
+        if c.method == "quantised_mean":
+            return lambda: {k: (codes[k].float() * scales[k] + scales[k]).view(shapes[k])
+                            for k in shapes}
+        return lambda: {k: (codes[k].float() * scales[k]).view(shapes[k]) for k in shapes}
+    if c.method == "low_rank":
+        factors = {}
+        for k, s in shapes.items():
+            rank = c.setting["ranks"].get(k, 0)
+            if len(s) >= 2 and rank < min(s[0], math.prod(s[1:])):
+                factors[k] = (torch.randn(s[0], rank), torch.randn(rank, math.prod(s[1:])))
+        whole = {k: like[k].clone() for k in shapes if k not in factors}
+        return lambda: {**whole, **{k: (u @ v).view(shapes[k]) for k, (u, v) in factors.items()}}
+    raise ValueError(f"no decoder for {c.method!r}")
+
+
+# --- data-free distillation of a baseline ----------------------------------------------------
+
+def ste_quantised(p: torch.Tensor, bits: int) -> torch.Tensor:
+    """innr.baselines.quantise_tensor's rounding, with the gradient passed straight through."""
+    return p + (baselines.quantise_tensor(p, bits) - p).detach()
+
+
+def distilled(cnn: nn.Module, c: baselines.Compressed, variant: VariantConfig,
+              inputs: Callable[[torch.Generator, int], torch.Tensor], seed: int
+              ) -> dict[str, torch.Tensor]:
+    """A baseline's weights tuned like the INNR's second stage: KL(CNN || compressed CNN) on
+    synthetic inputs plus `distill_mse` times the standardised weight MSE, Adam at
+    `distill_lr` for `distill_steps`; the mask (pruning) or the bit width (quantisation) kept."""
+    original = {k: v.detach() for k, v in cnn.state_dict().items()}
+    std = torch.cat([v.reshape(-1) for v in original.values()]).std()
+    if c.method == "pruned":
+        masks = {k: (v != 0).float() for k, v in c.params.items()}
+        theta = {k: c.params[k].clone().requires_grad_() for k in original}
+
+        def project(t):
+            return {k: t[k] * masks[k] for k in t}
+    else:
+        bits = c.setting["bits"]
+        theta = {k: v.clone().requires_grad_() for k, v in original.items()}
+
+        def project(t):
+            return {k: ste_quantised(v, bits) for k, v in t.items()}
+    opt = torch.optim.Adam(theta.values(), lr=variant.distill_lr)
+    g = torch.Generator().manual_seed(seed + 1)
+    device = next(iter(original.values())).device
+    for _ in range(variant.distill_steps):
+        x = inputs(g, variant.distill_batch).to(device)
+        with torch.no_grad():
+            teacher = cnn(x)
+        weights = project(theta)
+        student = torch.func.functional_call(cnn, weights, (x,))
+        mse = sum(((weights[k] - original[k]) ** 2).sum() for k in weights) / (
+            sum(v.numel() for v in weights.values()) * std ** 2)
+        loss = kl_loss(teacher, student) + variant.distill_mse * mse
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"seed {seed}: distillation of {c.method} diverged")
+    with torch.no_grad():
+        return {k: v.detach() for k, v in project(theta).items()}
+
+
+# --- the job ---------------------------------------------------------------------------------
+
+def narrow_channels(config: Config, share: float) -> int:
+    """The widest CNN of the recipe whose float32 weights fit `share` of the CNN's."""
+    full = count_params(build_cnn(config.cnn.architecture, config.cnn.channels))
+    allowed = budget_bits(share, full)
+    c = 1
+    while (c < config.cnn.channels and
+           count_params(build_cnn(config.cnn.architecture, c + 1)) * BITS <= allowed):
+        c += 1
+    return c
+
+
+class Frontier:
+    """The job every point runs: picklable (a config and a results root), it loads what it
+    needs once per process (data, CNNs, the selection)."""
+
+    def __init__(self, config: Config, results: Path | None):
+        self.config, self.results = config, results
+        self._ab: Ablation | None = None
+
+    def __getstate__(self) -> dict:  # a submitted job carries the config, not loaded data
+        return {"config": self.config, "results": self.results, "_ab": None}
+
+    @property
+    def ab(self) -> Ablation:
+        if self._ab is None:
+            set_deterministic()
+            keep_freed_memory()
+            device = pick_device(self.config.device, self.config.allow_tf32)
+            self._ab = Ablation(self.config, Store(self.config.name, self.results), device)
+        return self._ab
+
+    def cnn(self, seed: int) -> nn.Module:
+        return self.ab.cnns("report")[self.config.seeds.index(seed)]
+
+    def __call__(self, batch: list[dict]) -> list[dict]:
+        started, t0 = _now(), time.perf_counter()
+        method = batch[0]["method"]
+        if method == "cnn":
+            self.ab.cnns("report")  # trains what is missing, once per seed
+            test = self.ab.splits("report")[1]
+            out = [{"accuracy": accuracy(logits_of(self.cnn(p["seed"]), test.inputs),
+                                         test.labels)} for p in batch]
+        elif method == "selection":
+            out = [{"selection": run_selection(self.ab)}]
+        elif method in INNR_METHODS:
+            out = self.innr(batch)
+        elif method == "narrow_cnn":
+            out = [self.narrow(p) for p in batch]
+        else:
+            out = [self.baseline(p) for p in batch]
+        stamp = {"config_hash": self.config.ablation_hash(), "started": started,
+                 "finished": _now(), "job_seconds": time.perf_counter() - t0,
+                 "provenance": describe(self.ab.device)}
+        return [{**r, **stamp, "uses_data": method in USES_DATA} for r in out]
+
+    # INNR: one batched fit per (method, budget), or the ablation's fits where it made them
+    def innr(self, batch: list[dict]) -> list[dict]:
+        method, budget = batch[0]["method"], batch[0]["budget"]
+        seeds = [p["seed"] for p in batch]
+        selection = read_json(self.ab.store.root / "ablation" / "selection.json")
+        if method == "innr_faithful":
+            body = self.ab.faithful(Arm("report", "faithful", budget), seeds)
+            decode = self.faithful_decoder(body["width"])
+        else:
+            variant = variant_of(VariantConfig(), selection["best"])
+            bits = batch[0].get("bits", 0)
+            body = self.reused(budget, seeds) if not bits else None
+            if body is None:
+                body = self.ab.variant(Arm("report", f"{method}", budget, variant), seeds, bits)
+            decode = self.variant_decoder(variant, body["width"], bits)
+        seconds = median_seconds(decode, self.config.frontier.decode_repeats)
+        shared = {k: body[k] for k in ("width", "predictor_params", "stored_bits", "budget_bits")}
+        return [{**body["per_seed"][str(s)], **shared, "decode_seconds": seconds,
+                 "setting": {"width": body["width"]}} for s in seeds]
+
+    def reused(self, budget: float, seeds: Sequence[int]) -> dict | None:
+        """The ablation's own fit of its best variant at `budget`, if it made one for these
+        seeds with this config (the same variant, seeds and code: the same numbers)."""
+        arm = read_json(self.ab.store.root / "ablation" / Arm("report", "best", budget).file)
+        if (arm is None or arm.get("config_hash") != self.config.ablation_hash()
+                or not all(str(s) in arm["per_seed"] for s in seeds)):
+            return None
+        return arm
+
+    def variant_decoder(self, variant: VariantConfig, width: int, bits: int):
+        cnn = self.cnn(self.config.seeds[0])
+        targets = Targets.of([cnn.state_dict()], variant, chain_of(cnn) if variant.permute
+                             else ()).to(self.ab.device)
+        stack = Stack.init(variant, targets, width, [0], self.ab.device, bits)
+        return lambda: rebuild(stack, targets)
+
+    def faithful_decoder(self, width: int):
+        problem = INNRProblem.of(self.cnn(self.config.seeds[0]))
+        siren = build_siren(dataclasses.replace(self.config.innr, hidden=width))
+        siren = siren.to(self.ab.device)
+        return lambda: problem.rebuild(siren)
+
+    # the data-free baselines
+    def baseline(self, point: dict) -> dict:
+        method, seed = point["method"], point["seed"]
+        cnn = self.cnn(seed)
+        like = {k: v.detach() for k, v in cnn.state_dict().items()}
+        n = sum(v.numel() for v in like.values())
+        allowed = budget_bits(point["budget"], n)
+        c = baselines.at_budget(DISTILLED.get(method, method), like, allowed)
+        if c is None:  # nothing of this method fits: no point (the report shows none)
+            return {"fits": False, "budget_bits": allowed}
+        t0 = time.perf_counter()
+        params = c.params
+        if method in DISTILLED:
+            variant = self.best_variant()
+            test = self.ab.splits("report")[1]
+            inputs = synthetic_inputs(variant.distill_inputs, tuple(test.inputs.shape[1:]),
+                                      self.config.data.mean, self.config.data.std)
+            params = distilled(cnn, c, variant, inputs, seed)
+        fit_seconds = time.perf_counter() - t0
+        test = self.ab.splits("report")[1]
+        logits_cnn = self.ab.cnn_logits("report", seed, cnn)
+        return {**evaluate(cnn, like, params, test, logits_cnn), "fits": True,
+                "stored_bits": c.bits, "budget_bits": allowed, "setting": c.setting,
+                "params": (c.setting.get("keep") if method.startswith("pruned") and
+                           method != "pruned_quantised" else None),
+                "fit_seconds": fit_seconds,
+                "decode_seconds": median_seconds(baseline_decoder(c, like),
+                                                 self.config.frontier.decode_repeats)}
+
+    def best_variant(self) -> VariantConfig:
+        """The distillation the INNR gets: the best variant's, or (if the selection left it
+        out) the ablation's distillation idea on top of it."""
+        selection = read_json(self.ab.store.root / "ablation" / "selection.json")
+        if selection is None:
+            raise ConfigError("the distilled baselines use the best variant's distillation "
+                              "settings; run the ablation's selection first (the frontier's "
+                              "second stage does)")
+        best = variant_of(VariantConfig(), selection["best"])
+        if not best.distill_steps:
+            best = variant_of(best, *self.config.ablation.ideas.get("distill", ())[:1])
+        if not best.distill_steps:
+            raise ConfigError("the distilled baselines need distillation settings: give the "
+                              "ablation a 'distill' idea (ablation.ideas.distill)")
+        return best
+
+    # the reference that uses data
+    def narrow(self, point: dict) -> dict:
+        seed, c = point["seed"], narrow_channels(self.config, point["budget"])
+        narrow = dataclasses.replace(self.config, cnn=dataclasses.replace(self.config.cnn,
+                                                                          channels=c))
+        train, test = self.ab.splits("report")
+        t0 = time.perf_counter()
+        model, _ = get_cnn(narrow, seed, self.ab.store, train, test)
+        fit_seconds = time.perf_counter() - t0
+        logits = logits_of(model, test.inputs)
+        logits_cnn = self.ab.cnn_logits("report", seed, self.cnn(seed))
+        acc_cnn, acc = accuracy(logits_cnn, test.labels), accuracy(logits, test.labels)
+        n = count_params(model)
+        return {"accuracy_original": acc_cnn, "accuracy_rebuilt": acc,
+                "accuracy_gap": acc_cnn - acc,
+                "top1_agreement": agreement(logits_cnn, logits)["top1_agreement"],
+                "snr_db": None, "weight_rel_l2": None, "fits": True, "stored_bits": n * BITS,
+                "budget_bits": budget_bits(point["budget"], count_params(self.cnn(seed))),
+                "params": n, "setting": {"channels": c}, "fit_seconds": fit_seconds,
+                "decode_seconds": 0.0}
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+def run_frontier(config: Config, results: Path | None, executor: str, folder: Path,
+                 parameters: dict | None = None) -> dict:
+    job, store = Frontier(config, results), Store(config.name, results)
+    h = config.ablation_hash()
+
+    def valid(r: dict) -> bool:
+        return r.get("config_hash") == h
+
+    def sweep(ps: list[dict], batch=None) -> list[dict]:
+        return run_sweep(ps, job, lambda p: path_of(store, p), executor, folder, parameters,
+                         batch_of=batch, valid=valid, parallel=config.frontier.parallel)
+
+    t0 = time.perf_counter()
+    every = points(config)
+    print(f"frontier: {len(every)} points, {len({batch_of(p) for p in every})} jobs "
+          f"({executor})", flush=True)
+    sweep([{"dataset": config.name, "method": "cnn", "seed": s} for s in config.seeds],
+          batch=lambda p: "cnn")
+    if any(p["method"] in ("innr_best", "innr_quantised") + tuple(DISTILLED) for p in every):
+        sweep([{"dataset": config.name, "method": "selection"}])
+    done = sweep(every, batch_of)
+    failed = [r["point"] for r in done if r["status"] != "ok"]
+    index = {"points": [str(path_of(store, p).relative_to(store.root)) for p in every],
+             "failed": failed, "config_hash": h, "frontier": dataclasses.asdict(config.frontier),
+             "wall_seconds": time.perf_counter() - t0, "git": git_state(), "complete": True}
+    write_json(store.root / "frontier" / "index.json", index)
+    print(f"frontier: {len(every) - len(failed)} points done, {len(failed)} failed "
+          f"({index['wall_seconds'] / 60:.1f} min)", flush=True)
+    return index
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m innr.experiments.frontier",
+                                description="INNR and its rivals at each budget, in bytes.")
+    p.add_argument("--config", required=True, type=Path, help="TOML file under experiments/")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="SECTION.KEY=VALUE", help="override a config value (repeatable)")
+    p.add_argument("--results", type=Path, default=None, help="results root")
+    p.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="inline (default: frontier.executor), local (submitit's subprocesses) "
+                        "or slurm (submitit's SLURM executor)")
+    p.add_argument("--slurm-partition", default=None, help="with --executor slurm")
+    args = p.parse_args(argv)
+    try:
+        config = load_config(args.config, args.overrides)
+        executor = args.executor or config.frontier.executor
+        store = Store(config.name, args.results)
+        git_state()
+        Frontier(config, args.results).ab.splits("report")  # bad data stops here
+        parameters = {"slurm_partition": args.slurm_partition} if args.slurm_partition else {}
+        run_frontier(config, args.results, executor, store.root / "frontier" / "submitit",
+                     parameters)
+    except (ConfigError, DataError, LockedError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
