@@ -1,45 +1,77 @@
 #!/usr/bin/env bash
 # The whole reproduction: set-up, the three claims' experiments over every seed, the fit's noise,
-# the ablation of INNR variants, figures, PDF.
+# the ablation of INNR variants, the compression frontier (and, for each companion config named
+# by [frontier] companions, e.g. Fashion-MNIST: its claims and frontier), figures, PDF.
 #   ./run_all.sh                 experiments/full.toml (10 seeds; run times: README)
 #   ./run_all.sh --quick         experiments/quick.toml (a few minutes)
 #   ./run_all.sh --config FILE   any other config
+#   --only PART                  claims, ablation, frontier or report (repeatable; default: all)
 #   --results DIR                results root (default experiments/results)
 #   --out DIR                    figures, LaTeX build and PDF under DIR (default: the repo)
-# Interrupted, it resumes: finished seeds and cached CNNs/INNRs are never recomputed.
+# Interrupted, it resumes: finished seeds, points and cached CNNs/INNRs are never recomputed.
 set -euo pipefail
 cd "$(dirname "$0")"
 config=experiments/full.toml
 results=()
 out=()
+only=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) config=experiments/quick.toml ;;
     --config) config=${2:?--config needs a file}; shift ;;
     --results) results=(--results "${2:?--results needs a directory}"); shift ;;
     --out) out=(--out "${2:?--out needs a directory}"); shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --only)
+      case ${2:-} in
+        claims|ablation|frontier|report) only+=("$2") ;;
+        *) echo "error: --only takes claims, ablation, frontier or report, got '${2:-}'" >&2
+           exit 2 ;;
+      esac
+      shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ -f $config ]] || { echo "error: config $config not found" >&2; exit 2; }
 
+[[ ${#only[@]} -gt 0 ]] || only=(claims ablation frontier report)
+wants() { [[ " ${only[*]} " == *" $1 "* ]]; }
+
 start=$(date +%s)
 scripts/setup.sh
-if grep -q "fashion-mnist" "$config"; then
+companions=$(.venv/bin/python -c "import sys; from innr.config import load_config
+print(' '.join(load_config(sys.argv[1]).frontier.companions))" "$config")
+configs=("$config")
+for name in $companions; do
+  [[ -f experiments/$name.toml ]] || { echo "error: companion experiments/$name.toml not found" >&2
+                                       exit 2; }
+  configs+=("experiments/$name.toml")
+done
+if grep -q "fashion-mnist" "${configs[@]}"; then
   scripts/install_data.sh  # Fashion-MNIST from Debian's package (as root), or says how
 fi
 latex_ok=1
-scripts/install_latex.sh || latex_ok=0
+if wants report; then scripts/install_latex.sh || latex_ok=0; fi
 
-for experiment in fidelity compression transfer fitnoise ablation; do
-  echo "== $experiment ($config)"
-  .venv/bin/python -m innr.experiments.$experiment --config "$config" "${results[@]}"
+run() {  # one experiment of one config
+  echo "== $1 ($2)"
+  .venv/bin/python -m "innr.experiments.$1" --config "$2" "${results[@]}"
+}
+for c in "${configs[@]}"; do
+  main=$([[ $c == "$config" ]] && echo 1 || echo 0)
+  if wants claims; then
+    for experiment in fidelity compression transfer; do run $experiment "$c"; done
+    if [[ $main == 1 ]]; then run fitnoise "$c"; fi  # the fit's noise: the main config only
+  fi
+  if wants ablation && [[ $main == 1 ]]; then run ablation "$c"; fi
+  if wants frontier; then run frontier "$c"; fi
 done
-echo "== report"
 status=0
-.venv/bin/python -m innr.report --config "$config" "${results[@]}" "${out[@]}" || status=$?
+if wants report; then
+  echo "== report"
+  .venv/bin/python -m innr.report --config "$config" "${results[@]}" "${out[@]}" || status=$?
+fi
 echo "total time: $(( $(date +%s) - start )) s"
 if [[ $status -ne 0 || $latex_ok -eq 0 ]]; then
   echo "the figures and the LaTeX source were written; the PDF was not built (see above)" >&2

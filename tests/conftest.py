@@ -28,7 +28,7 @@ def _threads():
 @pytest.fixture(scope="session")
 def quick_results(tmp_path_factory) -> Path:
     """Run the experiments with experiments/quick.toml; returns the results root."""
-    from innr.experiments import ablation, compression, fidelity, fitnoise, transfer
+    from innr.experiments import ablation, compression, fidelity, fitnoise, frontier, transfer
     from innr.experiments.common import main
 
     root = tmp_path_factory.mktemp("results")
@@ -40,4 +40,5 @@ def quick_results(tmp_path_factory) -> Path:
         assert main(name, module.run, ["--config", str(QUICK), "--results", str(root)],
                     **kwargs) == 0
     assert ablation.main(["--config", str(QUICK), "--results", str(root)]) == 0
+    assert frontier.main(["--config", str(QUICK), "--results", str(root)]) == 0
     return root / "quick"

@@ -17,8 +17,9 @@ One run measures, on the CPU (or the GPU that `device = "auto"` picks):
   step time they bound (every core running such chunks back to back, nothing else): the most
   this design of the step reaches on this machine;
 - a kernel-wise fit step (innr.variants: the ablation's base at half the CNN's bits) for 10
-  networks at once (stacked parameters, one vmapped forward: a batched matmul per layer) and
-  for one network at a time, as GFLOP/s of its matmuls and as a ratio to the matmul rate;
+  networks at once (stacked parameters, one vmapped forward: a batched matmul per layer), for
+  one network at a time, and for 10 with the frontier's 8-bit predictor (the same width,
+  rounded straight-through), as GFLOP/s of its matmuls and as a ratio to the matmul rate;
 - the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
 - the wall time of every stage of the quick reproduction (three experiments and the report),
   each a subprocess writing to a temporary folder (skipped by --skip-reproduction).
@@ -334,16 +335,20 @@ def kernel_fit_rows(device: torch.device, repeats: int, rate: float) -> list[dic
     nets = [MnistExampleNet(32).state_dict() for _ in range(KERNEL_NETWORKS)]
     variant = VariantConfig(w0_initial=100.0, lr=3e-3)
     steps, flops = {}, 0.0
-    for m in (KERNEL_NETWORKS, 1):
+    # the frontier's 8-bit predictor (fitted through the rounding) at the same width: what the
+    # straight-through rounding of every parameter tensor costs a step
+    for m, bits in ((KERNEL_NETWORKS, 0), (1, 0), (KERNEL_NETWORKS, 8)):
         targets = Targets.of(nets[:m], variant).to(device)
         width = width_for(variant, targets, predictor_budget(0.5, targets.outlier.shape[1]))
-        stack = Stack.init(variant, targets, width, list(range(m)), device)
+        stack = Stack.init(variant, targets, width, list(range(m)), device, bits)
         opt = torch.optim.Adam(list(stack.params.values()), lr=variant.lr)
         step = reconstruction_step(variant, targets, stack, opt, [])
         dims = [targets.layout.coords.shape[1]] + [width] * variant.depth + [targets.layout.head]
         flops = 6 * targets.layout.rows * sum(a * b for a, b in itertools.pairwise(dims))
         name = (f"kernel-wise fit step, {m} networks batched (vmap)" if m > 1 else
                 "kernel-wise fit step, one network at a time")
+        if bits:
+            name += f", {bits}-bit predictor (straight-through)"
         step()  # warm-up
         steps[name] = (step, m)
     samples = {name: [] for name in steps}
@@ -390,7 +395,7 @@ def cnn_epoch_seconds(device: torch.device) -> dict:
 def reproduction_stages(config: Path) -> list[dict]:
     """Wall time of each stage of a reproduction with `config`, into a temporary folder."""
     commands = [(e, ["-m", f"innr.experiments.{e}"]) for e in
-                ("fidelity", "compression", "transfer", "fitnoise", "ablation")]
+                ("fidelity", "compression", "transfer", "fitnoise", "ablation", "frontier")]
     if importlib.util.find_spec("innr.report") is not None:
         commands.append(("report", ["-m", "innr.report", "--out", "{tmp}/report"]))
     stages = []

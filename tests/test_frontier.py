@@ -1,0 +1,175 @@
+"""The frontier experiment: its points, what each method stores against its budget, the
+quantised predictor, the baselines' distillation, and runs inline and through submitit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from innr import baselines
+from innr.config import VariantConfig, load_config
+from innr.experiments import frontier
+from innr.models import MnistExampleNet, build_cnn, count_params
+from innr.paths import QUICK_CONFIG
+from innr.size import BITS, budget_bits
+from innr.store import Store, read_json
+from innr.target import Targets
+from innr.variants import fake_quantised, kl_loss, predictor_bits, synthetic_inputs, width_for_bits
+
+
+def quick(*overrides: str):
+    return load_config(QUICK_CONFIG, list(overrides))
+
+
+def test_points_follow_the_config():
+    config = quick()
+    every = frontier.points(config)
+    f = config.frontier
+    for method in f.methods:
+        mine = [p for p in every if p["method"] == method]
+        budgets = f.method_budgets.get(method, f.budgets)
+        seeds = config.seeds[:f.method_seeds.get(method, len(config.seeds))]
+        assert sorted({p["budget"] for p in mine}) == sorted(budgets)
+        assert sorted({p["seed"] for p in mine}) == sorted(seeds)
+        assert len(mine) == len(budgets) * len(seeds)
+    assert all(p["bits"] == f.predictor_bits for p in every if p["method"] == "innr_quantised")
+    # an INNR budget's seeds are one job (one batched fit); a baseline's points share one job
+    innr = [p for p in every if p["method"] == "innr_best"]
+    assert len({frontier.batch_of(p) for p in innr}) == len(f.budgets)
+    assert len({frontier.batch_of(p) for p in every if p["method"] == "pruned"}) == 1
+
+
+@pytest.mark.parametrize("share", [0.1, 0.25, 0.5, 0.7425, 1.0])
+def test_the_narrow_cnn_is_the_widest_that_fits(share):
+    config = load_config(QUICK_CONFIG, ["cnn.channels=32"])
+    c = frontier.narrow_channels(config, share)
+    allowed = budget_bits(share, count_params(MnistExampleNet(32)))
+    assert count_params(build_cnn("mnist_example_net", c)) * BITS <= allowed
+    assert c == 32 or count_params(build_cnn("mnist_example_net", c + 1)) * BITS > allowed
+
+
+def test_fake_quantisation_rounds_forward_and_passes_gradients_straight():
+    p = torch.randn(40, 30, requires_grad=True)
+    q = fake_quantised(p, 4)
+    assert len(q.detach().unique()) <= 2 ** 4 - 1
+    assert (q - p).abs().max() <= p.abs().max() / 7 / 2 + 1e-6  # half a step at most
+    q.sum().backward()
+    assert torch.equal(p.grad, torch.ones_like(p))
+
+
+@pytest.mark.parametrize("bits", [0, 8, 4])
+def test_the_predictor_width_is_the_widest_whose_bits_fit(bits):
+    cnn = MnistExampleNet(8)
+    v = VariantConfig()
+    targets = Targets.of([cnn.state_dict()], v)
+    budget = budget_bits(0.5, count_params(cnn)) - targets.side_bits()
+    w = width_for_bits(v, targets, budget, bits)
+    assert predictor_bits(v, targets, w, bits) <= budget < predictor_bits(v, targets, w + 1, bits)
+    if bits:  # fewer bits a parameter buy a wider predictor
+        assert w > width_for_bits(v, targets, budget, 0)
+
+
+def test_distillation_keeps_what_is_stored_and_lowers_the_kl():
+    torch.manual_seed(0)
+    cnn = MnistExampleNet(4).eval()
+    like = {k: v.detach() for k, v in cnn.state_dict().items()}
+    v = VariantConfig(distill_steps=60, distill_batch=16, distill_lr=3e-3)
+    inputs = synthetic_inputs("gaussian", (1, 28, 28))
+    x = inputs(torch.Generator().manual_seed(99), 256)
+
+    def kl(params):
+        with torch.no_grad():
+            return float(kl_loss(cnn(x), torch.func.functional_call(cnn, params, (x,))))
+
+    p = baselines.pruned(like, 300)
+    tuned = frontier.distilled(cnn, p, v, inputs, seed=1)
+    for k in like:  # the mask is kept: pruned weights stay zero
+        assert torch.all(tuned[k][p.params[k] == 0] == 0)
+    assert kl(tuned) < kl(p.params)
+    q = baselines.quantised(like, 2)
+    tuned = frontier.distilled(cnn, q, v, inputs, seed=1)
+    for k in like:  # still 2-bit: at most 3 levels per channel
+        rows = tuned[k].reshape(tuned[k].shape[0], -1)
+        assert max(len(r.unique()) for r in rows) <= 3
+    assert kl(tuned) < kl(q.params)
+
+
+@pytest.mark.parametrize("method", ["pruned", "pruned_quantised", "quantised",
+                                    "quantised_mean", "low_rank"])
+def test_decoders_rebuild_every_tensor(method):
+    like = {k: v.detach() for k, v in MnistExampleNet(4).state_dict().items()}
+    n = sum(v.numel() for v in like.values())
+    c = baselines.at_budget(method, like, budget_bits(0.5, n))
+    out = frontier.baseline_decoder(c, like)()
+    assert {k: v.shape for k, v in out.items()} == {k: v.shape for k, v in like.items()}
+
+
+def _files(root):
+    return {p: p.stat().st_mtime_ns for p in (root / "quick" / "frontier").rglob("*_seed*.json")
+            if p.parent.name not in ("cnn",)}
+
+
+def test_a_sweep_runs_inline_within_budget_and_resumes(tmp_path):
+    overrides = ["frontier.budgets=[0.5]", "ablation.w0_sweep=[30.0]",
+                 'frontier.methods=["innr_best", "innr_quantised", "pruned_distilled", '
+                 '"narrow_cnn", "quantised"]', "frontier.method_budgets={}",
+                 "frontier.method_seeds={}", "frontier.decode_repeats=1"]
+    assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
+                          *sum([["--set", o] for o in overrides], [])]) == 0
+    store = Store("quick", tmp_path)
+    config = quick(*overrides)
+    results = [read_json(frontier.path_of(store, p)) for p in frontier.points(config)]
+    assert all(r["status"] == "ok" and r["fits"] for r in results)
+    assert all(r["stored_bits"] <= r["budget_bits"] for r in results)
+    by = {(r["point"]["method"], r["point"]["seed"]): r for r in results}
+    seed = config.seeds[0]
+    assert by["innr_quantised", seed]["width"] > by["innr_best", seed]["width"]
+    assert by["narrow_cnn", seed]["uses_data"] and not by["pruned_distilled", seed]["uses_data"]
+    index = read_json(store.root / "frontier" / "index.json")
+    assert index["failed"] == [] and len(index["points"]) == len(results)
+    before = _files(tmp_path)
+    assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
+                          *sum([["--set", o] for o in overrides], [])]) == 0
+    assert _files(tmp_path) == before  # resumed: nothing recomputed
+
+    # where the ablation fitted the best variant at a budget, the frontier takes its numbers
+    point = next(p for p in frontier.points(config) if p["method"] == "innr_best")
+    arm = {"config_hash": config.ablation_hash(), "width": 7, "predictor_params": 1,
+           "stored_bits": 99, "budget_bits": 100,
+           "per_seed": {str(s): {**by["innr_best", s], "accuracy_rebuilt": 0.123}
+                        for s in config.seeds}}
+    path = store.root / "ablation" / "report_50_best.json"
+    path.write_text(json.dumps(arm))
+    frontier.path_of(store, point).unlink()
+    assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
+                          *sum([["--set", o] for o in overrides], [])]) == 0
+    assert read_json(frontier.path_of(store, point))["accuracy_rebuilt"] == 0.123
+
+
+def test_a_two_point_frontier_through_submitit_local(tmp_path):
+    overrides = ["frontier.budgets=[0.25]", 'frontier.methods=["pruned"]',
+                 "frontier.method_budgets={}", "frontier.method_seeds={}",
+                 "frontier.decode_repeats=1"]
+    assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
+                          "--executor", "local",
+                          *sum([["--set", o] for o in overrides], [])]) == 0
+    store = Store("quick", tmp_path)
+    results = [read_json(frontier.path_of(store, p)) for p in frontier.points(quick(*overrides))]
+    assert len(results) == 2 and all(r["status"] == "ok" for r in results)
+    assert list((store.root / "frontier" / "submitit").glob("*_log.out"))  # ran as jobs
+
+
+def test_a_wrong_method_is_named():
+    with pytest.raises(Exception, match="unknown"):
+        quick('frontier.methods=["jpeg"]')
+    with pytest.raises(Exception, match="method_seeds"):
+        quick("frontier.method_seeds={pruned = 99}")
+
+
+def test_points_are_keyed_by_the_claims_and_ablation_settings_only():
+    a, b = quick(), quick("frontier.decode_repeats=9")
+    assert a.ablation_hash() == b.ablation_hash() and a.frontier_hash() != b.frontier_hash()
+    assert dataclasses.replace(a, frontier=b.frontier).hash() == a.hash()
