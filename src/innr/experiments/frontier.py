@@ -379,8 +379,10 @@ def run_frontier(config: Config, results: Path | None, executor: str, folder: Pa
     job, store = Frontier(config, results), Store(config.name, results)
     h = config.ablation_hash()
 
-    def valid(r: dict) -> bool:
-        return r.get("config_hash") == h
+    def valid(r: dict) -> bool:  # computed with these claims' and ablation's settings (and bits)
+        return r.get("config_hash") == h and (
+            r["point"].get("method") != "innr_quantised"
+            or r["point"].get("bits") == config.frontier.predictor_bits)
 
     def sweep(ps: list[dict], batch=None) -> list[dict]:
         return run_sweep(ps, job, lambda p: path_of(store, p), executor, folder, parameters,
