@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only: no display, no GUI toolkit
@@ -314,6 +315,60 @@ def ablation(ab: load.Ablation, out: Path, targets: dict[float, float]) -> Path:
     return _save(fig, out, "ablation")
 
 
+INNR_STYLE = {"innr_faithful": "C3", "innr_best": "C1", "innr_quantised": "C6"}
+RIVAL_MARKERS = "sD^v<>pPX"
+
+
+def frontier(frontiers: list[load.Frontier], out: Path) -> Path:
+    """(7) The compression frontier: test accuracy against stored kB (log), one panel per
+    dataset, a line per method over the points it computed (mean over seeds with its
+    interval); INNR methods bold, data-free rivals thin, the narrow CNN (trained on the data)
+    dashed; dotted: the budgets."""
+    fig, axes = plt.subplots(1, len(frontiers), figsize=(WIDTH, 3.6), sharey=True,
+                             squeeze=False, layout="constrained")
+    handles = {}
+    for ax, f in zip(axes[0], frontiers, strict=True):
+        pts = f.points.assign(kb=lambda d: d.groupby(["method", "budget"])[
+            "stored_bytes"].transform("mean") / 1000)
+        innr, rivals, data = verdicts.method_groups(pts)
+        for budget, bits in pts.groupby("budget")["budget_bits"].min().items():
+            ax.axvline(bits / 8 / 1000, color="0.75", linestyle=":", linewidth=0.8, zorder=0)
+            ax.text(bits / 8 / 1000, 1.0, f"{100 * budget:g}%", rotation=90, fontsize="x-small",
+                    color="0.45", ha="right", va="top", transform=ax.get_xaxis_transform())
+        for i, m in enumerate(rivals):
+            style = {"color": sns.color_palette("deep")[(0, 2, 4, 5, 7, 8, 9)[i % 7]],
+                     "linewidth": 1.0, "marker": RIVAL_MARKERS[i % len(RIVAL_MARKERS)],
+                     "markersize": 3.5, "alpha": 0.85, "zorder": 2}
+            _method_line(ax, pts[pts["method"] == m], m, style, handles)
+        for m in data:
+            _method_line(ax, pts[pts["method"] == m], m,
+                         {"color": "k", "linestyle": "--", "linewidth": 1.2, "marker": "x",
+                          "markersize": 4, "zorder": 3}, handles)
+        for m in innr:
+            _method_line(ax, pts[pts["method"] == m], m,
+                         {"color": INNR_STYLE.get(m, "C3"), "linewidth": 2.2, "marker": "o",
+                          "markersize": 4.5, "zorder": 4}, handles)
+        ax.set(xscale="log", title=f.label, xlabel="stored size (kB, log scale)",
+               ylabel="test accuracy", ylim=(0, 1.02))  # a band of few seeds may leave [0, 1]
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:g}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    order = verdicts.method_order(handles)  # INNR first, the rivals, the narrow CNN last
+    fig.legend([handles[m] for m in order], [verdicts.method_label(m) for m in order],
+               loc="outside lower center", ncol=4, fontsize="small", frameon=False)
+    return _save(fig, out, "frontier")
+
+
+def _method_line(ax: plt.Axes, rows: pd.DataFrame, method: str, style: dict,
+                 handles: dict) -> None:
+    """One method's points: mean accuracy per stored size, its t-interval as a band."""
+    sns.lineplot(rows, x="kb", y="accuracy", errorbar=ci95, ax=ax, legend=False,
+                 err_kws={"alpha": 0.12, "linewidth": 0}, **style)
+    handles.setdefault(method, matplotlib.lines.Line2D(
+        [], [], **{k: v for k, v in style.items() if k != "zorder"}))
+
+
 def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
              targets: dict[float, float] | None = None) -> dict[str, Path]:
     """Every figure whose results exist; returns name -> PDF path."""
@@ -332,4 +387,6 @@ def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
         made["examples"] = examples(res, out, protocol)
     if (ab := res.ablation()) is not None:
         made["ablation"] = ablation(ab, out, targets or {})
+    if frontiers := [f for f in res.frontiers() if not f.points.empty]:
+        made["frontier"] = frontier(frontiers, out)
     return made

@@ -23,6 +23,7 @@ from innr.store import Store, read_json
 EXPERIMENTS = ("fidelity", "compression", "transfer")  # claims 1, 2 and 3, in order
 FITNOISE = "fitnoise"  # the fit's own noise: descriptive, no claim
 ABLATION = "ablation"  # INNR variants (innr.experiments.ablation): one file per arm
+FRONTIER = "frontier"  # accuracy against stored bytes (innr.experiments.frontier): a file per point
 ARM_METRICS = ("accuracy_original", "accuracy_rebuilt", "accuracy_gap", "top1_agreement",
                "snr_db", "fit_seconds")
 
@@ -71,6 +72,26 @@ class Results:
                           key=lambda a: a["started"])  # the order they ran in
         return Ablation(_arm_frame(arms), _arm_frame(selected), selection, arms, selected)
 
+    def frontier(self) -> Frontier | None:
+        """innr.experiments.frontier's points for this config, if it finished (its index.json)."""
+        return load_frontier(self.root, self.name, self.config.frontier.label)
+
+    def frontiers(self) -> list[Frontier]:
+        """This config's frontier, then each companion's found beside it (RESULTS/<companion>/),
+        in the order declared: the companions recorded in this frontier's index.json, or the
+        results' config's `frontier.companions` when the index predates that field."""
+        own = self.frontier()
+        recorded = own.settings.get("companions") if own is not None else None
+        companions = self.config.frontier.companions if recorded is None else recorded
+        found = [load_frontier(self.root.parent / name, name) for name in companions
+                 if name != self.name]
+        out = [f for f in (own, *found) if f is not None]
+        for i, f in enumerate(out):  # verdicts are per label: two configs never share one
+            if f.label in {g.label for g in out[:i]}:
+                f.label = f"{f.label} ({f.name})"
+                f.points = f.points.assign(dataset=f.label)
+        return out
+
 
 @dataclass
 class Ablation:
@@ -81,6 +102,63 @@ class Ablation:
     selection: dict  # selection.json: w0, each idea's alternative, the best combination
     arms: list[dict]  # the reported arms' files, in run order
     selected: list[dict]  # the selection stage's files, in run order
+
+
+FRONTIER_COLUMNS = ["dataset", "method", "budget", "seed", "accuracy", "gap", "agreement",
+                    "cnn_accuracy", "stored_bits", "stored_bytes", "budget_bits", "params",
+                    "decode_seconds", "fit_seconds", "uses_data"]
+
+
+@dataclass
+class Frontier:
+    """One config's frontier: a row per ok point that fits its budget, and what is missing."""
+
+    label: str  # the dataset's name in the report ("MNIST", "Fashion-MNIST")
+    name: str  # the config's name
+    points: pd.DataFrame  # FRONTIER_COLUMNS; accuracy, gap and agreement are fractions
+    failed: list[dict]  # method, budget, seed, error of each point that failed
+    missing: list[str]  # points the index lists without a readable, current results file
+    index: dict  # index.json: points, failed, config_hash, frontier (the settings), wall_seconds
+    provenance: list[dict] = field(default_factory=list)  # each ok point's (machine, commit)
+
+    @property
+    def settings(self) -> dict:
+        """The FrontierConfig the points were made with, as recorded (a dict)."""
+        return self.index.get("frontier") or {}
+
+
+def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier | None:
+    """RESULTS/<name>/frontier (`root` = RESULTS/<name>), if its index.json was written. The
+    dataset's label: the one its index records, else `label`, else its points' dataset."""
+    index = read_json(root / FRONTIER / "index.json")
+    if index is None:
+        return None
+    rows, failed, missing, datasets, provenance = [], [], [], [], []
+    for rel in index["points"]:
+        p = read_json(root / rel)
+        if p is None or p.get("config_hash", index["config_hash"]) != index["config_hash"]:
+            missing.append(rel)  # not written, unreadable, or left from another config
+            continue
+        point = p["point"]
+        datasets.append(point.get("dataset"))
+        if p["status"] != "ok":
+            failed.append({**{k: point.get(k) for k in ("method", "budget", "seed")},
+                           "error": p.get("error", "")})
+        elif p.get("fits", True):  # fits False: nothing of this method fits the budget
+            provenance.append(p.get("provenance") or {})
+            rows.append({"method": point["method"], "budget": point["budget"],
+                         "seed": point["seed"], "accuracy": p["accuracy_rebuilt"],
+                         "gap": p["accuracy_gap"], "agreement": p["top1_agreement"],
+                         "cnn_accuracy": p["accuracy_original"],
+                         "stored_bits": p["stored_bits"], "stored_bytes": p["stored_bits"] / 8,
+                         "budget_bits": p["budget_bits"], "params": p.get("params"),
+                         "decode_seconds": p.get("decode_seconds", math.nan),
+                         "fit_seconds": p.get("fit_seconds", math.nan),
+                         "uses_data": bool(p.get("uses_data", False))})
+    label = (index.get("frontier") or {}).get("label") or label or next(
+        (d for d in datasets if d), name)
+    frame = pd.DataFrame(rows, columns=FRONTIER_COLUMNS[1:]).assign(dataset=label)
+    return Frontier(label, name, frame[FRONTIER_COLUMNS], failed, missing, index, provenance)
 
 
 def _arm_frame(arms: list[dict]) -> pd.DataFrame:
@@ -163,6 +241,7 @@ class Criteria:
     margin: float  # claim 2's non-inferiority margin (accuracy, as a fraction)
     rationale: dict  # experiment -> why its criterion
     ablation: dict = field(default_factory=dict)  # [ablation]: targets {budget: gap}, texts
+    frontier: dict = field(default_factory=dict)  # [frontier]: alpha, texts
 
 
 def load_criteria(path: Path) -> Criteria:
@@ -172,12 +251,14 @@ def load_criteria(path: Path) -> Criteria:
         out = Criteria(raw["declared"], raw["seen_before"], float(raw["alpha"]),
                        float(raw["power"]), float(raw["compression"]["margin"]),
                        {e: raw[e]["rationale"] for e in EXPERIMENTS},
-                       _ablation_criteria(raw.get("ablation")))
+                       _ablation_criteria(raw.get("ablation")),
+                       _frontier_criteria(raw.get("frontier")))
     except FileNotFoundError:
         raise ConfigError(f"criteria file {path} not found (experiments/criteria.toml)") from None
     except (KeyError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{path}: missing or unreadable {e}") from None
-    if not (0 < out.alpha < 0.5 and 0 < out.power < 1 and 0 < out.margin < 1):
+    if not (0 < out.alpha < 0.5 and 0 < out.power < 1 and 0 < out.margin < 1
+            and 0 < out.frontier.get("alpha", out.alpha) < 0.5):
         raise ConfigError(f"{path}: alpha must lie in (0, 0.5), power and margin in (0, 1)")
     return out
 
@@ -189,6 +270,14 @@ def _ablation_criteria(raw: dict | None) -> dict:
     return {"declared": raw["declared"], "seen_before": raw["seen_before"],
             "rationale": raw["rationale"],
             "targets": {float(b): float(t) for b, t in raw["targets"].items()}}
+
+
+def _frontier_criteria(raw: dict | None) -> dict:
+    """[frontier] of the criteria: its alpha (two-sided tests) and the texts."""
+    if raw is None:
+        return {}
+    return {"declared": raw["declared"], "seen_before": raw["seen_before"],
+            "rationale": raw["rationale"], "alpha": float(raw["alpha"])}
 
 
 def _json_with_list(path: Path, key: str) -> dict | None:

@@ -261,6 +261,61 @@ def _ablation(res: Results, criteria: Criteria) -> dict:
             f"{arm['provenance']['cpu_capability']})" for arm in ab.arms}))}
 
 
+def _machines(provenance: list[dict]) -> str:
+    """Where results ran, in words: a GPU's name, or the CPU with its cores and vector unit."""
+    return ", ".join(sorted({
+        p.get("device_name") if p.get("device", "cpu") != "cpu" else
+        f"the CPU ({p.get('cpu_count')} cores, {p.get('cpu_capability')})"
+        for p in provenance if p})) or "n/a"
+
+
+def _frontier(res: Results, criteria: Criteria) -> dict:
+    """The frontier's section: what was compared, per dataset its budgets, seeds, table and
+    verdicts, and where INNR stands over all of them."""
+    frontiers = [f for f in res.frontiers() if not f.points.empty]
+    if not frontiers or not criteria.frontier:
+        return {"ran": False}
+    judged = verdicts.judge_frontier(frontiers, criteria)
+    label = verdicts.method_label
+    datasets = []
+    for f in frontiers:
+        pts, mine = f.points, [v for v in judged if v.dataset == f.label]
+        top = pts.loc[pts["budget"].idxmax()]
+        weights = round(top["budget_bits"] / (top["budget"] * BITS))  # floor(share * N * BITS)
+        seeds = sorted(set(pts["seed"]))
+        per_method = pts.groupby("method")["seed"].nunique()
+        fewer = [f"{n} for {label(m)}" for m, n in per_method.items() if n < len(seeds)]
+        datasets.append({
+            "label": f.label, "name": f.name, "weights": num(weights),
+            "kb": tables.kilobytes(weights * BITS),
+            "budgets": ", ".join(f"{budget_text(v.budget)} ({num(v.kilobytes)} kB)"
+                                 for v in mine),
+            "seeds": ", ".join(map(str, seeds)),
+            "fewer": "; ".join(fewer),
+            "table": tables.frontier_accuracy(verdicts.envelope(pts),
+                                              verdicts.method_groups(pts),
+                                              {v.budget: v.winner for v in mine}, label),
+            "verdicts": [{"label": budget_text(v.budget), "verdict": v} for v in mine],
+            "wall": duration(f.index.get("wall_seconds")),
+            "machines": _machines(f.provenance),
+            "commits": ", ".join(sorted({str(p.get("git_commit"))[:12]
+                                         for p in f.provenance if p})) or "n/a"})
+    methods = verdicts.method_order([m for f in frontiers for m in f.points["method"]])
+    settings = frontiers[0].settings
+    failed = sum(len(f.failed) + len(f.missing) for f in frontiers)
+    return {
+        "ran": True, "datasets": datasets, "labels": ", ".join(f.label for f in frontiers),
+        "summary": verdicts.frontier_summary(judged),
+        "verdict_table": tables.frontier_verdicts(judged, label),
+        "times": tables.frontier_times(frontiers, methods, label),
+        "failed": tables.frontier_failed(frontiers, label) if failed else None,
+        "n_failed": failed, "predictor_bits": settings.get("predictor_bits", "n/a"),
+        "alpha": exact(criteria.frontier["alpha"]),
+        "declared": criteria.frontier["declared"],
+        "seen_before": criteria.frontier["seen_before"],
+        "rationale": criteria.frontier["rationale"]}
+
+
 def _slip(study: OriginalStudy) -> dict | None:
     """The original notebook's reported-accuracy slip, from original_study.toml's [notebook]."""
     nb = study.notebook
@@ -307,6 +362,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         "transfer": _transfer(res, claims["transfer"], criteria.alpha),
         "fitnoise": _fitnoise(res),
         "ablation": _ablation(res, criteria),
+        "frontier": _frontier(res, criteria),
         "criteria": _criteria(criteria, claims, pilot, len(res.ok("compression"))),
         "original": {"source": study.source, "url": study.url, "seed": str(study.seed),
                      "claim": study.attack["claim"], "eps": exact(study.attack["eps"]),

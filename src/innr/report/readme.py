@@ -62,6 +62,17 @@ def block(config: Path, results: Path | None, bench: Path = BENCH_RESULTS,
                   f"({duration(walls['select'])} of it choosing on the validation split), the "
                   "claims' CNNs and their INNRs at the original's budget taken from the claims' "
                   "run; fit (s): per network."]
+    frontiers = [f for f in res.frontiers() if not f.points.empty]
+    if frontiers and declared.frontier:
+        judged = verdicts.judge_frontier(frontiers, declared)
+        failed = sum(len(f.failed) + len(f.missing) for f in frontiers)
+        lines += ["", "Beyond the original: the compression frontier (`innr.experiments."
+                  "frontier`; INNR against data-free compression at equal stored bytes, "
+                  "two-sided paired tests, Holm per budget; the narrow CNN, trained on the data, "
+                  "is never judged). " + verdicts.frontier_summary(judged)
+                  + (f" Points failed or missing: {failed} (listed in the PDF)."
+                     if failed else ""), "",
+                  *tables.frontier_verdicts(judged, verdicts.method_label).markdown()]
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
               *tables.wall_times(res).markdown()]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import pandas as pd
 from markupsafe import Markup
 
 from innr.config import Config
@@ -450,3 +452,90 @@ def bench_machine(data: dict) -> str | None:
              m.get("cpu_model"), cores, m.get("cpu_capability"),
              torch_version and f"torch {torch_version}"]
     return ", ".join(str(p) for p in parts if p) or None
+
+
+# --- the compression frontier ------------------------------------------------------------------
+
+def kilobytes(bits: float) -> str:
+    """A size in bits as kB (1,000 bytes), to three significant figures."""
+    return num(bits / 8 / 1000)
+
+
+def frontier_accuracy(env: pd.DataFrame, groups: list[list[str]],
+                      winners: dict[float, str | None], label: Callable[[str], str]) -> Table:
+    """One dataset's frontier: rows = methods (in `groups`: INNR, rivals, references), columns =
+    budgets; each cell the method's mean test accuracy (%) at that budget by the envelope rule
+    (innr.report.verdicts.envelope), starred when its point was computed at a smaller budget,
+    bold for the budget's winner (`winners`: budget -> method); `label(method)` names one."""
+    budgets = sorted(set(env["budget"]))
+    allowed = env.groupby("budget")["allowed_bits"].first()
+
+    def cell(method: str, budget: float) -> str:
+        at = env[(env["method"] == method) & (env["budget"] == budget)]
+        if at.empty:
+            return "--"  # nothing of this method fits
+        text = pct(at["accuracy"].mean(), 2).removesuffix("%")
+        text += "*" if at["computed_at"].iloc[0] < budget else ""
+        return Latex(rf"\textbf{{{escape(text)}}}") if winners.get(budget) == method else text
+
+    rows = [[["stored at most (kB)", *[kilobytes(allowed[b]) for b in budgets], ""]]]
+    rows += [[[label(m), *[cell(m, b) for b in budgets],
+               num(env.loc[env["method"] == m, "seed"].nunique())] for m in ms]
+             for ms in groups if ms]
+    return Table(["method", *[f"{100 * b:g}%" for b in budgets], "seeds"], rows,
+                 align="l" + "r" * (len(budgets) + 1))
+
+
+def frontier_verdicts(judged: Sequence, label: Callable[[str], str]) -> Table:
+    """Per dataset and budget: the winner (highest mean accuracy, data-free) and its accuracy,
+    the INNR method the standing is about, its margin over the strongest data-free rival
+    (paired, with its interval) and INNR's standing."""
+    groups = []
+    for dataset in dict.fromkeys(v.dataset for v in judged):
+        rows = []
+        for i, v in enumerate(x for x in judged if x.dataset == dataset):
+            rows.append([dataset if i == 0 else "", f"{100 * v.budget:g}%",
+                         label(v.winner) if v.winner else "n/a",
+                         pct(v.accuracy[v.winner]["mean"], 2) if v.winner else "n/a",
+                         label(v.innr) if v.innr else "n/a",
+                         f"{pct(v.margin['mean'], 2)} {interval(v.margin, lambda x: pct(x, 2))}"
+                         if v.margin["n"] > 1 else pct(v.margin["mean"], 2), v.standing])
+        groups.append(rows)
+    return Table(["dataset", "budget", "winner", "accuracy", "INNR method",
+                  f"minus best rival [{pct(CI_LEVEL, 0)} CI]", "standing"], groups,
+                 align="lllrlrl")
+
+
+def frontier_times(frontiers: Sequence[load.Frontier], methods: list[str],
+                   label: Callable[[str], str]) -> Table:
+    """Per method and dataset: the median decode time (rebuilding the weights from what is
+    stored) and fit time over seeds, at the method's largest computed budget."""
+    rows = []
+    for m in methods:
+        row = [label(m)]
+        for f in frontiers:
+            at = f.points[f.points["method"] == m]
+            if at.empty:
+                row += ["--", "--", "--"]
+                continue
+            top = at[at["budget"] == at["budget"].max()]
+            decode = top["decode_seconds"].median()
+            row += [f"{100 * top['budget'].iloc[0]:g}%",
+                    "none" if decode == 0 else f"{num(1000 * decode)} ms",  # 0: nothing to do
+                    duration(top["fit_seconds"].median())]
+        rows.append(row)
+    columns = ["method"]
+    for f in frontiers:
+        columns += [f"{f.label}: at", "decode", "fit"]
+    return Table(columns, [rows], align="l" + "rrr" * len(frontiers))
+
+
+def frontier_failed(frontiers: Sequence[load.Frontier], label: Callable[[str], str]
+                    ) -> Table:
+    """The frontier's points that failed (listed, never averaged) or have no current file."""
+    rows = [[f.label, label(p["method"]), f"{100 * p['budget']:g}%", str(p["seed"]),
+             p["error"]] for f in frontiers for p in f.failed]
+    rows += [[f.label, "", "", "", f"no current results file: {rel}"]
+             for f in frontiers for rel in f.missing]
+    return Table(["dataset", "method", "budget", "seed", "error"], [rows],
+                 align="lllrp{0.45\\linewidth}")

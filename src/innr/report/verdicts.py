@@ -1,5 +1,6 @@
 """The verdict on each claim of the original study, computed from per-seed results and the
-criteria declared in experiments/criteria.toml.
+criteria declared in experiments/criteria.toml; and, beyond the claims, the ablation's verdict
+per budget and INNR's standing on the compression frontier per dataset and budget.
 
 A Verdict is one object: the claim, its outcome (supported / not supported / inconclusive), the
 criterion and why it was chosen, one sentence that states the result with its numbers, the
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+import pandas as pd
 
 from innr.report import load
 from innr.report.load import Criteria, OriginalStudy, Results
@@ -26,6 +29,7 @@ from innr.stats import (
     holm,
     one_sided_bound,
     one_sided_test,
+    paired_test,
     seeds_for_noninferiority,
     summary,
 )
@@ -416,3 +420,251 @@ def judge_ablation(ab: load.Ablation, criteria: Criteria) -> list[BudgetVerdict]
         out.append(ablation_budget(frame, budget, ab.selection["best_ideas"], target,
                                    criteria.alpha))
     return out
+
+
+# --- the compression frontier: INNR against what a practitioner would store instead -------------
+
+INNR_METHODS = ("innr_faithful", "innr_best", "innr_quantised")  # innr.experiments.frontier's
+METHOD_LABELS = {"innr_faithful": "INNR, faithful", "innr_best": "INNR, best variant",
+                 "innr_quantised": "INNR, quantised", "pruned": "pruned",
+                 "pruned_distilled": "pruned + distilled", "low_rank": "low rank",
+                 "quantised": "quantised", "quantised_mean": "quantised + means",
+                 "quantised_distilled": "quantised + distilled",
+                 "pruned_quantised": "pruned + int8", "narrow_cnn": "narrow CNN (uses data)"}
+STANDINGS = ("wins", "on the frontier", "loses", "untested")
+
+
+def method_label(method: str) -> str:
+    """How the report names a frontier method: 'INNR, best variant', 'pruned + int8'."""
+    return METHOD_LABELS.get(method, method.replace("_", " "))
+
+
+def method_order(methods: Iterable[str]) -> list[str]:
+    """INNR methods first, then the data-free rivals, then the rest (the narrow CNN), each in
+    the order of METHOD_LABELS."""
+    methods = list(methods)
+    known = [m for m in METHOD_LABELS if m in set(methods)]
+    return known + [m for m in dict.fromkeys(methods) if m not in METHOD_LABELS]
+
+
+def method_groups(points: pd.DataFrame) -> list[list[str]]:
+    """The methods of a frontier frame in three groups: INNR, data-free rivals, and those that
+    use the data (references, never judged)."""
+    methods = method_order(points["method"])
+    data = set(points.loc[points["uses_data"].astype(bool), "method"])
+    return [[m for m in methods if m in INNR_METHODS and m not in data],
+            [m for m in methods if m not in INNR_METHODS and m not in data],
+            [m for m in methods if m in data]]
+
+
+def envelope(points: pd.DataFrame) -> pd.DataFrame:
+    """A method's accuracy at budget B: its best point (highest mean test accuracy over its
+    seeds; the smaller budget on a tie) among those computed at budgets b <= B whose stored bits
+    fit B's. `points`: load.Frontier.points (one dataset or several). Returns that point's
+    per-seed rows for every (dataset, B, method) with one, `budget` = B, `computed_at` = b and
+    `allowed_bits` = B's bits."""
+    out = []
+    for _, d in points.groupby("dataset", sort=False):
+        allowed = d.groupby("budget")["budget_bits"].min()  # B's bits, as its points record
+        means = d.groupby(["method", "budget"])["accuracy"].mean()
+        largest = d.groupby(["method", "budget"])["stored_bits"].max()
+        for budget, bits in allowed.items():
+            for method in dict.fromkeys(d["method"]):
+                fits = [(means[method, b], -b) for b in means[method].index
+                        if b <= budget and largest[method, b] <= bits]
+                if fits:
+                    b = -max(fits)[1]
+                    rows = d[(d["method"] == method) & (d["budget"] == b)]
+                    out.append(rows.assign(budget=budget, computed_at=b, allowed_bits=bits))
+    columns = [*load.FRONTIER_COLUMNS, "computed_at", "allowed_bits"]
+    return pd.concat(out, ignore_index=True)[columns] if out else pd.DataFrame(columns=columns)
+
+
+@dataclass(frozen=True)
+class Duel:
+    """An INNR method against a data-free rival at one budget, paired over the seeds both have:
+    INNR minus rival in test accuracy, a two-sided paired t-test, Holm over the budget's duels."""
+
+    innr: str
+    rival: str
+    diff: dict  # innr.stats.summary of the per-seed differences
+    p: float  # two-sided (two_sided_p); NaN with fewer than two shared seeds
+    p_holm: float = math.nan
+
+    def outcome(self, alpha: float) -> str:
+        """'better', 'worse' (for INNR, after Holm), 'no detectable difference' or 'untested'
+        (fewer than two seeds in common)."""
+        if self.diff["n"] < 2:
+            return "untested"
+        if self.p_holm < alpha:
+            return "better" if self.diff["mean"] > 0 else "worse"
+        return "no detectable difference"
+
+
+def two_sided_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """The paired two-sided t-test's p (innr.stats.paired_test), NaN with fewer than two pairs.
+    Where the differences do not vary, the t statistic is infinite or undefined and scipy gives
+    no p: a constant difference other than zero counts as p = 0 (every seed says the same), no
+    difference at all as p = 1."""
+    if len(a) < 2:
+        return math.nan
+    p = paired_test(a, b)["p"]
+    if math.isnan(p):
+        return 1.0 if all(math.isclose(x, y, abs_tol=1e-12) for x, y in zip(a, b, strict=True)
+                          ) else 0.0
+    return p
+
+
+@dataclass(frozen=True)
+class FrontierVerdict:
+    """INNR's standing at one budget of one dataset (see criteria.toml's [frontier])."""
+
+    dataset: str
+    budget: float
+    kilobytes: float  # the budget in kB (1,000 bytes)
+    standing: str  # one of STANDINGS
+    sentence: str
+    winner: str | None  # the data-free method with the highest mean accuracy (INNR included)
+    innr: str | None  # the INNR method the standing is about (the best one when it loses)
+    rival: str | None  # the rival the sentence names (the strongest, or the closest that wins)
+    accuracy: dict  # method -> innr.stats.summary of its accuracy at this budget
+    margin: dict  # `innr` minus the strongest rival, paired (innr.stats.summary)
+    duels: tuple[Duel, ...]
+    reference: dict | None  # the narrow CNN's accuracy (uses the data: never judged)
+
+    def __post_init__(self):
+        if self.standing not in STANDINGS:
+            raise ValueError(f"standing {self.standing!r} is not one of {STANDINGS}")
+
+
+def _budget_name(dataset: str, budget: float, kilobytes: float) -> str:
+    return f"At {100 * budget:g}% ({num(kilobytes)} kB) on {dataset}"
+
+
+def frontier_budget(env: pd.DataFrame, alpha: float) -> FrontierVerdict:
+    """`env`: the envelope's rows of one dataset at one budget (`envelope`)."""
+    dataset, budget = env["dataset"].iloc[0], float(env["budget"].iloc[0])
+    kb = float(env["allowed_bits"].iloc[0]) / 8 / 1000
+    acc = {m: dict(zip(g["seed"].astype(int), g["accuracy"], strict=True))
+           for m, g in env.groupby("method", sort=False)}
+    stats = {m: summary(list(a.values())) for m, a in acc.items()}
+    uses_data = set(env.loc[env["uses_data"].astype(bool), "method"])
+    free = [m for m in method_order(acc) if m not in uses_data]
+    innrs = [m for m in free if m in INNR_METHODS]
+    rivals = [m for m in free if m not in INNR_METHODS]
+    winner = max(free, key=lambda m: stats[m]["mean"], default=None)
+    strongest = max(rivals, key=lambda m: stats[m]["mean"], default=None)
+
+    def duel(i: str, r: str) -> Duel:
+        seeds = sorted(set(acc[i]) & set(acc[r]))
+        a, b = [acc[i][s] for s in seeds], [acc[r][s] for s in seeds]
+        return Duel(i, r, summary([x - y for x, y in zip(a, b, strict=True)]), two_sided_p(a, b))
+
+    duels = [duel(i, r) for i in innrs for r in rivals]
+    duels = [dataclasses.replace(d, p_holm=p)
+             for d, p in zip(duels, holm([d.p for d in duels]), strict=True)]
+    against = {i: {d.rival: d for d in duels if d.innr == i} for i in innrs}
+    outcomes = {i: {r: d.outcome(alpha) for r, d in against[i].items()} for i in innrs}
+    # a pair with fewer than two seeds in common is untested: it can make INNR neither win nor
+    # lose; a method none of whose pairs is tested (one seed) takes no part
+    testable = [i for i in innrs if set(outcomes[i].values()) - {"untested"}]
+
+    def best(methods):
+        return max(methods, key=lambda m: stats[m]["mean"], default=None)
+
+    wins = [i for i in testable if set(outcomes[i].values()) == {"better"}]
+    level = [i for i in testable if "worse" not in outcomes[i].values()]
+    where = _budget_name(dataset, budget, kb)
+    rival, closest = strongest, None
+    if wins:
+        standing, innr = "wins", best(wins)
+    elif level:
+        standing, innr = "on the frontier", best(level)
+    elif testable:
+        standing, innr = "loses", best(testable)
+        beaten_by = [against[innr][r] for r in rivals if outcomes[innr][r] == "worse"]
+        closest = max(beaten_by, key=lambda d: d.diff["mean"])
+        rival = closest.rival
+    else:
+        standing, innr = "untested", best(innrs)
+    margin = against[innr][strongest].diff if innr and strongest else summary([])
+
+    def named(m: str) -> str:
+        return f"{method_label(m)} ({pct(stats[m]['mean'], 2)})"
+
+    them = f"the {len(rivals)} data-free rival{'s' if len(rivals) != 1 else ''}"
+
+    def versus(d: Duel) -> str:
+        p = p_text(d.p_holm)
+        return (f"{with_interval(d.diff, points)}, Holm-adjusted two-sided p "
+                f"{p if p.startswith('<') else '= ' + p}")
+
+    if standing == "wins":
+        sentence = (f"{where}, INNR wins: {named(innr)} beats every one of {them} "
+                    f"detectably; against the strongest, {named(strongest)}, "
+                    f"the difference is {versus(against[innr][strongest])}.")
+    elif standing == "on the frontier":
+        sentence = (f"{where}, INNR is on the frontier: {named(innr)} is beaten detectably by "
+                    f"none of {them}; against the strongest, "
+                    f"{named(strongest)}, the difference is {versus(against[innr][strongest])}.")
+    elif standing == "loses":
+        sentence = (f"{where}, INNR loses: its best method, {named(innr)}, is beaten detectably "
+                    f"by {len(beaten_by)} of {them}; the closest of those is "
+                    f"{named(rival)}, a difference of {versus(closest)}.")
+    else:
+        why = ("no INNR method has a point that fits" if not innrs else
+               "no data-free rival has a point that fits" if not rivals else
+               "no INNR method has two seeds in common with any rival")
+        sentence = f"{where}, INNR is untested: {why}."
+    if winner and standing != "untested":
+        sentence += (f" The highest mean accuracy: {method_label(winner)}, "
+                     f"{pct(stats[winner]['mean'], 2)}." if winner != innr else
+                     f" {method_label(innr)} has the highest mean accuracy.")
+    reference = next((stats[m] for m in method_order(acc) if m in uses_data), None)
+    if reference is not None:
+        sentence += (f" The narrow CNN, trained on the data, reaches "
+                     f"{with_interval(reference, lambda x: pct(x, 2))} (shown, never judged).")
+    return FrontierVerdict(dataset, budget, kb, standing, sentence, winner, innr, rival, stats,
+                           margin, tuple(duels), reference)
+
+
+def judge_frontier(frontiers: Sequence[load.Frontier], criteria: Criteria
+                   ) -> list[FrontierVerdict]:
+    """One verdict per dataset (in the given order) and budget (ascending)."""
+    alpha = criteria.frontier.get("alpha", criteria.alpha)
+    out = []
+    for f in frontiers:
+        env = envelope(f.points)
+        out += [frontier_budget(env[env["budget"] == b], alpha)
+                for b in sorted(set(env["budget"]))]
+    return out
+
+
+def frontier_summary(judged: Sequence[FrontierVerdict]) -> str:
+    """Where INNR stands, in one plain sentence: 'INNR wins at no budget on any dataset: on
+    MNIST it is on the frontier at 50% and loses at 10%, 25%.'"""
+    if not judged:
+        return "No frontier results."
+    datasets = list(dict.fromkeys(v.dataset for v in judged))
+    won = any(v.standing == "wins" for v in judged)
+    verbs = {"wins": "wins", "on the frontier": "is on the frontier", "loses": "loses",
+             "untested": "is untested"}
+
+    def at(vs) -> str:
+        return ", ".join(f"{100 * v.budget:g}%" for v in vs)
+
+    parts = []
+    for d in datasets:
+        mine = [v for v in judged if v.dataset == d]
+        said = [f"{verbs[s]} at {at(vs)}" for s in STANDINGS
+                if (vs := [v for v in mine if v.standing == s])]
+        if len(said) == 1:
+            said = [f"{verbs[mine[0].standing]} at every budget"]
+        parts.append(f"on {d} {'it' if parts or not won else 'INNR'} {_and(said)}")
+    text = "; ".join(parts)
+    return (f"{text[0].upper()}{text[1:]}." if won else
+            f"INNR wins at no budget on any dataset: {text}.")
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,310 @@
+"""The compression frontier in the report: the envelope rule, the standings on synthetic
+per-seed accuracies, and the section, figure and README table from results files written with
+innr.experiments.frontier's schema (this config's and a companion's)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+
+from innr.experiments.ablation import budget_label
+from innr.paths import CRITERIA
+from innr.report import __main__ as cli
+from innr.report import load, readme, verdicts
+from innr.report.load import Criteria
+from innr.store import write_json
+from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
+
+ALPHA = 0.05
+CRITERIA_ = Criteria("before", "the pilot.", alpha=0.05, power=0.8, margin=0.01, rationale={},
+                     frontier={"alpha": ALPHA, "declared": "d", "seen_before": "s",
+                               "rationale": "r"})
+SEEDS = tuple(range(1, 11))
+BITS_AT_100 = 10_000  # the CNN's float32 bits in these frames
+NOISE = np.random.default_rng(0).normal(0, 0.004, len(SEEDS))
+NOISE -= NOISE.mean()  # per-seed variation of mean zero: a method's mean is the one written
+
+
+def _rows(method: str, budget: float, accuracy, dataset: str = "D", seeds=SEEDS,
+          stored: float = 0.99) -> list[dict]:
+    """One point's per-seed rows; `stored`: its size as a share of the budget's bits."""
+    allowed = int(budget * BITS_AT_100)
+    accs = np.broadcast_to(np.asarray(accuracy, dtype=float), (len(seeds),))
+    return [{"dataset": dataset, "method": method, "budget": budget, "seed": s,
+             "accuracy": float(a), "gap": 0.9 - float(a), "agreement": float(a),
+             "cnn_accuracy": 0.9, "stored_bits": int(stored * allowed),
+             "stored_bytes": stored * allowed / 8, "budget_bits": allowed, "params": None,
+             "decode_seconds": 0.001, "fit_seconds": 2.0,
+             "uses_data": method in ("narrow_cnn",)} for s, a in zip(seeds, accs, strict=True)]
+
+
+def _frame(*rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([r for rs in rows for r in rs], columns=load.FRONTIER_COLUMNS)
+
+
+def _judge(frame: pd.DataFrame, budget: float) -> verdicts.FrontierVerdict:
+    env = verdicts.envelope(frame)
+    return verdicts.frontier_budget(env[env["budget"] == budget], ALPHA)
+
+
+# --- the envelope ----------------------------------------------------------------------------
+
+def test_the_envelope_takes_the_best_smaller_point_never_a_larger_one():
+    frame = _frame(_rows("pruned", 0.25, 0.80), _rows("pruned", 0.5, 0.70),
+                   _rows("pruned", 1.0, 0.95, stored=0.2),  # 2,000 bits: would fit 25%'s
+                   _rows("low_rank", 0.5, 0.60))
+    env = verdicts.envelope(frame)
+    at = env.groupby(["budget", "method"])[["accuracy", "computed_at"]].mean()
+    assert at.loc[(0.5, "pruned")].tolist() == pytest.approx([0.80, 0.25])  # the better smaller
+    assert at.loc[(0.25, "pruned")].tolist() == pytest.approx([0.80, 0.25])
+    assert at.loc[(1.0, "pruned")].tolist() == pytest.approx([0.95, 1.0])  # never the larger
+    assert (0.25, "low_rank") not in at.index  # computed at 50% only: absent below it
+    assert at.loc[(1.0, "low_rank"), "computed_at"] == 0.5
+    assert env.groupby("budget")["allowed_bits"].first().to_dict() == {
+        0.25: 2500, 0.5: 5000, 1.0: 10_000}
+
+
+def test_the_envelope_checks_the_stored_bits_against_the_budget():
+    """A point stored above a budget's bits never counts there, even if computed below it."""
+    frame = _frame(_rows("pruned", 0.25, 0.80, stored=3.0),  # 7,500 bits: over 25% and 50%
+                   _rows("pruned", 0.5, 0.70), _rows("pruned", 1.0, 0.60))
+    env = verdicts.envelope(frame)
+    at = env.groupby(["budget", "method"])["computed_at"].first()
+    assert (0.25, "pruned") not in at.index
+    assert at[0.5, "pruned"] == 0.5 and at[1.0, "pruned"] == 0.25
+
+
+# --- the standings ---------------------------------------------------------------------------
+
+def test_innr_wins_when_one_method_beats_every_rival_detectably():
+    frame = _frame(_rows("innr_best", 0.5, 0.90 + NOISE), _rows("innr_faithful", 0.5, 0.5),
+                   _rows("pruned", 0.5, 0.85 + NOISE[::-1]), _rows("quantised", 0.5, 0.87),
+                   _rows("narrow_cnn", 0.5, 0.99))
+    v = _judge(frame, 0.5)
+    assert v.standing == "wins" and v.innr == "innr_best" and v.winner == "innr_best"
+    assert v.rival == "quantised"  # the strongest rival
+    assert v.margin["mean"] == pytest.approx(0.03)
+    assert "INNR wins" in v.sentence and "INNR, best variant (90.00%)" in v.sentence
+
+
+def test_innr_is_on_the_frontier_when_no_rival_beats_it_detectably():
+    frame = _frame(_rows("innr_best", 0.5, 0.85 + NOISE), _rows("pruned", 0.5, 0.85 + 0.001),
+                   _rows("quantised", 0.5, 0.80))
+    v = _judge(frame, 0.5)
+    assert v.standing == "on the frontier" and v.innr == "innr_best" and v.winner == "pruned"
+    outcomes = {d.rival: d.outcome(ALPHA) for d in v.duels}
+    assert outcomes == {"pruned": "no detectable difference", "quantised": "better"}
+
+
+def test_innr_loses_by_the_smallest_margin_of_its_best_method():
+    frame = _frame(_rows("innr_best", 0.5, 0.80 + NOISE), _rows("innr_faithful", 0.5, 0.70),
+                   _rows("pruned", 0.5, 0.83), _rows("quantised", 0.5, 0.90 + NOISE[::-1]),
+                   _rows("low_rank", 0.5, 0.50))
+    v = _judge(frame, 0.5)
+    assert v.standing == "loses" and v.innr == "innr_best" and v.winner == "quantised"
+    assert v.rival == "pruned"  # beats it by 3 points; quantised by 10
+    assert "beaten detectably by 2 of the 3 data-free rivals" in v.sentence
+    assert "the closest of those is pruned (83.00%), a difference of -3.00%" in v.sentence
+    assert v.margin["mean"] == pytest.approx(-0.10)  # the table's margin: to the strongest
+
+
+def test_holm_decides_over_every_innr_rival_pair_of_the_budget():
+    """A loss detectable alone (two-sided p < alpha) but not after Holm over the family."""
+    diff = 0.004 + 0.75 * np.array([0.0, 0.01, -0.01, 0.005, -0.005, 0.008, -0.008, 0.002,
+                                     -0.002, 0])
+    p = scipy_stats.ttest_rel(0.8 - diff, np.full(10, 0.8)).pvalue
+    assert ALPHA / 3 < p < ALPHA  # alone: a detectable loss; one of three duels: not
+    frame = _frame(_rows("innr_best", 0.5, 0.8 - diff), _rows("pruned", 0.5, 0.8),
+                   _rows("low_rank", 0.5, 0.8 - diff + NOISE),  # no difference on average
+                   _rows("quantised", 0.5, 0.8 - diff + NOISE[::-1]))
+    v = _judge(frame, 0.5)
+    pruned = next(d for d in v.duels if d.rival == "pruned")
+    assert pruned.p == pytest.approx(p) and pruned.p_holm == pytest.approx(min(1, 3 * p))
+    assert v.standing == "on the frontier"
+    alone = _judge(_frame(_rows("innr_best", 0.5, 0.8 - diff), _rows("pruned", 0.5, 0.8)), 0.5)
+    assert alone.standing == "loses"
+
+
+def test_a_difference_that_never_varies_is_tested_as_certain():
+    """Every seed the same difference: t is infinite (p = 0); no difference at all: p = 1."""
+    assert verdicts.two_sided_p([0.8, 0.7, 0.9], [0.81, 0.71, 0.91]) == 0.0
+    assert verdicts.two_sided_p([0.8, 0.7], [0.8, 0.7]) == 1.0
+    assert np.isnan(verdicts.two_sided_p([0.8], [0.7]))
+    frame = _frame(_rows("innr_best", 0.5, 0.8), _rows("pruned", 0.5, 0.81))
+    assert _judge(frame, 0.5).standing == "loses"
+
+
+def test_the_narrow_cnn_is_never_in_a_verdict():
+    """It uses the data: never the winner, never a rival, and its lead changes nothing."""
+    frame = _frame(_rows("innr_best", 0.5, 0.85 + NOISE), _rows("pruned", 0.5, 0.80),
+                   _rows("narrow_cnn", 0.5, 0.99 + NOISE[::-1] / 4))
+    v = _judge(frame, 0.5)
+    assert v.standing == "wins" and v.winner == "innr_best"
+    assert all("narrow_cnn" not in (d.innr, d.rival) for d in v.duels)
+    assert v.reference["mean"] == pytest.approx(0.99, abs=1e-3)
+    assert "never judged" in v.sentence
+    assert verdicts.method_groups(frame)[2] == ["narrow_cnn"]
+
+
+def test_a_method_absent_at_a_budget_is_left_out_there():
+    frame = _frame(_rows("innr_faithful", 0.75, 0.88 + NOISE), _rows("innr_best", 0.25, 0.6),
+                   _rows("innr_best", 0.75, 0.7), _rows("pruned", 0.25, 0.7 + NOISE),
+                   _rows("pruned", 0.75, 0.8), _rows("quantised", 0.75, 0.82 + NOISE[::-1]))
+    low = _judge(frame, 0.25)  # no faithful SIREN and no quantisation fits at 25% here
+    assert {d.innr for d in low.duels} == {"innr_best"} and {d.rival for d in low.duels} == {
+        "pruned"}
+    assert low.standing == "loses" and "innr_faithful" not in low.accuracy
+    high = _judge(frame, 0.75)
+    assert high.standing == "wins" and high.innr == "innr_faithful"
+    env = verdicts.envelope(frame)
+    table = load_table(env, [v for v in (low, high)])
+    faithful = next(r for g in table.groups for r in g if r[0] == "INNR, faithful")
+    assert faithful[1:3] == ["--", r"\textbf{88.00}"]  # absent; the winner at 75%
+
+
+def load_table(env, judged):
+    from innr.report import tables
+
+    return tables.frontier_accuracy(env, verdicts.method_groups(env),
+                                    {v.budget: v.winner for v in judged}, verdicts.method_label)
+
+
+def test_an_innr_method_with_one_seed_is_untested():
+    frame = _frame(_rows("innr_quantised", 0.5, 0.95, seeds=SEEDS[:1]),
+                   _rows("pruned", 0.5, 0.80 + NOISE))
+    v = _judge(frame, 0.5)
+    assert v.standing == "untested" and v.duels[0].outcome(ALPHA) == "untested"
+    assert "two seeds in common" in v.sentence
+    # a rival with one seed: untested against it, so INNR cannot win, but the rest stands
+    frame = _frame(_rows("innr_best", 0.5, 0.95 + NOISE), _rows("pruned", 0.5, 0.80 + NOISE),
+                   _rows("quantised", 0.5, 0.99, seeds=SEEDS[:1]))
+    v = _judge(frame, 0.5)
+    assert v.standing == "on the frontier" and v.winner == "quantised"
+    assert {d.rival: d.outcome(ALPHA) for d in v.duels} == {"pruned": "better",
+                                                           "quantised": "untested"}
+
+
+def test_the_summary_says_plainly_where_innr_stands():
+    frame = _frame(_rows("innr_best", 0.25, 0.6 + NOISE), _rows("pruned", 0.25, 0.7),
+                   _rows("innr_best", 0.5, 0.8 + NOISE), _rows("pruned", 0.5, 0.8))
+    judged = [_judge(frame, 0.25), _judge(frame, 0.5)]
+    assert verdicts.frontier_summary(judged) == (
+        "INNR wins at no budget on any dataset: on D it is on the frontier at 50% and loses "
+        "at 25%.")
+    win = _frame(_rows("innr_best", 0.5, 0.9 + NOISE), _rows("pruned", 0.5, 0.8, dataset="D"))
+    assert verdicts.frontier_summary([_judge(win, 0.5)]) == "On D INNR wins at every budget."
+
+
+def test_the_declared_frontier_criteria_load():
+    c = load.load_criteria(CRITERIA)
+    assert c.frontier["alpha"] == 0.05 and c.frontier["rationale"] and c.frontier["declared"]
+
+
+# --- the report, from results files ----------------------------------------------------------
+
+COMPANION = "synthcomp"
+
+
+def _write_frontier(root, name: str, label: str, companions: list[str], shift: float) -> None:
+    """innr.experiments.frontier's files for config `name` under `root`: every point, one
+    failed, one that does not fit, and the index."""
+    plan = {"innr_faithful": (0.75,), "innr_best": (0.25, 0.5, 0.75), "pruned": (0.25, 0.5, 0.75),
+            "quantised": (0.25, 0.5, 0.75), "narrow_cnn": (0.5,)}
+    paths = []
+    for k, (method, budgets) in enumerate(plan.items()):
+        for budget in budgets:
+            for i, seed in enumerate(SEEDS[:4]):
+                point = {"dataset": name, "method": method, "budget": budget, "seed": seed}
+                acc = {"innr_faithful": 0.6, "innr_best": 0.5 + budget / 2, "pruned": 0.7,
+                       "quantised": 0.75, "narrow_cnn": 0.95}[method] + shift + NOISE[i - k]
+                body = {"status": "ok", "fits": True, "accuracy_original": 0.9,
+                        "accuracy_rebuilt": acc, "accuracy_gap": 0.9 - acc,
+                        "top1_agreement": acc, "snr_db": 10.0,
+                        "stored_bits": int(0.95 * budget * BITS_AT_100),
+                        "budget_bits": int(budget * BITS_AT_100), "params": None,
+                        "decode_seconds": 0.00123, "fit_seconds": 4.5,
+                        "uses_data": method == "narrow_cnn", "config_hash": "h",
+                        "provenance": {"device": "cpu", "cpu_count": 2,
+                                       "cpu_capability": "AVX2", "git_commit": "c" * 40}}
+                if method == "quantised" and budget == 0.25:
+                    body = {"status": "ok", "fits": False, "budget_bits": 2500,
+                            "config_hash": "h"}
+                if method == "pruned" and budget == 0.75 and seed == SEEDS[0]:
+                    body = {"status": "failed", "error": "RuntimeError: boom_& 50%"}
+                rel = f"frontier/{method}/{budget_label(budget)}_seed{seed}.json"
+                write_json(root / name / rel, {"point": point, **body, "complete": True})
+                paths.append(rel)
+    write_json(root / name / "frontier" / "index.json", {
+        "points": paths, "failed": [], "config_hash": "h", "wall_seconds": 75.0,
+        "frontier": {"label": label, "companions": companions, "predictor_bits": 8},
+        "complete": True})
+
+
+@pytest.fixture(scope="module")
+def with_frontier(synthetic, tmp_path_factory):  # noqa: F811
+    tmp = tmp_path_factory.mktemp("frontier")
+    results = tmp / "results"
+    shutil.copytree(synthetic["results"], results)
+    _write_frontier(results, "synth", "Synth-MNIST", [COMPANION], 0.0)
+    _write_frontier(results, COMPANION, "Synth-Fashion", [], -0.2)
+    dirs = {**synthetic["dirs"], "build_dir": tmp / "build", "figures_dir": tmp / "figures"}
+    tex = cli.build(synthetic["config"], results, pdf=False, **dirs)
+    return {"results": results, "text": tex.read_text(), "dirs": dirs,
+            "config": synthetic["config"]}
+
+
+def test_the_companions_are_found_beside_the_results(with_frontier):
+    res = load.load_results(load_config_of(with_frontier), with_frontier["results"])
+    found = res.frontiers()
+    assert [f.label for f in found] == ["Synth-MNIST", "Synth-Fashion"]
+    assert [f.name for f in found] == ["synth", COMPANION]
+    own = found[0]
+    assert len(own.failed) == 1 and own.failed[0]["method"] == "pruned"
+    assert not (own.points["method"].eq("quantised") & own.points["budget"].eq(0.25)).any()
+    assert len(own.points) == 4 * (1 + 3 + 3 + 2 + 1) - 1  # ok, fitting points only
+
+
+def load_config_of(ctx):
+    from innr.config import load_config
+
+    return load_config(ctx["config"])
+
+
+def test_the_report_has_the_frontier_section(with_frontier):
+    text = with_frontier["text"]
+    section = text.split(r"\section{The compression frontier}")[1].split(r"\section{")[0]
+    assert "has not run" not in section
+    assert r"\paragraph{Synth-MNIST, 25\%: loses.}" in section
+    assert r"\paragraph{Synth-Fashion, 75\%:" in section
+    assert ("On Synth-MNIST INNR wins at 75%, is on the frontier at 50% and loses at 25%; on "
+            "Synth-Fashion it wins") in section.replace(r"\%", "%")
+    assert r"RuntimeError: boom\_\& 50\%" in section  # the failed point, escaped
+    assert r"\includegraphics[width=\linewidth]" in section and "frontier.pdf" in section
+    assert "narrow CNN (uses data)" in section
+    assert r"Section~\ref{sec:frontier}" in text.split(r"\end{abstract}")[0]
+    assert r"\bibitem{strumpler}" in text and r"\cite{coin}" in section
+    for suffix in (".pdf", ".png"):
+        assert (with_frontier["dirs"]["figures_dir"] / f"frontier{suffix}").stat().st_size > 1000
+
+
+def test_the_report_renders_without_frontier_results(synthetic):  # noqa: F811
+    text = synthetic["text"]
+    section = text.split(r"\section{The compression frontier}")[1].split(r"\section{")[0]
+    assert "has not run for this configuration" in section
+    assert "sec:frontier" not in text.split(r"\end{abstract}")[0]
+    assert not (synthetic["dirs"]["figures_dir"] / "frontier.pdf").exists()
+
+
+def test_the_readme_block_has_the_frontier_table_only_with_results(with_frontier, synthetic):  # noqa: F811
+    def block(results) -> str:
+        return readme.block(with_frontier["config"], results, with_frontier["dirs"]["bench"],
+                            with_frontier["dirs"]["original"])
+
+    text = block(with_frontier["results"])
+    assert "compression frontier" in text and "| Synth-Fashion | 25% |" in text
+    assert "Points failed or missing: 2" in text
+    assert "compression frontier" not in block(synthetic["results"])
