@@ -173,3 +173,13 @@ def test_points_are_keyed_by_the_claims_and_ablation_settings_only():
     a, b = quick(), quick("frontier.decode_repeats=9")
     assert a.ablation_hash() == b.ablation_hash() and a.frontier_hash() != b.frontier_hash()
     assert dataclasses.replace(a, frontier=b.frontier).hash() == a.hash()
+
+
+def test_a_point_is_recomputed_when_what_made_it_changes():
+    config = quick()
+    point = {"method": "innr_quantised", "budget": 0.25, "seed": 1234, "bits": 8}
+    done = {"config_hash": config.ablation_hash(), "point": point}
+    assert frontier.is_current(config, done)
+    assert not frontier.is_current(quick("frontier.predictor_bits=6"), done)
+    assert not frontier.is_current(quick("innr.steps=10"), done)
+    assert frontier.is_current(quick("frontier.decode_repeats=3"), done)

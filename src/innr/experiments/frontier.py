@@ -374,15 +374,22 @@ class Frontier:
 
 # --- the sweep -------------------------------------------------------------------------------
 
+def is_current(config: Config, result: dict) -> bool:
+    """A finished point still counts: made with these claims' and ablation's settings (the
+    frontier's own settings choose points, they do not change one) and, for the quantised
+    predictor, these bits."""
+    return result.get("config_hash") == config.ablation_hash() and (
+        result["point"].get("method") != "innr_quantised"
+        or result["point"].get("bits") == config.frontier.predictor_bits)
+
+
 def run_frontier(config: Config, results: Path | None, executor: str, folder: Path,
                  parameters: dict | None = None) -> dict:
     job, store = Frontier(config, results), Store(config.name, results)
     h = config.ablation_hash()
 
-    def valid(r: dict) -> bool:  # computed with these claims' and ablation's settings (and bits)
-        return r.get("config_hash") == h and (
-            r["point"].get("method") != "innr_quantised"
-            or r["point"].get("bits") == config.frontier.predictor_bits)
+    def valid(r: dict) -> bool:
+        return is_current(config, r)
 
     def sweep(ps: list[dict], batch=None) -> list[dict]:
         return run_sweep(ps, job, lambda p: path_of(store, p), executor, folder, parameters,
