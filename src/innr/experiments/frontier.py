@@ -280,7 +280,7 @@ class Frontier:
             decode = self.variant_decoder(variant, body["width"], bits)
         seconds = median_seconds(decode, self.config.frontier.decode_repeats)
         shared = {k: body[k] for k in ("width", "predictor_params", "stored_bits", "budget_bits")}
-        return [{**body["per_seed"][str(s)], **shared, "decode_seconds": seconds,
+        return [{**body["per_seed"][str(s)], **shared, "fits": True, "decode_seconds": seconds,
                  "setting": {"width": body["width"]}} for s in seeds]
 
     def reused(self, budget: float, seeds: Sequence[int]) -> dict | None:
