@@ -138,7 +138,7 @@ def test_a_sweep_runs_inline_within_budget_and_resumes(tmp_path):
     # where the ablation fitted the best variant at a budget, the frontier takes its numbers
     point = next(p for p in frontier.points(config) if p["method"] == "innr_best")
     arm = {"config_hash": config.ablation_hash(), "width": 7, "predictor_params": 1,
-           "stored_bits": 99, "budget_bits": 100,
+           "stored_bits": 99, "budget_bits": 100, "complete": True,
            "per_seed": {str(s): {**by["innr_best", s], "accuracy_rebuilt": 0.123}
                         for s in config.seeds}}
     path = store.root / "ablation" / "report_50_best.json"
