@@ -499,7 +499,7 @@ def frontier_verdicts(judged: Sequence, label: Callable[[str], str]) -> Table:
                          pct(v.accuracy[v.winner]["mean"], 2) if v.winner else "n/a",
                          label(v.innr) if v.innr else "n/a",
                          f"{pct(v.margin['mean'], 2)} {interval(v.margin, lambda x: pct(x, 2))}"
-                         if v.margin["n"] > 1 else pct(v.margin["mean"], 2), v.standing])
+                         if v.margin["n"] > 1 else pct(v.margin["mean"], 2), v.standing_shown])
         groups.append(rows)
     return Table(["dataset", "budget", "winner", "accuracy", "INNR method",
                   f"minus best rival [{pct(CI_LEVEL, 0)} CI]", "standing"], groups,

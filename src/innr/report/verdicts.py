@@ -531,6 +531,13 @@ class FrontierVerdict:
     margin: dict  # `innr` minus the strongest rival, paired (innr.stats.summary)
     duels: tuple[Duel, ...]
     reference: dict | None  # the narrow CNN's accuracy (uses the data: never judged)
+    # on the frontier only for want of power: the method's unadjusted interval against the
+    # strongest rival lies wholly below zero, yet Holm's correction leaves it undetected
+    weak: bool = False
+
+    @property
+    def standing_shown(self) -> str:
+        return f"{self.standing} (weak)" if self.weak else self.standing
 
     def __post_init__(self):
         if self.standing not in STANDINGS:
@@ -607,6 +614,11 @@ def frontier_budget(env: pd.DataFrame, alpha: float) -> FrontierVerdict:
         sentence = (f"{where}, INNR is on the frontier: {named(innr)} is beaten detectably by "
                     f"none of {them}; against the strongest, "
                     f"{named(strongest)}, the difference is {versus(against[innr][strongest])}.")
+        if margin["ci_high"] < 0:
+            sentence += (f" That standing is weak: the unadjusted {pct(CI_LEVEL, 0)} interval "
+                         f"lies wholly below zero, and only Holm's correction over "
+                         f"{len(duels)} comparisons on {margin['n']} seeds leaves the loss "
+                         f"undetected.")
     elif standing == "loses":
         sentence = (f"{where}, INNR loses: its best method, {named(innr)}, is beaten detectably "
                     f"by {len(beaten_by)} of {them}; the closest of those is "
@@ -624,8 +636,9 @@ def frontier_budget(env: pd.DataFrame, alpha: float) -> FrontierVerdict:
     if reference is not None:
         sentence += (f" The narrow CNN, trained on the data, reaches "
                      f"{with_interval(reference, lambda x: pct(x, 2))} (shown, never judged).")
+    weak = standing == "on the frontier" and margin["ci_high"] < 0
     return FrontierVerdict(dataset, budget, kb, standing, sentence, winner, innr, rival, stats,
-                           margin, tuple(duels), reference)
+                           margin, tuple(duels), reference, weak)
 
 
 def judge_frontier(frontiers: Sequence[load.Frontier], criteria: Criteria
@@ -647,8 +660,9 @@ def frontier_summary(judged: Sequence[FrontierVerdict]) -> str:
         return "No frontier results."
     datasets = list(dict.fromkeys(v.dataset for v in judged))
     won = any(v.standing == "wins" for v in judged)
-    verbs = {"wins": "wins", "on the frontier": "is on the frontier", "loses": "loses",
-             "untested": "is untested"}
+    verbs = {"wins": "wins", "on the frontier": "is on the frontier",
+             "on the frontier (weak)": "is on the frontier only for want of power",
+             "loses": "loses", "untested": "is untested"}
 
     def at(vs) -> str:
         return ", ".join(f"{100 * v.budget:g}%" for v in vs)
@@ -656,10 +670,10 @@ def frontier_summary(judged: Sequence[FrontierVerdict]) -> str:
     parts = []
     for d in datasets:
         mine = [v for v in judged if v.dataset == d]
-        said = [f"{verbs[s]} at {at(vs)}" for s in STANDINGS
-                if (vs := [v for v in mine if v.standing == s])]
+        said = [f"{verbs[s]} at {at(vs)}" for s in verbs
+                if (vs := [v for v in mine if v.standing_shown == s])]
         if len(said) == 1:
-            said = [f"{verbs[mine[0].standing]} at every budget"]
+            said = [f"{verbs[mine[0].standing_shown]} at every budget"]
         parts.append(f"on {d} {'it' if parts or not won else 'INNR'} {_and(said)}")
     text = "; ".join(parts)
     return (f"{text[0].upper()}{text[1:]}." if won else
