@@ -100,6 +100,24 @@ def test_innr_is_on_the_frontier_when_no_rival_beats_it_detectably():
     assert outcomes == {"pruned": "no detectable difference", "quantised": "better"}
 
 
+def test_a_frontier_standing_below_zero_only_undetected_after_holm_is_weak():
+    # 3 seeds, a consistent 1-point loss (unadjusted interval below zero) against one rival,
+    # among enough pairs that Holm leaves it undetected
+    seeds = (1, 2, 3)
+    noise = np.array([0.004, -0.004, 0.0])  # a 1.3-point loss, t(2) = 5.6: p = 0.03
+    level = np.array([-0.003, 0.001, 0.002])  # rivals level with INNR (large p)
+    rivals = [_rows(m, 0.5, 0.837 + level * k, seeds=seeds)
+              for k, m in enumerate(("low_rank", "quantised_mean", "pruned_quantised"), 1)]
+    frame = _frame(_rows("innr_best", 0.5, 0.837 + noise, seeds=seeds),
+                   _rows("pruned", 0.5, 0.85, seeds=seeds), *rivals)
+    v = _judge(frame, 0.5)
+    assert v.standing == "on the frontier" and v.margin["ci_high"] < 0
+    assert v.weak and v.standing_shown == "on the frontier (weak)" and "weak" in v.sentence
+    strong = _judge(_frame(_rows("innr_best", 0.5, 0.85 + NOISE),
+                           _rows("pruned", 0.5, 0.85 + NOISE[::-1])), 0.5)
+    assert strong.standing == "on the frontier" and not strong.weak
+
+
 def test_innr_loses_by_the_smallest_margin_of_its_best_method():
     frame = _frame(_rows("innr_best", 0.5, 0.80 + NOISE), _rows("innr_faithful", 0.5, 0.70),
                    _rows("pruned", 0.5, 0.83), _rows("quantised", 0.5, 0.90 + NOISE[::-1]),
