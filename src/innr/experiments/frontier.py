@@ -43,6 +43,7 @@ from torch import nn
 
 from innr import baselines
 from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
+from innr.coordinates import unflatten_params
 from innr.data import DataError
 from innr.experiments.ablation import Ablation, Arm, budget_label, evaluate, run_selection
 from innr.experiments.common import _now
@@ -65,8 +66,6 @@ from innr.variants import (
 INNR_METHODS = ("innr_faithful", "innr_best", "innr_quantised")
 DISTILLED = {"pruned_distilled": "pruned", "quantised_distilled": "quantised"}
 USES_DATA = ("narrow_cnn",)
-FLOAT32_VALUED = ("innr_faithful", "innr_best", "pruned", "pruned_distilled", "low_rank",
-                  "narrow_cnn")  # their size is also a number of float32 parameters
 
 
 # --- the points ------------------------------------------------------------------------------
@@ -123,12 +122,7 @@ def baseline_decoder(c: baselines.Compressed, like: dict[str, torch.Tensor]
     n = sum(v.numel() for v in like.values())
 
     def split(flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        out, start = {}, 0
-        for k, s in shapes.items():
-            size = math.prod(s)
-            out[k] = flat[start:start + size].view(s)
-            start += size
-        return out
+        return unflatten_params(flat, like)
 
     if c.method.startswith("pruned"):
         flat = torch.cat([p.reshape(-1) for p in c.params.values()])
@@ -383,9 +377,9 @@ def is_current(config: Config, result: dict) -> bool:
         or result["point"].get("bits") == config.frontier.predictor_bits)
 
 
-def run_frontier(config: Config, results: Path | None, executor: str, folder: Path,
-                 parameters: dict | None = None) -> dict:
-    job, store = Frontier(config, results), Store(config.name, results)
+def run_frontier(job: Frontier, executor: str, folder: Path, parameters: dict | None = None
+                 ) -> dict:
+    config, store = job.config, Store(job.config.name, job.results)
     h = config.ablation_hash()
 
     def valid(r: dict) -> bool:
@@ -431,10 +425,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         executor = args.executor or config.frontier.executor
         store = Store(config.name, args.results)
         git_state()
-        Frontier(config, args.results).ab.splits("report")  # bad data stops here
+        job = Frontier(config, args.results)
+        job.ab.splits("report")  # bad data stops here; the inline jobs reuse what it loaded
         parameters = {"slurm_partition": args.slurm_partition} if args.slurm_partition else {}
-        run_frontier(config, args.results, executor, store.root / "frontier" / "submitit",
-                     parameters)
+        run_frontier(job, executor, store.root / "frontier" / "submitit", parameters)
     except (ConfigError, DataError, LockedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
