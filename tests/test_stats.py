@@ -16,6 +16,7 @@ from innr.stats import (
     seeds_for_noninferiority,
     summary,
     variance_components,
+    welch,
 )
 
 
@@ -155,3 +156,27 @@ def test_variance_components_without_between_variance_and_bad_shapes():
         variance_components([[1, 2], [3]])
     with pytest.raises(ValueError):
         variance_components([[1, 2]])
+
+
+@pytest.mark.parametrize("n_a, n_b", [(2, 2), (5, 10), (10, 3)])
+def test_welch_equals_scipys_test_and_interval(n_a, n_b):
+    rng = np.random.default_rng(n_a * 100 + n_b)
+    a, b = rng.normal(1.0, 0.5, n_a), rng.normal(0.7, 2.0, n_b)
+    ours = welch(a, b, level=0.9)
+    theirs = scipy_stats.ttest_ind(a, b, equal_var=False)
+    ci = theirs.confidence_interval(0.9)
+    assert ours["p"] == pytest.approx(theirs.pvalue, rel=1e-10)
+    assert ours["difference"] == pytest.approx(a.mean() - b.mean(), rel=1e-12)
+    assert (ours["ci_low"], ours["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-10)
+
+
+def test_welch_is_unpaired_and_exact_without_variation():
+    # b is a shifted by a constant: paired, the shift is certain; unpaired, it is lost in the
+    # spread of each sample
+    a, b = [1.0, 2.0, 3.0], [1.1, 2.1, 3.1]
+    assert welch(a, b)["p"] > 0.5 and welch(a, b)["ci_low"] < 0 < welch(a, b)["ci_high"]
+    assert welch([2.0, 2.0], [2.0, 2.0, 2.0])["p"] == 1.0
+    same = welch([2.0, 2.0], [3.0, 3.0])
+    assert (same["difference"], same["p"], same["ci_low"]) == (-1.0, 0.0, -1.0)
+    one = welch([1.0], [1.0, 2.0])
+    assert math.isnan(one["p"]) and one["difference"] == -0.5
