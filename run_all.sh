@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole reproduction: set-up, the three claims' experiments over every seed, the fit's noise,
 # the ablation of INNR variants, the compression frontier (and, for each companion config named
-# by [frontier] companions, e.g. Fashion-MNIST: its claims and frontier), figures, PDF.
+# by [frontier] companions, e.g. Fashion-MNIST: its claims and frontier), the comparison with
+# the published run (experiments/published/), figures, PDF.
 #   ./run_all.sh                 experiments/full.toml (10 seeds; run times: README)
 #   ./run_all.sh --quick         experiments/quick.toml (a few minutes)
 #   ./run_all.sh --config FILE   any other config
@@ -67,6 +68,11 @@ for c in "${configs[@]}"; do
   if wants ablation && [[ $main == 1 ]]; then run ablation "$c"; fi
   if wants frontier; then run frontier "$c"; fi
 done
+if wants report; then  # the run against the published one (the PDF has it too); a miss is news,
+  echo "== compared with the published run"  # not a failure of the run
+  .venv/bin/python -m innr.report.compare --config "$config" "${results[@]}" --if-published \
+    || echo "(some published numbers were not reproduced: listed above and in the PDF)"
+fi
 status=0
 if wants report; then
   echo "== report"

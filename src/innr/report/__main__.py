@@ -2,7 +2,8 @@
 
     python -m innr.report --config experiments/quick.toml [--results DIR] [--no-pdf]
 
-Reads RESULTS/<config name>/ (RESULTS = experiments/results, or DIR), writes figures to
+Reads RESULTS/<config name>/ (RESULTS = experiments/results, or DIR) and holds it against the
+published run (experiments/published/, innr.report.compare), writes figures to
 figures/<name>/ (PDF and PNG), the LaTeX source to paper/build/<name>/innr_report.tex, compiles
 it with latexmk and copies the PDF to paper/innr_report.pdf ("full") or
 paper/innr_report_<name>.pdf (any other config); --out DIR puts all three under DIR.
@@ -17,6 +18,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from innr.config import ConfigError, load_config
@@ -25,18 +27,19 @@ from innr.paths import (
     CRITERIA,
     ORIGINAL_STUDY,
     PILOT,
+    PUBLISHED,
     TEMPLATE,
     pdf_name,
     report_dirs,
 )
-from innr.report import figures, load, paper
+from innr.report import compare, figures, load, paper
 
 
 def build(config_path: Path, results: Path | None = None, *, figures_dir: Path | None = None,
           build_dir: Path | None = None, pdf_dir: Path | None = None,
           original: Path = ORIGINAL_STUDY, bench: Path = BENCH_RESULTS,
           template: Path = TEMPLATE, criteria: Path = CRITERIA, pilot: Path = PILOT,
-          pdf: bool = True) -> Path:
+          published: Path = PUBLISHED, pdf: bool = True) -> Path:
     """Figures, .tex and (when `pdf`) the PDF of one config; returns the last file made.
 
     Raises ConfigError (bad config, no results), paper.LatexMissing or paper.LatexFailed.
@@ -54,12 +57,17 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     build_dir = build_dir or default["build_dir"]
     made = figures.make_all(res, figures_dir, study, declared.margin,
                             declared.ablation.get("targets"))
+    comparison = compare.run_comparison(config_path, results, published, criteria)
     ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench,
-                        declared, load.load_pilot(pilot))
+                        declared, load.load_pilot(pilot), comparison)
     tex = paper.render(ctx, template, build_dir / "innr_report.tex")
     if not pdf:
         return tex
-    compiled = paper.compile_pdf(tex)
+    # the PDF is dated by its results, not by the build: a rebuild of the same results gives the
+    # same bytes, so the committed report changes in git only when its content does
+    finished = [r["finished"] for r in res.all() if r.get("finished")]
+    epoch = int(datetime.fromisoformat(max(finished)).timestamp()) if finished else None
+    compiled = paper.compile_pdf(tex, epoch=epoch)
     final = (pdf_dir or default["pdf_dir"]) / pdf_name(config.name)
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(f".{final.name}.tmp")  # a stop mid-copy leaves no half PDF
@@ -75,13 +83,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="results root (default experiments/results); reads DIR/<config name>/")
     p.add_argument("--out", type=Path, default=None,
                    help="write figures/, paper/build/ and the PDF under DIR instead of the repo")
+    p.add_argument("--published", type=Path, default=PUBLISHED,
+                   help="the published run to hold these results against (default "
+                        "experiments/published)")
     p.add_argument("--no-pdf", action="store_true", help="stop after the figures and the .tex")
     args = p.parse_args(argv)
     try:
         dirs = {}
         if args.out is not None:
             dirs = report_dirs(load_config(args.config).name, args.out)
-        out = build(args.config, args.results, pdf=not args.no_pdf, **dirs)
+        out = build(args.config, args.results, published=args.published, pdf=not args.no_pdf,
+                    **dirs)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from innr.paths import shown
 from innr.predictors import BASES
 from innr.progress import duration
 from innr.report import load, tables, verdicts
+from innr.report.compare import Comparison
 from innr.report.load import Criteria, OriginalStudy, Results
 from innr.report.tables import Latex, escape, exact, num, pct, printed, with_interval
 from innr.report.verdicts import Verdict, points
@@ -331,9 +332,18 @@ def _slip(study: OriginalStudy) -> dict | None:
             "images": images, "weight": num(batch / last, 2)}
 
 
+def _comparison(c: Comparison | None) -> dict | None:
+    """This run against the published one (innr.report.compare), when one is published."""
+    if c is None:
+        return None
+    return {"published": c.published, "same": c.same_files, "summary": c.summary(),
+            "alpha": exact(c.alpha), "table": c.table(), "misses": c.misses_table()}
+
+
 def context(res: Results, config: Config, study: OriginalStudy, bench: dict | None,
             figures: dict[str, Path], build_dir: Path, bench_path: Path,
-            criteria: Criteria, pilot: dict | None = None) -> dict:
+            criteria: Criteria, pilot: dict | None = None,
+            comparison: Comparison | None = None) -> dict:
     """Everything the template prints, formatted; figure paths relative to the build folder."""
     recorded = res.config
     full_test = IDX_FILES["test"][2]
@@ -370,7 +380,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
                      "cnn_accuracy": printed(study.cnn["test_accuracy"]),
                      "innr_accuracy": printed(study.innr["test_accuracy"]),
                      "ratio": pct(study.innr["param_ratio"])},
-        "slip": _slip(study), "fig": fig,
+        "slip": _slip(study), "fig": fig, "comparison": _comparison(comparison),
         "bench": tables.bench(bench) if bench is not None else None,
         "bench_path": shown(bench_path), "bench_machine": bench and tables.bench_machine(bench),
     }
@@ -406,8 +416,9 @@ def log_excerpt(log: Path, after: int = 4) -> str:
     return "\n".join(picked) if picked else "\n".join(lines[-20:])
 
 
-def compile_pdf(tex: Path, timeout: int = 600) -> Path:
-    """latexmk -pdf in the .tex file's folder, non-interactive; returns the PDF."""
+def compile_pdf(tex: Path, timeout: int = 600, epoch: int | None = None) -> Path:
+    """latexmk -pdf in the .tex file's folder, non-interactive; returns the PDF. With `epoch`
+    (seconds since 1970) as the PDF's date and ID seed, the same .tex gives the same bytes."""
     missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
     if missing:
         raise LatexMissing(f"{' and '.join(missing)} not found: install LaTeX to build the PDF "
@@ -415,8 +426,10 @@ def compile_pdf(tex: Path, timeout: int = 600) -> Path:
                            f"figures and {tex} were written")
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", tex.name]
     try:
+        env = os.environ | ({"SOURCE_DATE_EPOCH": str(epoch), "FORCE_SOURCE_DATE": "1"}
+                            if epoch is not None else {})
         proc = subprocess.run(cmd, cwd=tex.parent, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL, env=env)
     except subprocess.TimeoutExpired:
         raise LatexFailed(f"latexmk did not finish in {timeout} s\n"
                           + log_excerpt(tex.with_suffix(".log"))) from None

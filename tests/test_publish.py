@@ -1,0 +1,242 @@
+"""Publishing a run (innr.report.publish), reading what was published (innr.published) and
+holding a rerun against it (innr.report.compare)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from innr import published
+from innr.config import ConfigError, load_config
+from innr.coordinates import flatten_params
+from innr.report import compare, publish
+from innr.report.compare import Number
+
+from .conftest import QUICK
+
+
+@pytest.fixture(scope="module")
+def quick_published(quick_results, tmp_path_factory):
+    """The quick run published into a folder of its own (the run is left untouched)."""
+    to = tmp_path_factory.mktemp("published") / "published"
+    publish.publish(QUICK, quick_results.parent, bench=to / "no-bench.json", to=to)
+    return to
+
+
+def test_publish_copies_every_results_file_and_lists_it(quick_results, quick_published):
+    manifest = published.read_manifest(quick_published)
+    copied = {f"results/quick/{p.relative_to(quick_results).as_posix()}"
+              for p in publish.results_files(quick_results)}
+    assert copied and copied <= set(manifest["files"])
+    assert not any("/cache/" in f or f.endswith(".lock") for f in manifest["files"])
+    for rel in copied:
+        assert (quick_published / rel).read_bytes() == (
+            quick_results.parent / rel.removeprefix("results/")).read_bytes()
+    fidelity = json.loads((quick_results / "fidelity" / "seed_1234.json").read_text())
+    assert manifest["files"]["results/quick/fidelity/seed_1234.json"]["config_hash"] == \
+        fidelity["config_hash"]
+    config = load_config(QUICK)
+    assert manifest["configs"]["quick"]["hash"] == config.hash()
+    assert manifest["run"]["commits"] == [fidelity["provenance"]["git_commit"]]
+    assert published.check(quick_published) == []
+
+
+def test_published_networks_load_as_weights_and_rebuild_the_measured_error(quick_results,
+                                                                          quick_published):
+    config = load_config(QUICK)
+    nets = quick_published / "networks" / "quick"
+    assert sorted(p.name for p in nets.iterdir()) == sorted(
+        [f"cnn_seed{s}.pt" for s in config.seeds + config.control_seeds]
+        + [f"innr_seed{s}.pt" for s in config.seeds])
+    for seed in config.seeds:
+        state = torch.load(nets / f"cnn_seed{seed}.pt", weights_only=True)
+        assert all(isinstance(v, torch.Tensor) for v in state.values())
+        cnn = published.load_cnn(nets / f"cnn_seed{seed}.pt", config.cnn.architecture,
+                                 config.cnn.channels)
+        rebuilt = published.load_innr(nets / f"innr_seed{seed}.pt").rebuild()
+        assert list(rebuilt) == list(cnn.state_dict())
+        error = (flatten_params(rebuilt) - flatten_params(cnn.state_dict())).norm() / \
+            flatten_params(cnn.state_dict()).norm()
+        # the weight error the fidelity experiment measured on this seed's SIREN
+        measured = json.loads((quick_results / "fidelity" / f"seed_{seed}.json").read_text())
+        assert float(error) == pytest.approx(measured["metrics"]["weight_rel_l2"], rel=1e-5)
+
+
+def test_a_published_innr_is_refused_when_it_is_not_one(tmp_path):
+    torch.save({"format": "something else"}, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="not a published INNR"):
+        published.load_innr(tmp_path / "x.pt")
+    with pytest.raises(FileNotFoundError):
+        published.load_innr(tmp_path / "missing.pt")
+
+
+def test_check_names_a_changed_a_missing_and_an_unlisted_file(quick_published, tmp_path):
+    copy = tmp_path / "published"
+    shutil.copytree(quick_published, copy)
+    changed = copy / "results" / "quick" / "compression" / "aggregate.csv"
+    changed.write_text(changed.read_text().replace("1", "2", 1))
+    (copy / "results" / "quick" / "fidelity" / "seed_1235.json").unlink()
+    (copy / "extra.txt").write_text("x")
+    problems = published.check(copy)
+    assert problems == ["extra.txt: not in the manifest",
+                        "results/quick/compression/aggregate.csv: changed since it was "
+                        "published (size or sha256 differs)",
+                        "results/quick/fidelity/seed_1235.json: in the manifest, missing from "
+                        "the folder"]
+
+
+def test_an_unfinished_run_is_not_published(quick_results, tmp_path):
+    run = tmp_path / "results"
+    shutil.copytree(quick_results, run / "quick")
+    (run / "quick" / "transfer" / "seed_1235.json").unlink()
+    to = tmp_path / "published"
+    with pytest.raises(ConfigError, match=r"quick/transfer: seeds 1235 have no results"):
+        publish.publish(QUICK, run, to=to)
+    assert not to.exists()
+    assert publish.main(["--config", str(QUICK), "--results", str(run), "--to", str(to)]) == 2
+
+
+def test_a_network_missing_from_the_cache_stops_the_publication(quick_results, tmp_path):
+    run = tmp_path / "results"
+    shutil.copytree(quick_results, run / "quick")
+    for p in (run / "quick" / "cache").glob("innr_*seed1235.*"):
+        p.unlink()
+    with pytest.raises(ConfigError, match="INNR of seed 1235 is not in the cache"):
+        publish.publish(QUICK, run, to=tmp_path / "published")
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+def test_a_rerun_on_the_same_build_is_compared_exactly_and_one_bit_is_a_miss(
+        quick_results, quick_published, tmp_path):
+    run = tmp_path / "results"
+    shutil.copytree(quick_results, run / "quick")
+    same = compare.run_comparison(QUICK, run, quick_published)
+    counts = same.counts()
+    assert not same.same_files and counts["numbers"] > 40
+    assert counts["exact"] == counts["reproduced"] == counts["numbers"]
+    assert compare.main(["--config", str(QUICK), "--results", str(run), "--published",
+                         str(quick_published)]) == 0
+    # one seed's rebuilt accuracy moved by the last bit of a float64
+    path = run / "quick" / "fidelity" / "seed_1235.json"
+    record = json.loads(path.read_text())
+    record["metrics"]["accuracy_rebuilt"] = float(np.nextafter(
+        record["metrics"]["accuracy_rebuilt"], 2.0))
+    path.write_text(json.dumps(record))
+    moved = compare.run_comparison(QUICK, run, quick_published)
+    assert [(r.group, r.name, r.note) for r in moved.misses()] == [
+        ("Claim 1 (fidelity)", "rebuilt test accuracy", "1 of 2 seeds differ, by up to 0.0%")]
+    assert compare.main(["--config", str(QUICK), "--results", str(run), "--published",
+                         str(quick_published)]) == 1
+
+
+def test_the_published_results_compared_with_themselves_say_so(quick_published):
+    itself = compare.run_comparison(QUICK, quick_published / "results", quick_published)
+    assert itself.same_files and "published results themselves" in itself.summary()
+
+
+def test_nothing_published_is_a_clear_error(quick_results, tmp_path, capsys):
+    assert compare.run_comparison(QUICK, quick_results.parent, tmp_path) is None
+    assert compare.main(["--config", str(QUICK), "--published", str(tmp_path)]) == 2
+    assert "nothing of" in capsys.readouterr().err
+
+
+def _numbers(means: list[float], machine: str, sd: float = 0.01, seeds: int = 10,
+             seed: int = 0) -> list[Number]:
+    rng = np.random.default_rng(seed)
+    return [Number("Claim 2 (compression)", f"number {i}",
+                   dict(enumerate(rng.normal(m, sd, seeds).tolist())),
+                   made=frozenset({("hash", machine)}))
+            for i, m in enumerate(means)]
+
+
+def test_another_machine_is_compared_by_interval_with_holm():
+    means = [0.95] * 10
+    pub = _numbers(means, "cpu A", seed=1)
+    # the run: a new draw of every number; number 3 moved by 5 standard deviations
+    run = _numbers(means[:3] + [1.0] + means[4:], "cpu B", seed=2)
+    rows = compare.compare(pub, run, alpha=0.05)
+    assert {r.mode for r in rows} == {"interval"}
+    assert [r.name for r in rows if r.reproduced is False] == ["number 3"]
+    assert rows[3].difference == pytest.approx(0.05, abs=0.02)
+    assert "Holm p" in rows[3].note
+    # Holm: the adjusted p-values are the step-down ones of the unadjusted two-sample tests
+    from innr.stats import holm, welch
+    raw = [welch(list(b.values.values()), list(a.values.values()))["p"]
+           for a, b in zip(pub, run, strict=True)]
+    assert [r.p_holm for r in rows] == pytest.approx(holm(raw))
+
+
+def test_holm_keeps_a_lone_borderline_difference_from_being_a_miss():
+    pub = _numbers([0.0] * 20, "cpu A", sd=1.0, seed=3)
+    run = _numbers([0.0] * 20, "cpu B", sd=1.0, seed=4)
+    shifted = next(n for n in run if n.name == "number 0")
+    target = 0.02  # an unadjusted p of about 0.02: a miss alone, not among 20
+    for _ in range(200):
+        p = compare.welch(list(shifted.values.values()),
+                          list(pub[0].values.values()))["p"]
+        if abs(p - target) < 0.005:
+            break
+        gap = -0.02 if p < target else 0.02
+        shifted.values = {s: v + gap for s, v in shifted.values.items()}
+    assert 0.015 < p < 0.025
+    rows = compare.compare(pub, run, alpha=0.05)
+    assert rows[0].reproduced is True and rows[0].p_holm > 0.05
+    alone = compare.compare(pub[:1], [shifted], alpha=0.05)
+    assert alone[0].reproduced is False
+
+
+def test_a_number_the_run_lacks_is_missing_not_missed():
+    pub = _numbers([0.5, 0.6], "cpu A")
+    rows = compare.compare(pub, pub[:1], alpha=0.05)
+    assert [(r.mode, r.reproduced) for r in rows] == [("exact", True), ("missing", None)]
+    comparison = compare.Comparison("p", "r", False, 0.05, rows)
+    assert comparison.counts()["missing"] == 1 and comparison.misses() == []
+    assert "1 are not in this run" in comparison.summary()
+    assert math.isnan(rows[1].difference)
+
+
+# --- the report: the comparison in it, and outputs that change only with their content -------
+
+def test_the_report_holds_the_run_against_the_published_one(quick_results, quick_published,
+                                                            tmp_path):
+    from innr.report import __main__ as cli
+
+    run = tmp_path / "results"
+    shutil.copytree(quick_results, run / "quick")
+    path = run / "quick" / "compression" / "seed_1234.json"
+    record = json.loads(path.read_text())
+    record["metrics"]["accuracy_gap"] += 0.5
+    path.write_text(json.dumps(record))
+
+    def tex(published_folder) -> str:
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        return cli.build(QUICK, run, published=published_folder, pdf=False,
+                         figures_dir=out / "figures", build_dir=out / "build").read_text()
+
+    text = tex(quick_published)
+    assert r"\section{This run against the published one}" in text
+    assert "were reproduced and 1 missed" in text
+    assert "accuracy gap (CNN - rebuilt)" in text and "1 of 2 seeds differ, by up to 50.0" in text
+    assert "No published run of this configuration was found" in tex(tmp_path / "nothing")
+
+
+def test_figures_drawn_twice_are_the_same_bytes(quick_results, tmp_path):
+    """The committed figures change in git only when what they show changes (no dates in the
+    files; the ablation's jittered dots drawn the same)."""
+    from innr.report import figures, load
+
+    config = load_config(QUICK)
+    res = load.load_results(config, quick_results.parent)
+    study = load.load_original(QUICK.parent / "original_study.toml")
+    for out in ("a", "b"):
+        figures.make_all(res, tmp_path / out, study, 0.01, {0.5: 0.003})
+    drawn = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert "ablation.png" in drawn and "ablation.pdf" in drawn
+    for name in drawn:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
