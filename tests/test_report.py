@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -362,3 +363,15 @@ def test_the_number_scan_catches_numbers():
     assert hand_typed_numbers(r"accuracy of 95.5\% and 0.93 over 62,240 weights and 5 seeds")
     assert not hand_typed_numbers(r"\includegraphics[width=0.7\linewidth]{\VAR{f}} $[-1, 1]$")
     assert not hand_typed_numbers("\\bibitem{x} A. Author. Title. NeurIPS 2020.")
+
+
+@latex
+def test_the_pdf_built_again_from_the_same_tex_is_the_same_bytes(synthetic):
+    """Dated by its results (SOURCE_DATE_EPOCH), the committed PDF changes in git only when
+    its content does."""
+    pdf = synthetic["tex"].with_suffix(".pdf")
+    pdf.unlink(missing_ok=True)  # latexmk rebuilds only what is missing or out of date
+    first = paper.compile_pdf(synthetic["tex"], epoch=1_700_000_000).read_bytes()
+    pdf.unlink()
+    time.sleep(1.1)  # a build dated by the clock would now differ
+    assert paper.compile_pdf(synthetic["tex"], epoch=1_700_000_000).read_bytes() == first

@@ -56,7 +56,9 @@ def _style() -> None:
 
 def _save(fig: plt.Figure, out: Path, name: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{name}.pdf")
+    # no creation date in the files: a rerun that draws the same figure writes the same bytes,
+    # so the committed figures change in git only when what they show changes
+    fig.savefig(out / f"{name}.pdf", metadata={"CreationDate": None})
     fig.savefig(out / f"{name}.png", dpi=150)
     plt.close(fig)
     return out / f"{name}.pdf"
@@ -373,6 +375,7 @@ def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
              targets: dict[float, float] | None = None) -> dict[str, Path]:
     """Every figure whose results exist; returns name -> PDF path."""
     _style()
+    np.random.seed(0)  # seaborn's jitter draws from numpy's global generator: the same dots
     made = {}
     if res.ok("fidelity"):
         made |= {"cnn_training": cnn_training(res, out), "innr_fit": innr_fit(res, out),
