@@ -1,7 +1,7 @@
 """Write the README's generated block: verdicts, headline numbers and run times, from results
-files only.
+files only: by default the published run's (experiments/published/).
 
-    python -m innr.report.readme [--config experiments/full.toml] [--results DIR]
+    python -m innr.report.readme [--config experiments/full.toml] [--results DIR] [--bench FILE]
 
 Replaces what stands between the `generated:begin` and `generated:end` markers of README.md, so
 the README carries no number typed by hand. Its tables are the report's (innr.report.tables),
@@ -17,14 +17,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from innr.config import load_config
-from innr.paths import BENCH_RESULTS, CRITERIA, FULL_CONFIG, ORIGINAL_STUDY, PILOT, README
+from innr.paths import (
+    CRITERIA,
+    FULL_CONFIG,
+    ORIGINAL_STUDY,
+    PILOT,
+    PUBLISHED_BENCH,
+    PUBLISHED_RESULTS,
+    README,
+    shown,
+)
 from innr.progress import duration
 from innr.report import load, tables, verdicts
 
 BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)", re.S)
 
 
-def block(config: Path, results: Path | None, bench: Path = BENCH_RESULTS,
+def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
           original: Path = ORIGINAL_STUDY, criteria: Path = CRITERIA,
           pilot: Path = PILOT) -> str:
     cfg = load_config(config)
@@ -33,8 +42,10 @@ def block(config: Path, results: Path | None, bench: Path = BENCH_RESULTS,
         return f"No results for `{cfg.name}` yet: run `./run_all.sh`."
     study = load.load_original(original)
     seeds = ", ".join(str(s) for s in load.aggregate_seeds(res, "fidelity"))
+    commits = sorted({str(r["provenance"].get("git_commit"))[:12] for r in res.all()})
     lines = [f"Config `{res.name}`, seeds {seeds} (mean and {tables.pct(tables.CI_LEVEL, 0)} "
-             "t-interval over seeds):", ""]
+             f"t-interval over seeds), from `{shown(res.root.parent)}` (made at commit "
+             f"{', '.join(commits)}):", ""]
     judged = verdicts.judge(res, study, load.load_criteria(criteria), load.load_pilot(pilot))
     for v in (v for v in judged.values() if v is not None):
         lines.append(f"- **{v.title}: {v.outcome}.** {v.sentence}")
@@ -90,9 +101,11 @@ def block(config: Path, results: Path | None, bench: Path = BENCH_RESULTS,
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m innr.report.readme", description=__doc__)
     p.add_argument("--config", type=Path, default=FULL_CONFIG)
-    p.add_argument("--results", type=Path, default=None)
+    p.add_argument("--results", type=Path, default=PUBLISHED_RESULTS,
+                   help="results root (default: the published run's, experiments/published/"
+                        "results)")
     p.add_argument("--readme", type=Path, default=README)
-    p.add_argument("--bench", type=Path, default=BENCH_RESULTS)
+    p.add_argument("--bench", type=Path, default=PUBLISHED_BENCH)
     args = p.parse_args(argv)
     text = args.readme.read_text()
     if not BLOCK.search(text):
