@@ -31,7 +31,7 @@ from pathlib import Path
 
 from innr.config import Config, ConfigError
 from innr.paths import CRITERIA, FULL_CONFIG, PUBLISHED, RESULTS_ROOT, shown
-from innr.published import MANIFEST_NAME
+from innr.published import MANIFEST_NAME, sha256
 from innr.report import load, verdicts
 from innr.report.publish import configs_of
 from innr.report.tables import Table, exact, num, pct
@@ -215,7 +215,7 @@ class Comparison:
 
     published: str  # the published folder, as the reader's clone names it
     results: str
-    same_files: bool  # the run's results are the published files themselves
+    same_files: bool  # the run's results are the published files themselves, byte for byte
     alpha: float
     rows: list[Row]
 
@@ -275,21 +275,29 @@ class Comparison:
                 "rows": [{k: v for k, v in asdict(r).items() if k != "fmt"} for r in self.rows]}
 
 
+def _same_files(manifest: dict, root: Path) -> bool:
+    """Whether `root` holds the published results files themselves, byte for byte (a rerun
+    differs at least in its times): comparing them would prove nothing."""
+    results = [(rel.removeprefix(f"{RESULTS}/"), e["sha256"])
+               for rel, e in manifest["files"].items() if e["kind"] == "results"]
+    return bool(results) and all((root / rel).is_file() and sha256(root / rel) == digest
+                                 for rel, digest in results)
+
+
 def run_comparison(config_path: Path, results: Path | None = None,
                    published: Path = PUBLISHED, criteria: Path = CRITERIA) -> Comparison | None:
     """The run's results against the published ones; None when nothing of this config is
     published (no manifest, or the manifest does not list the config)."""
     manifest = Path(published) / MANIFEST_NAME
     (config, _), *others = configs_of(config_path)
-    if not manifest.is_file() or config.name not in json.loads(manifest.read_text()).get(
-            "configs", {}):
+    listed = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    if config.name not in listed.get("configs", {}):
         return None
     companions = [c for c, _ in others]
     root = Path(results or RESULTS_ROOT)
     pub_root = Path(published) / RESULTS
     alpha = load.load_criteria(criteria).alpha
-    return Comparison(shown(Path(published)), shown(root),
-                      root.resolve() == pub_root.resolve(), alpha,
+    return Comparison(shown(Path(published)), shown(root), _same_files(listed, root), alpha,
                       compare(headlines(config, pub_root, companions),
                               headlines(config, root, companions), alpha))
 
