@@ -243,3 +243,14 @@ def test_figures_drawn_twice_are_the_same_bytes(quick_results, tmp_path):
     assert "ablation.png" in drawn and "ablation.pdf" in drawn
     for name in drawn:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_a_run_still_going_misses_nothing_for_the_seeds_it_has_not_run():
+    pub = Number("Claim 1 (fidelity)", "x", {1: 0.5, 2: 0.25, 3: 0.125},
+                 made=frozenset({("h", "cpu")}))
+    partial = Number("Claim 1 (fidelity)", "x", {1: 0.5, 2: 0.25}, made=pub.made)
+    [row] = compare.compare([pub], [partial], alpha=0.05)
+    assert (row.mode, row.reproduced, row.note) == ("exact", None, "1 of 3 seeds not run yet")
+    partial.values[2] = 0.5
+    [row] = compare.compare([pub], [partial], alpha=0.05)
+    assert row.reproduced is False and row.note == "1 of 3 seeds differ, by up to 25.0% (1 not run)"

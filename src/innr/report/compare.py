@@ -161,15 +161,19 @@ def _equal(a: float, b: float | None) -> bool:
     return a == b or (b is not None and math.isnan(a) and math.isnan(b))
 
 
-def _exact(pub: Number, run: Number) -> tuple[bool, str]:
-    differ = [s for s, v in pub.values.items() if not _equal(v, run.values.get(s))]
-    if not differ:
-        return True, f"{len(pub.values)} seeds equal to the bit"
-    gaps = [abs(run.values[s] - pub.values[s]) for s in differ if s in run.values]
-    absent = sum(s not in run.values for s in differ)
-    return False, (f"{len(differ)} of {len(pub.values)} seeds differ"
-                   + (f", by up to {pub.fmt(max(gaps))}" if gaps else "")
-                   + (f" ({absent} not run)" if absent else ""))
+def _exact(pub: Number, run: Number) -> tuple[bool | None, str]:
+    """Every seed equal to the bit (True), one differing (False), or none differing among the
+    seeds the run has so far (None: missing, not missed)."""
+    absent = [s for s in pub.values if s not in run.values]
+    differ = [s for s, v in pub.values.items() if s in run.values
+              and not _equal(v, run.values[s])]
+    if differ:
+        gap = max(abs(run.values[s] - pub.values[s]) for s in differ)
+        return False, (f"{len(differ)} of {len(pub.values)} seeds differ, by up to "
+                       f"{pub.fmt(gap)}" + (f" ({len(absent)} not run)" if absent else ""))
+    if absent:
+        return None, f"{len(absent)} of {len(pub.values)} seeds not run yet"
+    return True, f"{len(pub.values)} seeds equal to the bit"
 
 
 def compare(published: Sequence[Number], fresh: Sequence[Number], alpha: float) -> list[Row]:
