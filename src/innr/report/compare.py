@@ -39,7 +39,7 @@ from innr.stats import holm, welch
 
 RESULTS = "results"  # the published folder's copy of a results root
 
-# (experiment, metric key, what it is, format) of the claims' headline numbers, per claim
+# the claims' headline numbers: experiment -> (metric key, what it is, its format)
 CLAIM_HEADLINES: dict[str, list[tuple[str, str, Callable]]] = {
     "fidelity": [("top1_agreement", "top-1 agreement, CNN vs rebuilt", pct),
                  ("control_top1_agreement", "top-1 agreement, CNN vs control CNN", pct),
@@ -90,9 +90,9 @@ def _claims(res: load.Results, prefix: str) -> list[Number]:
     keys = sorted({(float(m.group(1)), m.group(2), k) for r in runs for k in r["metrics"]
                    if (m := TRANSFER.fullmatch(k)) and float(m.group(1)) > 0})
     group = prefix + verdicts.title("transfer")
-    out += [Number(group, f"FGSM transfer rate CNN -> {target} CNN, eps {eps:g} (original "
-                   "protocol)" if target == "control" else
-                   f"FGSM transfer rate CNN -> rebuilt, eps {eps:g} (original protocol)",
+    target_name = {"rebuilt": "rebuilt", "control": "control CNN"}
+    out += [Number(group, f"FGSM transfer rate CNN -> {target_name[target]}, eps {eps:g} "
+                   "(original protocol)",
                    {r["seed"]: r["metrics"][k] for r in runs if k in r["metrics"]}, pct,
                    _made(runs))
             for eps, target, k in keys]
