@@ -1,6 +1,7 @@
 """Build the report of one config.
 
-    python -m innr.report --config experiments/quick.toml [--results DIR] [--no-pdf]
+    python -m innr.report --config experiments/quick.toml [--results DIR] [--out DIR]
+                          [--bench FILE] [--published DIR] [--no-pdf]
 
 Reads RESULTS/<config name>/ (RESULTS = experiments/results, or DIR) and holds it against the
 published run (experiments/published/, innr.report.compare), writes figures to
@@ -83,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="results root (default experiments/results); reads DIR/<config name>/")
     p.add_argument("--out", type=Path, default=None,
                    help="write figures/, paper/build/ and the PDF under DIR instead of the repo")
+    p.add_argument("--bench", type=Path, default=BENCH_RESULTS,
+                   help="the benchmark file for the appendix (default "
+                        "benchmarks/results/bench.json; the published run's: "
+                        "experiments/published/bench.json)")
     p.add_argument("--published", type=Path, default=PUBLISHED,
                    help="the published run to hold these results against (default "
                         "experiments/published)")
@@ -92,8 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         dirs = {}
         if args.out is not None:
             dirs = report_dirs(load_config(args.config).name, args.out)
-        out = build(args.config, args.results, published=args.published, pdf=not args.no_pdf,
-                    **dirs)
+        out = build(args.config, args.results, bench=args.bench, published=args.published,
+                    pdf=not args.no_pdf, **dirs)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
