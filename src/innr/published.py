@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from innr.coordinates import DIMS, Standardiser, unflatten_params, weight_coordinates
+from innr.coordinates import DIMS, Standardiser, weight_coordinates
+from innr.fit import INNRProblem
 from innr.models import Siren, build_cnn
 
 FORMAT = "innr-published/1"
 INNR_FORMAT = "innr-siren/1"
 MANIFEST_NAME = "MANIFEST.json"
-NETWORK = re.compile(r"(cnn|innr)_seed(\d+)\.pt")
 
 
 def sha256(path: Path) -> str:
@@ -64,12 +63,11 @@ class PublishedINNR:
     shapes: OrderedDict[str, tuple[int, ...]]
 
     def rebuild(self) -> OrderedDict[str, torch.Tensor]:
-        """The CNN's state_dict as the SIREN stores it: the SIREN at every weight's coordinate,
-        un-standardised, reshaped (innr.fit.INNRProblem.rebuild, without the CNN)."""
+        """The CNN's state_dict as the SIREN stores it (innr.fit.INNRProblem.rebuild, given the
+        shapes instead of the CNN)."""
         like = OrderedDict((k, torch.empty(s)) for k, s in self.shapes.items())
-        with torch.no_grad():
-            z = self.siren(weight_coordinates(like)).squeeze(-1)
-        return OrderedDict(unflatten_params(self.standardiser.inverse(z), like))
+        problem = INNRProblem(weight_coordinates(like), torch.empty(0), self.standardiser, like)
+        return OrderedDict(problem.rebuild(self.siren))
 
 
 def _read(path: Path) -> object:
