@@ -1,8 +1,10 @@
 """Where things live in the repository: the one module that names its paths.
 
 Inputs (committed): the configs and the original study's numbers under experiments/, the paper's
-template under paper/. Outputs (generated, git-ignored): results, figures, the LaTeX build, the
-PDF and the benchmark file. Every script takes its own --results/--out to write elsewhere.
+template under paper/. Outputs (generated): results, figures, the LaTeX build, the PDF and the
+benchmark file; of these only the full configuration's figures and PDF are committed, with the
+published run under experiments/published/. Every script takes its own --results/--out to write
+elsewhere.
 """
 
 from __future__ import annotations
