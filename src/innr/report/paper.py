@@ -28,9 +28,20 @@ from innr.predictors import BASES
 from innr.progress import duration
 from innr.report import load, tables, verdicts
 from innr.report.compare import Comparison
+from innr.report.formats import (
+    LEVEL,
+    budget_text,
+    exact,
+    kilobytes,
+    num,
+    pct,
+    pct_points,
+    printed,
+    with_interval,
+)
 from innr.report.load import Criteria, OriginalStudy, Results
-from innr.report.tables import Latex, escape, exact, num, pct, printed, with_interval
-from innr.report.verdicts import Verdict, points
+from innr.report.tables import Latex, escape
+from innr.report.verdicts import Verdict
 from innr.size import BITS
 from innr.stats import summary
 
@@ -204,11 +215,6 @@ def _fitnoise(res: Results) -> dict:
             "apart_draw": apart["draw2"], "apart_autograd": apart["autograd"]}
 
 
-def budget_text(share: float) -> str:
-    """A budget as the report names it: 25%, 74.25%."""
-    return f"{100 * share:g}%"
-
-
 def _ablation(res: Results, criteria: Criteria) -> dict:
     """The ablation's section: design, choices, the table, and a verdict per budget."""
     ab = res.ablation()
@@ -229,7 +235,7 @@ def _ablation(res: Results, criteria: Criteria) -> dict:
         "nerf_base": exact(BASES["nerf"]), "select_train": num(VALIDATION.start),
         "select_valid": num(VALIDATION.stop - VALIDATION.start),
         "budgets": [{"label": budget_text(b.budget), "verdict": b,
-                     "gap": with_interval(b.best_gap, points),
+                     "gap": with_interval(b.best_gap, pct_points),
                      "comparisons": tables.comparisons(
                          b.comparisons, criteria.alpha,
                          "comparison (positive: the first arm's gap is smaller)",
@@ -248,7 +254,7 @@ def _ablation(res: Results, criteria: Criteria) -> dict:
         "ideas": ", ".join(a["ideas"]),
         "base": {"depth": base["depth"], "lr": exact(base["lr"]), "steps": base["steps"],
                  "schedule": base["lr_schedule"], "optimizer": base["optimizer"]},
-        "targets": "; ".join(f"{points(t)} at {budget_text(b)}" for b, t in targets.items()),
+        "targets": "; ".join(f"{pct_points(t)} at {budget_text(b)}" for b, t in targets.items()),
         "declared": criteria.ablation["declared"],
         "seen_before": criteria.ablation["seen_before"],
         "rationale": criteria.ablation["rationale"],
@@ -288,7 +294,7 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
         fewer = [f"{n} for {label(m)}" for m, n in per_method.items() if n < len(seeds)]
         datasets.append({
             "label": f.label, "name": f.name, "weights": num(weights),
-            "kb": tables.kilobytes(weights * BITS),
+            "kb": kilobytes(weights * BITS),
             "budgets": ", ".join(f"{budget_text(v.budget)} ({num(v.kilobytes)} kB)"
                                  for v in mine),
             "seeds": ", ".join(map(str, seeds)),
@@ -357,7 +363,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         fig[name] = Latex(rel)
     claims = verdicts.judge(res, study, criteria, pilot)
     return {
-        "name": res.name, "level": pct(tables.CI_LEVEL, 0),
+        "name": res.name, "level": LEVEL,
         "seeds": ", ".join(map(str, res.seeds)), "n_seeds": len(res.seeds),
         "n_seeds_done": len({r["seed"] for r in res.ok("fidelity")}),  # seeds with results
         "test_images": test_images, "full_test": full_test,

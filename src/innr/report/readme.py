@@ -29,6 +29,7 @@ from innr.paths import (
 )
 from innr.progress import duration
 from innr.report import load, tables, verdicts
+from innr.report.formats import LEVEL
 
 BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)", re.S)
 
@@ -43,7 +44,7 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
     study = load.load_original(original)
     seeds = ", ".join(str(s) for s in load.aggregate_seeds(res, "fidelity"))
     commits = sorted({str(r["provenance"].get("git_commit"))[:12] for r in res.all()})
-    lines = [f"Config `{res.name}`, seeds {seeds} (mean and {tables.pct(tables.CI_LEVEL, 0)} "
+    lines = [f"Config `{res.name}`, seeds {seeds} (mean and {LEVEL} "
              f"t-interval over seeds), from `{shown(res.root.parent)}` (made at commit "
              f"{', '.join(commits)}):", ""]
     judged = verdicts.judge(res, study, load.load_criteria(criteria), load.load_pilot(pilot))

@@ -1,9 +1,9 @@
-"""The report's tables and number formats: results -> rows of formatted cells.
+"""The report's tables: results -> rows of formatted cells.
 
 A Table holds plain strings; the template lays it out with booktabs and escapes every cell, so
 a table can never inject LaTeX. Cells that *are* LaTeX (a header with math) are `Latex`. The
-README renders the same Tables as Markdown. Every number in the paper goes through one of the
-formatters below, so the tests can predict exactly how a value is printed.
+README renders the same Tables as Markdown. Every number in a cell is formatted by
+innr.report.formats.
 """
 
 from __future__ import annotations
@@ -20,10 +20,22 @@ from markupsafe import Markup
 from innr.config import Config
 from innr.progress import duration
 from innr.report import load
+from innr.report.formats import (
+    LEVEL,
+    budget_text,
+    exact,
+    finite,
+    interval,
+    kilobytes,
+    mean_interval,
+    num,
+    p_text,
+    pct,
+    pct_points,
+    printed,
+)
 from innr.report.load import OriginalStudy, Results
 from innr.stats import summary
-
-CI_LEVEL = 0.95  # every interval in the report: innr.stats.summary's default level
 
 _SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
             "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
@@ -62,62 +74,13 @@ class Table:
             line(row) for group in self.groups for row in group]
 
 
-# --- number formats ----------------------------------------------------------------------------
-
-def _finite(x) -> bool:
-    return x is not None and isinstance(x, int | float) and math.isfinite(x)
-
-
-def pct(x, digits: int = 1) -> str:
-    """0.7812 -> '78.1%'; missing or NaN -> 'n/a'."""
-    return f"{100 * x:.{digits}f}%" if _finite(x) else "n/a"
-
-
-def num(x, digits: int = 3) -> str:
-    """Integers with thousands separators; other numbers to `digits` significant figures."""
-    if isinstance(x, int) and not isinstance(x, bool):
-        return f"{x:,}"
-    if not _finite(x):
-        return "n/a"
-    if float(x).is_integer() and abs(x) < 1e15:
-        return f"{int(x):,}"
-    if abs(x) >= 10 ** digits:
-        return f"{x:,.0f}"
-    return f"{x:#.{digits}g}".rstrip(".")  # '#': keep trailing zeros, 0.650 not 0.65
-
-
-def exact(x) -> str:
-    """A config value as written: integers with separators, other numbers in %g (0.0005)."""
-    if isinstance(x, str | bool) or x is None:
-        return str(x)
-    return num(x) if isinstance(x, int) or not _finite(x) else f"{x:g}"
-
-
-def printed(x: float) -> str:
-    """A fraction the original notebook printed (0.94411), as a percentage with its digits."""
-    return pct(x, 3)
-
-
-def interval(s: dict, fmt=pct) -> str:
-    """'[low, high]' of a summary dict; 'n/a' when there is no interval (fewer than 2 seeds)."""
-    if not (_finite(s.get("ci_low")) and _finite(s.get("ci_high"))):
-        return "n/a"
-    return f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]"
-
-
-def with_interval(s: dict, fmt=pct) -> str:
-    """'97.7% (95% CI [97.2%, 98.2%])', or the mean alone when there is no interval."""
-    ci = interval(s, fmt)
-    return fmt(s["mean"]) if ci == "n/a" else f"{fmt(s['mean'])} ({pct(CI_LEVEL, 0)} CI {ci})"
-
-
 def stat_row(label: str, s: dict, fmt=pct) -> list[str]:
-    return [label, fmt(s["mean"]), interval(s, fmt), num(int(s["n"]) if _finite(s["n"]) else 0)]
+    return [label, fmt(s["mean"]), interval(s, fmt), num(int(s["n"]) if finite(s["n"]) else 0)]
 
 
 # --- tables -----------------------------------------------------------------------------------
 
-STAT_COLUMNS = ["", "mean", f"{pct(CI_LEVEL, 0)} CI", "seeds"]
+STAT_COLUMNS = ["", "mean", f"{LEVEL} CI", "seeds"]
 
 
 def fidelity(res: Results) -> Table:
@@ -153,8 +116,8 @@ def compression(res: Results, noninferiority: dict, margin: float) -> Table:
         [row("test accuracy, CNN", "accuracy_original"),
          row("test accuracy, rebuilt", "accuracy_rebuilt"),
          row("test accuracy, pruned to the INNR's count", "accuracy_pruned"),
-         row("accuracy gap (CNN minus rebuilt)", "accuracy_gap", lambda x: pct(x, 2)),
-         row("accuracy gap (CNN minus pruned)", "pruned_gap", lambda x: pct(x, 2))],
+         row("accuracy gap (CNN minus rebuilt)", "accuracy_gap", pct_points),
+         row("accuracy gap (CNN minus pruned)", "pruned_gap", pct_points)],
         [[f"gap below {pct(margin, 1)}: one-sided t-test", f"t = {num(noninferiority['t'])}",
           f"p = {num(noninferiority['p'])}", num(noninferiority["n"])]]])
 
@@ -163,16 +126,13 @@ def comparisons(items, alpha: float, header: str = "comparison (positive favours
                 words: dict[str, str] | None = None) -> Table:
     """A family of secondary comparisons (innr.report.verdicts.Comparison) with raw and
     Holm-adjusted one-sided p-values and the outcome after adjustment (renamed by `words`)."""
-    def p(x) -> str:
-        return "n/a" if not _finite(x) else "< 0.001" if x < 0.001 else num(x, 2)
-
     def outcome(c) -> str:
         o = c.outcome(alpha, adjusted=True)
         return (words or {}).get(o, o)
 
-    return Table([header, "mean", f"{pct(CI_LEVEL, 0)} CI", "p", "p (Holm)", "outcome"],
-                 [[[c.label, pct(c.diff["mean"], 2), interval(c.diff, lambda x: pct(x, 2)),
-                    p(c.p_for), p(c.p_for_holm), outcome(c)]
+    return Table([header, "mean", f"{LEVEL} CI", "p", "p (Holm)", "outcome"],
+                 [[[c.label, pct(c.diff["mean"], 2), interval(c.diff, pct_points),
+                    p_text(c.p_for), p_text(c.p_for_holm), outcome(c)]
                    for c in items]],
                  align="p{0.42\\linewidth}rrrrl")
 
@@ -181,26 +141,22 @@ def ablation(frame, label) -> Table:
     """The ablation's reported arms: per budget, each arm's size, its metrics over seeds (the
     gap, on which the verdicts rest, with its interval; the others as means) and fit time per
     network. `label(arm)` names an arm."""
-    def cell(values, fmt) -> str:
-        s = summary(list(values))
-        return f"{fmt(s['mean'])} {interval(s, fmt)}" if s["n"] > 1 else fmt(s["mean"])
-
     groups = []
     for budget in dict.fromkeys(frame["budget"]):
         at = frame[frame["budget"] == budget]
         rows = []
         for i, arm in enumerate(dict.fromkeys(at["arm"])):
             a = at[at["arm"] == arm]
-            rows.append([f"{100 * budget:g}%" if i == 0 else "", label(arm),
+            rows.append([budget_text(budget) if i == 0 else "", label(arm),
                          num(int(a["stored_bits"].iloc[0]) // 32),
                          pct(a["accuracy_rebuilt"].mean(), 2),
-                         cell(a["accuracy_gap"], lambda x: pct(x, 2)),
+                         mean_interval(summary(list(a["accuracy_gap"])), pct_points),
                          pct(a["top1_agreement"].mean(), 2),
                          num(a["snr_db"].mean(), 3),
                          num(summary(a["fit_seconds"].tolist())["mean"], 2),
                          num(len(a))])
         groups.append(rows)
-    return Table(["budget", "arm", "params", "accuracy", f"gap [{pct(CI_LEVEL, 0)} CI]",
+    return Table(["budget", "arm", "params", "accuracy", f"gap [{LEVEL} CI]",
                   "agreement", "SNR dB", "fit s", "n"], groups, align="llrrrrrrr")
 
 
@@ -244,8 +200,8 @@ def _override(override: dict) -> str:
                      for k, v in override.items())
 
 
-FITNOISE_METRICS = {"accuracy_rebuilt": ("rebuilt test accuracy", lambda x: pct(x, 2)),
-                    "top1_agreement": ("top-1 agreement with the CNN", lambda x: pct(x, 2)),
+FITNOISE_METRICS = {"accuracy_rebuilt": ("rebuilt test accuracy", pct_points),
+                    "top1_agreement": ("top-1 agreement with the CNN", pct_points),
                     "weight_rel_l2": ("relative L2 weight error", num)}
 
 
@@ -253,7 +209,7 @@ def fitnoise(summary_: dict) -> Table:
     """The fit's own noise: per metric, the standard deviation between CNNs and within a CNN
     (two SIREN draws) with intervals, and the configured step minus the autograd reference."""
     def sd(part: dict, fmt) -> str:
-        root = {k: math.sqrt(v) if _finite(v) and v >= 0 else math.nan
+        root = {k: math.sqrt(v) if finite(v) and v >= 0 else math.nan
                 for k, v in part.items() if k in ("value", "ci_low", "ci_high")}
         return f"{fmt(root['value'])} [{fmt(root['ci_low'])}, {fmt(root['ci_high'])}]"
 
@@ -273,13 +229,13 @@ def original(res: Results, study: OriginalStudy, test_images: int) -> Table:
     """The original study's reported numbers beside ours (means over seeds)."""
     def ours(metric, fmt=pct):
         s = load.aggregate_row(res, "compression", metric)
-        spread = _finite(s["ci_low"]) and s["ci_low"] != s["ci_high"]
+        spread = finite(s["ci_low"]) and s["ci_low"] != s["ci_high"]
         return f"{fmt(s['mean'])} {interval(s, fmt)}" if spread else fmt(s["mean"])
 
     steps = study.evaluations() if study.notebook else None
     reported = printed(study.innr["test_accuracy"])
     last = printed(study.innr["last_printed_accuracy"])
-    return Table(["", "original study", f"ours, mean [{pct(CI_LEVEL, 0)} CI]"], [
+    return Table(["", "original study", f"ours, mean [{LEVEL} CI]"], [
         [["CNN parameters", num(study.cnn["params"]), ours("params_cnn", num)],
          ["INNR parameters", num(study.innr["params"]), ours("params_innr", num)],
          ["INNR / CNN parameters", pct(study.innr["param_ratio"]), ours("param_ratio")]],
@@ -308,7 +264,7 @@ def headline(res: Results, study: OriginalStudy) -> Table:
         reported += (f" after {num(steps['reported_after'])} steps (last printed: "
                      f"{printed(study.innr['last_printed_accuracy'])} after "
                      f"{num(steps['last_after'])})")
-    return Table(["", "original study", "ours, mean", f"{pct(CI_LEVEL, 0)} CI"], [[
+    return Table(["", "original study", "ours, mean", f"{LEVEL} CI"], [[
         row("CNN test accuracy", "compression", "accuracy_original",
             printed(study.cnn["test_accuracy"])),
         row(f"rebuilt test accuracy (ours after {num(res.config.innr.steps)} steps)",
@@ -429,7 +385,7 @@ def bench(data: dict) -> Table:
     """innr.perf.bench's file: each measurement's time, throughput and ratios, then the wall
     time of every stage of the quick reproduction."""
     def cell(r: dict, key: str, fmt) -> str:
-        return fmt(r[key]) if _finite(r.get(key)) else ""
+        return fmt(r[key]) if finite(r.get(key)) else ""
 
     measured = [[r["name"], duration(r["seconds"]), cell(r, "gflops", num),
                  cell(r, "ratio_to_matmul", lambda x: pct(x, 0)),
@@ -456,11 +412,6 @@ def bench_machine(data: dict) -> str | None:
 
 # --- the compression frontier ------------------------------------------------------------------
 
-def kilobytes(bits: float) -> str:
-    """A size in bits as kB (1,000 bytes), to three significant figures."""
-    return num(bits / 8 / 1000)
-
-
 def frontier_accuracy(env: pd.DataFrame, groups: list[list[str]],
                       winners: dict[float, str | None], label: Callable[[str], str]) -> Table:
     """One dataset's frontier: rows = methods (in `groups`: INNR, rivals, references), columns =
@@ -482,7 +433,7 @@ def frontier_accuracy(env: pd.DataFrame, groups: list[list[str]],
     rows += [[[label(m), *[cell(m, b) for b in budgets],
                num(env.loc[env["method"] == m, "seed"].nunique())] for m in ms]
              for ms in groups if ms]
-    return Table(["method", *[f"{100 * b:g}%" for b in budgets], "seeds"], rows,
+    return Table(["method", *[budget_text(b) for b in budgets], "seeds"], rows,
                  align="l" + "r" * (len(budgets) + 1))
 
 
@@ -494,15 +445,14 @@ def frontier_verdicts(judged: Sequence, label: Callable[[str], str]) -> Table:
     for dataset in dict.fromkeys(v.dataset for v in judged):
         rows = []
         for i, v in enumerate(x for x in judged if x.dataset == dataset):
-            rows.append([dataset if i == 0 else "", f"{100 * v.budget:g}%",
+            rows.append([dataset if i == 0 else "", budget_text(v.budget),
                          label(v.winner) if v.winner else "n/a",
                          pct(v.accuracy[v.winner]["mean"], 2) if v.winner else "n/a",
                          label(v.innr) if v.innr else "n/a",
-                         f"{pct(v.margin['mean'], 2)} {interval(v.margin, lambda x: pct(x, 2))}"
-                         if v.margin["n"] > 1 else pct(v.margin["mean"], 2), v.standing_shown])
+                         mean_interval(v.margin, pct_points), v.standing_shown])
         groups.append(rows)
     return Table(["dataset", "budget", "winner", "accuracy", "INNR method",
-                  f"minus best rival [{pct(CI_LEVEL, 0)} CI]", "standing"], groups,
+                  f"minus best rival [{LEVEL} CI]", "standing"], groups,
                  align="lllrlrl")
 
 
@@ -520,7 +470,7 @@ def frontier_times(frontiers: Sequence[load.Frontier], methods: list[str],
                 continue
             top = at[at["budget"] == at["budget"].max()]
             decode = top["decode_seconds"].median()
-            row += [f"{100 * top['budget'].iloc[0]:g}%",
+            row += [budget_text(top['budget'].iloc[0]),
                     "none" if decode == 0 else f"{num(1000 * decode)} ms",  # 0: nothing to do
                     duration(top["fit_seconds"].median())]
         rows.append(row)
@@ -533,7 +483,7 @@ def frontier_times(frontiers: Sequence[load.Frontier], methods: list[str],
 def frontier_failed(frontiers: Sequence[load.Frontier], label: Callable[[str], str]
                     ) -> Table:
     """The frontier's points that failed (listed, never averaged) or have no current file."""
-    rows = [[f.label, label(p["method"]), f"{100 * p['budget']:g}%", str(p["seed"]),
+    rows = [[f.label, label(p["method"]), budget_text(p['budget']), str(p["seed"]),
              p["error"]] for f in frontiers for p in f.failed]
     rows += [[f.label, "", "", "", f"no current results file: {rel}"]
              for f in frontiers for rel in f.missing]

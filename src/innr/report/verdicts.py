@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from innr.report import load
+from innr.report.formats import CI_LEVEL, num, p_text, pct, with_interval
+from innr.report.formats import pct_points as points
 from innr.report.load import Criteria, OriginalStudy, Results
-from innr.report.tables import CI_LEVEL, num, pct, with_interval
 from innr.stats import (
     holm,
     one_sided_bound,
@@ -102,18 +103,6 @@ class Verdict:
 def title(experiment: str) -> str:
     """How the code, README and report name a claim: 'Claim 2 (compression)'."""
     return f"Claim {CLAIMS[experiment]} ({experiment})"
-
-
-def points(x: float) -> str:
-    """An accuracy difference in percentage points, to two decimals."""
-    return pct(x, 2)
-
-
-def p_text(p: float) -> str:
-    return "n/a" if not math.isfinite(p) else "< 0.001" if p < 0.001 else num(p, 2)
-
-
-LEVEL = pct(CI_LEVEL, 0)
 
 
 # --- claim 1: the weights are reconstructed faithfully ------------------------------------------
