@@ -14,7 +14,7 @@ from scipy import stats as scipy_stats
 from innr.experiments.ablation import budget_label
 from innr.paths import CRITERIA
 from innr.report import __main__ as cli
-from innr.report import load, readme, verdicts
+from innr.report import decide, load, readme, sentences, verdicts
 from innr.report.load import Criteria
 from innr.store import write_json
 from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
@@ -47,7 +47,7 @@ def _frame(*rows: list[dict]) -> pd.DataFrame:
 
 
 def _judge(frame: pd.DataFrame, budget: float) -> verdicts.FrontierVerdict:
-    env = verdicts.envelope(frame)
+    env = decide.envelope(frame)
     return verdicts.frontier_budget(env[env["budget"] == budget], ALPHA)
 
 
@@ -57,7 +57,7 @@ def test_the_envelope_takes_the_best_smaller_point_never_a_larger_one():
     frame = _frame(_rows("pruned", 0.25, 0.80), _rows("pruned", 0.5, 0.70),
                    _rows("pruned", 1.0, 0.95, stored=0.2),  # 2,000 bits: would fit 25%'s
                    _rows("low_rank", 0.5, 0.60))
-    env = verdicts.envelope(frame)
+    env = decide.envelope(frame)
     at = env.groupby(["budget", "method"])[["accuracy", "computed_at"]].mean()
     assert at.loc[(0.5, "pruned")].tolist() == pytest.approx([0.80, 0.25])  # the better smaller
     assert at.loc[(0.25, "pruned")].tolist() == pytest.approx([0.80, 0.25])
@@ -72,7 +72,7 @@ def test_the_envelope_checks_the_stored_bits_against_the_budget():
     """A point stored above a budget's bits never counts there, even if computed below it."""
     frame = _frame(_rows("pruned", 0.25, 0.80, stored=3.0),  # 7,500 bits: over 25% and 50%
                    _rows("pruned", 0.5, 0.70), _rows("pruned", 1.0, 0.60))
-    env = verdicts.envelope(frame)
+    env = decide.envelope(frame)
     at = env.groupby(["budget", "method"])["computed_at"].first()
     assert (0.25, "pruned") not in at.index
     assert at[0.5, "pruned"] == 0.5 and at[1.0, "pruned"] == 0.25
@@ -149,9 +149,9 @@ def test_holm_decides_over_every_innr_rival_pair_of_the_budget():
 
 def test_a_difference_that_never_varies_is_tested_as_certain():
     """Every seed the same difference: t is infinite (p = 0); no difference at all: p = 1."""
-    assert verdicts.two_sided_p([0.8, 0.7, 0.9], [0.81, 0.71, 0.91]) == 0.0
-    assert verdicts.two_sided_p([0.8, 0.7], [0.8, 0.7]) == 1.0
-    assert np.isnan(verdicts.two_sided_p([0.8], [0.7]))
+    assert decide.two_sided_p([0.8, 0.7, 0.9], [0.81, 0.71, 0.91]) == 0.0
+    assert decide.two_sided_p([0.8, 0.7], [0.8, 0.7]) == 1.0
+    assert np.isnan(decide.two_sided_p([0.8], [0.7]))
     frame = _frame(_rows("innr_best", 0.5, 0.8), _rows("pruned", 0.5, 0.81))
     assert _judge(frame, 0.5).standing == "loses"
 
@@ -178,7 +178,7 @@ def test_a_method_absent_at_a_budget_is_left_out_there():
     assert low.standing == "loses" and "innr_faithful" not in low.accuracy
     high = _judge(frame, 0.75)
     assert high.standing == "wins" and high.innr == "innr_faithful"
-    env = verdicts.envelope(frame)
+    env = decide.envelope(frame)
     table = load_table(env, [v for v in (low, high)])
     faithful = next(r for g in table.groups for r in g if r[0] == "INNR, faithful")
     assert faithful[1:3] == ["--", r"\textbf{88.00}"]  # absent; the winner at 75%
@@ -210,11 +210,11 @@ def test_the_summary_says_plainly_where_innr_stands():
     frame = _frame(_rows("innr_best", 0.25, 0.6 + NOISE), _rows("pruned", 0.25, 0.7),
                    _rows("innr_best", 0.5, 0.8 + NOISE), _rows("pruned", 0.5, 0.8))
     judged = [_judge(frame, 0.25), _judge(frame, 0.5)]
-    assert verdicts.frontier_summary(judged) == (
+    assert sentences.frontier_summary(judged) == (
         "INNR wins at no budget on any dataset: on D it is on the frontier at 50% and loses "
         "at 25%.")
     win = _frame(_rows("innr_best", 0.5, 0.9 + NOISE), _rows("pruned", 0.5, 0.8, dataset="D"))
-    assert verdicts.frontier_summary([_judge(win, 0.5)]) == "On D INNR wins at every budget."
+    assert sentences.frontier_summary([_judge(win, 0.5)]) == "On D INNR wins at every budget."
 
 
 def test_the_declared_frontier_criteria_load():

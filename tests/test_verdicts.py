@@ -8,19 +8,10 @@ import pytest
 from scipy import stats as scipy_stats
 
 from innr.paths import CRITERIA
-from innr.report import load, verdicts
+from innr.report import formats, load, verdicts
+from innr.report.decide import OUTCOMES, Comparison, compare, holm_family, power_calculation
 from innr.report.load import Criteria
-from innr.report.verdicts import (
-    OUTCOMES,
-    Comparison,
-    Verdict,
-    claim_compression,
-    claim_fidelity,
-    claim_transfer,
-    compare,
-    holm_family,
-    power_calculation,
-)
+from innr.report.verdicts import Verdict, claim_compression, claim_fidelity, claim_transfer
 from innr.stats import one_sided_bound, seeds_for_noninferiority, summary
 
 CLAIM = "FGSM examples crafted on the CNN also fool the rebuilt network"
@@ -316,7 +307,7 @@ def test_the_best_combination_against_its_target(best, target, outcome):
     assert v.outcome == outcome
     assert v.upper == pytest.approx(one_sided_bound(best, 0.95, upper=True))
     if outcome == "missed":
-        assert f"missed by {verdicts.points(v.upper - target)}" in v.sentence
+        assert f"missed by {formats.pct_points(v.upper - target)}" in v.sentence
     assert "50% of the CNN's bits" in v.sentence and "base + permute" in v.sentence
 
 

@@ -26,7 +26,7 @@ from innr.models import build_cnn
 from innr.paths import shown
 from innr.predictors import BASES
 from innr.progress import duration
-from innr.report import load, tables, verdicts
+from innr.report import decide, load, sentences, tables, verdicts
 from innr.report.compare import Comparison
 from innr.report.formats import (
     LEVEL,
@@ -138,7 +138,7 @@ def _criteria(criteria: Criteria, claims: dict[str, Verdict | None], pilot: dict
               n_seeds: int) -> dict:
     """What was declared before the confirmatory run, and the power calculation."""
     compression = claims.get("compression")
-    power = compression.numbers["power"] if compression else verdicts.power_calculation(
+    power = compression.numbers["power"] if compression else decide.power_calculation(
         pilot, criteria)
     return {"declared": criteria.declared, "seen_before": criteria.seen_before,
             "alpha": exact(criteria.alpha), "margin": pct(criteria.margin, 1),
@@ -239,7 +239,7 @@ def _ablation(res: Results, criteria: Criteria) -> dict:
                      "comparisons": tables.comparisons(
                          b.comparisons, criteria.alpha,
                          "comparison (positive: the first arm's gap is smaller)",
-                         verdicts.EFFECTS)} for b in budgets],
+                         sentences.EFFECTS)} for b in budgets],
         "table": tables.ablation(ab.report, verdicts.arm_label),
         "selection_table": tables.ablation_selection(ab.select, selection, a["ideas"]),
         "config_table": tables.ablation_config(a),
@@ -299,7 +299,7 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
                                  for v in mine),
             "seeds": ", ".join(map(str, seeds)),
             "fewer": "; ".join(fewer),
-            "table": tables.frontier_accuracy(verdicts.envelope(pts),
+            "table": tables.frontier_accuracy(decide.envelope(pts),
                                               verdicts.method_groups(pts),
                                               {v.budget: v.winner for v in mine}, label),
             "verdicts": [{"label": budget_text(v.budget), "verdict": v} for v in mine],
@@ -312,7 +312,7 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
     failed = sum(len(f.failed) + len(f.missing) for f in frontiers)
     return {
         "ran": True, "datasets": datasets, "labels": ", ".join(f.label for f in frontiers),
-        "summary": verdicts.frontier_summary(judged),
+        "summary": sentences.frontier_summary(judged),
         "verdict_table": tables.frontier_verdicts(judged, label),
         "times": tables.frontier_times(frontiers, methods, label),
         "failed": tables.frontier_failed(frontiers, label) if failed else None,

@@ -28,7 +28,7 @@ from innr.paths import (
     shown,
 )
 from innr.progress import duration
-from innr.report import load, tables, verdicts
+from innr.report import decide, load, sentences, tables, verdicts
 from innr.report.formats import LEVEL
 
 BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)", re.S)
@@ -52,11 +52,11 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
         lines.append(f"- **{v.title}: {v.outcome}.** {v.sentence}")
         lines += [f"  - *{s.role}: {s.outcome}.* {s.sentence}"
                   for s in v.secondary if isinstance(s, verdicts.Verdict)]
-        family = [c for c in v.secondary if isinstance(c, verdicts.Comparison)]
+        family = [c for c in v.secondary if isinstance(c, decide.Comparison)]
         if family:
             alpha = load.load_criteria(criteria).alpha
             counts = {o: sum(c.outcome(alpha, adjusted=True) == o for c in family)
-                      for o in verdicts.OUTCOMES}
+                      for o in decide.OUTCOMES}
             lines.append(f"  - *secondary comparisons (Holm over {len(family)}):* "
                          + ", ".join(f"{n} {o}" for o, n in counts.items())
                          + " (listed in the PDF).")
@@ -81,7 +81,7 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
         lines += ["", "Beyond the original: the compression frontier (`innr.experiments."
                   "frontier`; INNR against data-free compression at equal stored bytes, "
                   "two-sided paired tests, Holm per budget; the narrow CNN, trained on the data, "
-                  "is never judged). " + verdicts.frontier_summary(judged)
+                  "is never judged). " + sentences.frontier_summary(judged)
                   + (f" Points failed or missing: {failed} (listed in the PDF)."
                      if failed else ""), "",
                   *tables.frontier_verdicts(judged, verdicts.method_label).markdown()]

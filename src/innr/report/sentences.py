@@ -1,0 +1,276 @@
+"""Every sentence the report says about a result: the claims' statements, criteria and results,
+the names of the comparisons, the ablation's and the frontier's verdicts. Each function only
+phrases what innr.report.decide decided (the outcome arrives with its numbers); numbers are
+printed by innr.report.formats. The template and the README print these as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from innr.report.decide import Comparison, Duel, NonInferiority, Standing
+from innr.report.formats import (
+    LEVEL,
+    budget_text,
+    num,
+    p_text,
+    pct,
+    pct_points,
+    with_interval,
+)
+
+YARDSTICKS = {"control": "an independently trained CNN of the same recipe",
+              "pruned": "the CNN magnitude-pruned to the INNR's parameter count",
+              "noise": "the CNN plus Gaussian noise as large as the INNR's weight error"}
+SHORT = {"control": "control CNN", "pruned": "pruned CNN", "noise": "noisy CNN"}
+# claim 1's secondary questions: role -> (the network compared, why it is asked)
+FIDELITY_YARDSTICKS = {
+    "yardstick: pruning": ("pruned", "The simplest compression that keeps as many numbers as "
+                           "the INNR has parameters (their positions aside), with no data and "
+                           "no fine-tuning."),
+    "yardstick: random error": ("noise", "Whether the INNR's error, at its size, harms the "
+                                "outputs more or less than random error of the same norm.")}
+EFFECTS = {"supported": "better", "not supported": "worse", "inconclusive": "no detectable change"}
+
+
+def _alpha(alpha: float) -> str:
+    return f"alpha = {num(alpha, 2)}"
+
+
+# --- claim 1 --------------------------------------------------------------------------------------
+
+def closeness_labels(other: str) -> tuple[str, str]:
+    """The names of claim 1's two comparisons against `other` (a key of YARDSTICKS)."""
+    return (f"top-1 agreement, rebuilt minus {SHORT[other]}",
+            f"mean KL, {SHORT[other]} minus rebuilt")
+
+
+def closeness_statement(other: str, primary: bool) -> str:
+    """Claim 1 as the original makes it, or the secondary question against `other`."""
+    return ("the weights can be reconstructed faithfully" if primary else
+            f"is the rebuilt network closer to the CNN than {YARDSTICKS[other]}?")
+
+
+def closeness_criterion(other: str, alpha: float) -> str:
+    return (f"Supported if the rebuilt network is closer to the CNN than {YARDSTICKS[other]} on "
+            f"both top-1 agreement and mean KL divergence (one-sided paired t-tests over seeds, "
+            f"each at {_alpha(alpha)}); not supported if the {SHORT[other]} is significantly "
+            "closer on either; inconclusive otherwise.")
+
+
+def closeness(other: str, outcome: str, agreement: Comparison, kl: Comparison, seen: dict
+              ) -> str:
+    """Claim 1's result against `other`; `seen`: the summaries of agreement and KL of the
+    rebuilt network and the other ('agree_rebuilt', 'agree_other', 'kl_rebuilt', 'kl_other')."""
+    name = SHORT[other]
+    ending = {"supported": "the rebuilt network is closer to the CNN on both.",
+              "not supported": f"{YARDSTICKS[other]} is closer to the CNN on at least one.",
+              "inconclusive": "neither is detectably closer on both."}[outcome]
+    return (f"Top-1 agreement with the CNN: rebuilt {with_interval(seen['agree_rebuilt'])}, "
+            f"{name} {with_interval(seen['agree_other'])}, paired difference "
+            f"{with_interval(agreement.diff)} (one-sided p = {p_text(agreement.p_for)}); mean "
+            f"KL from the CNN: rebuilt {with_interval(seen['kl_rebuilt'], num)}, {name} "
+            f"{with_interval(seen['kl_other'], num)} (one-sided p = {p_text(kl.p_for)}): "
+            + ending)
+
+
+# --- claim 2 --------------------------------------------------------------------------------------
+
+COMPRESSION_STATEMENT = "the INNR has fewer parameters than the CNN at a small accuracy gap"
+PRUNED_STATEMENT = ("is the rebuilt network more accurate than the CNN pruned to the same "
+                    "parameter count?")
+PRUNED_RATIONALE = "Pruning is what a practitioner would try first at the same parameter count."
+PRUNED_LABEL = "gap of the pruned CNN minus gap of the INNR"
+
+
+def compression_criterion(margin: float, alpha: float) -> str:
+    return (f"Supported if the INNR has fewer parameters than the CNN and the one-sided "
+            f"{pct(1 - alpha, 0)} upper confidence bound of the mean gap lies below the margin "
+            f"of {pct(margin, 1)} (non-inferiority); not supported if the INNR is not smaller "
+            "or the one-sided lower bound lies above the margin; inconclusive otherwise.")
+
+
+def compression(d: NonInferiority) -> str:
+    """Claim 2's result: the size, the gap, its bound against the margin, and what follows."""
+    ending = {"not smaller": ": the INNR is not smaller.",
+              "within the margin": ": the loss is within the margin.",
+              "exceeds the margin": ": the loss exceeds the margin.",
+              "undecided": ": the seeds cannot place the loss on either side."}[d.reason]
+    return (f"The INNR has {pct(d.ratio)} of the CNN's parameters; the accuracy gap (CNN minus "
+            f"rebuilt) is {with_interval(d.gap, pct_points)}, its one-sided "
+            f"{pct(1 - d.alpha, 0)} upper bound {pct_points(d.upper)} against the margin of "
+            f"{pct_points(d.margin)}" + ending)
+
+
+def pruned_criterion(alpha: float) -> str:
+    return (f"Supported if the pruned CNN's gap exceeds the INNR's (one-sided paired t-test at "
+            f"{_alpha(alpha)}); not supported if it is smaller; inconclusive otherwise.")
+
+
+def pruned(params_innr: int, pruned_gap: dict, vs_pruned: Comparison) -> str:
+    """The pruned CNN beside claim 2: its gap, and its gap minus the INNR's."""
+    return (f"The CNN pruned to {num(params_innr)} weights has an accuracy gap (CNN minus "
+            f"pruned) of {with_interval(pruned_gap, pct_points)}; its gap minus the INNR's is "
+            f"{with_interval(vs_pruned.diff, pct_points)} (one-sided p = "
+            f"{p_text(vs_pruned.p_for)}).")
+
+
+# --- claim 3 --------------------------------------------------------------------------------------
+
+def transfer_labels(protocol: str, eps: float) -> tuple[str, str]:
+    """The names of the secondary comparisons at one protocol and eps: transfer, and accuracy
+    under noise against under FGSM."""
+    return (f"eps {eps:g}, {protocol} protocol: rebuilt minus control",
+            f"eps {eps:g}, {protocol} protocol: rebuilt's accuracy under noise minus under FGSM")
+
+
+def clean_label(protocol: str) -> str:
+    return f"clean-correct images only, mean over eps ({protocol}): rebuilt minus control"
+
+
+def transfer_criterion(protocol: str, alpha: float) -> str:
+    return (f"Supported if the transfer rate CNN to rebuilt, averaged over every eps > 0 of the "
+            f"{protocol} protocol, exceeds the rate CNN to the seed's control CNN (one-sided "
+            f"paired t-test at {_alpha(alpha)}); not supported if it is lower; inconclusive "
+            "otherwise.")
+
+
+def transfer(outcome: str, protocol: str, eps: Sequence[float], rebuilt: dict, control: dict,
+             primary: Comparison) -> str:
+    """Claim 3's result: the mean transfer rates over `eps` and their paired difference."""
+    ending = {"supported": "they transfer to the rebuilt network more than to the control.",
+              "not supported": "they transfer to the rebuilt network less than to the control.",
+              "inconclusive": "they transfer, but not detectably more than to the control."
+              }[outcome]
+    return (f"Averaged over eps {', '.join(f'{e:g}' for e in eps)} ({protocol} protocol), "
+            f"examples that fool the CNN fool the rebuilt network at a rate of "
+            f"{with_interval(rebuilt)} and the seed's independent control CNN at "
+            f"{with_interval(control)}; the paired difference is {with_interval(primary.diff)} "
+            f"(one-sided p = {p_text(primary.p_for)}): " + ending)
+
+
+# --- the ablation ---------------------------------------------------------------------------------
+
+def ablation_label(first: str, second: str, label: Callable[[str], str]) -> str:
+    """The name of a comparison of two arms (innr.report.decide.ablation_pairs); `label(arm)`
+    names an arm."""
+    if first.startswith("plus_"):
+        return f"base + {first[5:]} vs base"
+    if second.startswith("minus_"):
+        return f"best vs best - {second[6:]} ({second[6:]} in the combination)"
+    return f"best combination vs {label(second)}"
+
+
+def ablation_headline(outcome: str) -> str:
+    return "no target set" if outcome == "no target" else f"target {outcome}"
+
+
+def ablation(budget: float, best_ideas: Sequence[str], gap: dict, upper: float,
+             target: float | None, outcome: str, alpha: float, others: dict[str, dict],
+             label: Callable[[str], str]) -> str:
+    """The ablation at one budget: the best combination's gap and bound against its target,
+    then the gaps of `others` (arm -> innr.stats.summary)."""
+    ideas = ", ".join(best_ideas) or "no idea beat the base"
+    said = (f"At {budget_text(budget)} of the CNN's bits the best combination (base + {ideas}) "
+            f"has an accuracy gap of {with_interval(gap, pct_points)}, its one-sided "
+            f"{pct(1 - alpha, 0)} upper bound {pct_points(upper)}")
+    if outcome == "no target":
+        said += "; no target was set at this budget."
+    elif outcome == "met":
+        said += f": the target of {pct_points(target)} is met."
+    elif math.isfinite(upper):
+        said += f": the target of {pct_points(target)} is missed by {pct_points(upper - target)}."
+    else:
+        said += f": the target of {pct_points(target)} cannot be checked."
+    for arm, s in others.items():
+        name = label(arm)
+        said += f" {name[0].upper()}{name[1:]}: gap {with_interval(s, pct_points)}."
+    return said
+
+
+# --- the compression frontier ---------------------------------------------------------------------
+
+def _versus(d: Duel) -> str:
+    p = p_text(d.p_holm)
+    return (f"{with_interval(d.diff, pct_points)}, Holm-adjusted two-sided p "
+            f"{p if p.startswith('<') else '= ' + p}")
+
+
+def frontier(where: str, s: Standing, reference: dict | None,
+             label: Callable[[str], str]) -> str:
+    """INNR's standing at one budget (`where`: 'At 25% (2.3 kB) on MNIST'), the method with
+    the highest mean accuracy, and the narrow CNN's accuracy (`reference`) beside it."""
+    def named(m: str) -> str:
+        return f"{label(m)} ({pct(s.accuracy[m]['mean'], 2)})"
+
+    them = f"the {len(s.rivals)} data-free rival{'s' if len(s.rivals) != 1 else ''}"
+    if s.standing == "wins":
+        said = (f"{where}, INNR wins: {named(s.innr)} beats every one of {them} detectably; "
+                f"against the strongest, {named(s.strongest)}, the difference is "
+                f"{_versus(s.duel(s.strongest))}.")
+    elif s.standing == "on the frontier":
+        said = (f"{where}, INNR is on the frontier: {named(s.innr)} is beaten detectably by "
+                f"none of {them}; against the strongest, {named(s.strongest)}, the difference "
+                f"is {_versus(s.duel(s.strongest))}.")
+        if s.weak:
+            said += (f" That standing is weak: the unadjusted {LEVEL} interval lies wholly "
+                     f"below zero, and only Holm's correction over {len(s.duels)} comparisons "
+                     f"on {s.margin['n']} seeds leaves the loss undetected.")
+    elif s.standing == "loses":
+        said = (f"{where}, INNR loses: its best method, {named(s.innr)}, is beaten detectably "
+                f"by {s.beaten_by} of {them}; the closest of those is {named(s.rival)}, a "
+                f"difference of {_versus(s.duel(s.rival))}.")
+    else:
+        why = ("no INNR method has a point that fits" if not s.innrs else
+               "no data-free rival has a point that fits" if not s.rivals else
+               "no INNR method has two seeds in common with any rival")
+        return _reference(f"{where}, INNR is untested: {why}.", reference)
+    if s.winner:
+        said += (f" The highest mean accuracy: {label(s.winner)}, "
+                 f"{pct(s.accuracy[s.winner]['mean'], 2)}." if s.winner != s.innr else
+                 f" {label(s.innr)} has the highest mean accuracy.")
+    return _reference(said, reference)
+
+
+def _reference(said: str, reference: dict | None) -> str:
+    if reference is None:
+        return said
+    return (said + f" The narrow CNN, trained on the data, reaches "
+            f"{with_interval(reference, pct_points)} (shown, never judged).")
+
+
+def frontier_where(dataset: str, budget: float, kilobytes: float) -> str:
+    return f"At {budget_text(budget)} ({num(kilobytes)} kB) on {dataset}"
+
+
+def frontier_summary(judged: Sequence) -> str:
+    """Where INNR stands, in one plain sentence, from innr.report.verdicts.FrontierVerdicts:
+    'INNR wins at no budget on any dataset: on MNIST it is on the frontier at 50% and loses at
+    10%, 25%.'"""
+    if not judged:
+        return "No frontier results."
+    datasets = list(dict.fromkeys(v.dataset for v in judged))
+    won = any(v.standing == "wins" for v in judged)
+    verbs = {"wins": "wins", "on the frontier": "is on the frontier",
+             "on the frontier (weak)": "is on the frontier only for want of power",
+             "loses": "loses", "untested": "is untested"}
+
+    def at(vs) -> str:
+        return ", ".join(budget_text(v.budget) for v in vs)
+
+    parts = []
+    for d in datasets:
+        mine = [v for v in judged if v.dataset == d]
+        said = [f"{verbs[s]} at {at(vs)}" for s in verbs
+                if (vs := [v for v in mine if v.standing_shown == s])]
+        if len(said) == 1:
+            said = [f"{verbs[mine[0].standing_shown]} at every budget"]
+        parts.append(f"on {d} {'it' if parts or not won else 'INNR'} {_and(said)}")
+    text = "; ".join(parts)
+    return (f"{text[0].upper()}{text[1:]}." if won else
+            f"INNR wins at no budget on any dataset: {text}.")
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
