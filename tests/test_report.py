@@ -19,8 +19,8 @@ import pytest
 from innr.config import load_config
 from innr.experiments import common, compression
 from innr.report import __main__ as cli
-from innr.report import paper, tables
-from innr.report.tables import pct
+from innr.report import formats, paper
+from innr.report.formats import pct
 from innr.runtime import REPO_ROOT
 from innr.stats import summary
 from innr.store import Store, write_json
@@ -170,7 +170,7 @@ def synthetic(tmp_path_factory) -> dict:
 def _expected(values: dict[int, float]) -> tuple[str, str]:
     """Mean and CI of the ok seeds, escaped as the .tex prints them."""
     s = summary([v for seed, v in values.items() if seed != FAILED])
-    return (paper.escape(pct(s["mean"])), paper.escape(tables.interval(s)))
+    return (paper.escape(pct(s["mean"])), paper.escape(formats.interval(s)))
 
 
 def test_numbers_of_the_ok_seeds_appear_formatted(synthetic):

@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from innr.report import load, verdicts  # noqa: E402
+from innr.report.formats import budget_text  # noqa: E402
 from innr.report.load import OriginalStudy, Results  # noqa: E402
 from innr.stats import summary  # noqa: E402
 
@@ -307,7 +308,7 @@ def ablation(ab: load.Ablation, out: Path, targets: dict[float, float]) -> Path:
         target = next((t for b, t in targets.items() if math.isclose(b, budget)), None)
         if target is not None:
             ax.axvline(target, color="C3", linestyle="--", linewidth=1)
-        ax.set(title=f"{100 * budget:g}% of the bits", xlabel="gap: CNN minus arm", ylabel="")
+        ax.set(title=f"{budget_text(budget)} of the bits", xlabel="gap: CNN minus arm", ylabel="")
         # linear within a point of zero, logarithmic beyond: a gap of 0.1 point and one of 40
         # points are both readable
         ax.set_xscale("symlog", linthresh=0.01, linscale=1)
@@ -335,7 +336,7 @@ def frontier(frontiers: list[load.Frontier], out: Path) -> Path:
         innr, rivals, data = verdicts.method_groups(pts)
         for budget, bits in pts.groupby("budget")["budget_bits"].min().items():
             ax.axvline(bits / 8 / 1000, color="0.75", linestyle=":", linewidth=0.8, zorder=0)
-            ax.text(bits / 8 / 1000, 1.0, f"{100 * budget:g}%", rotation=90, fontsize="x-small",
+            ax.text(bits / 8 / 1000, 1.0, budget_text(budget), rotation=90, fontsize="x-small",
                     color="0.45", ha="right", va="top", transform=ax.get_xaxis_transform())
         for i, m in enumerate(rivals):
             style = {"color": sns.color_palette("deep")[(0, 2, 4, 5, 7, 8, 9)[i % 7]],

@@ -63,6 +63,11 @@ def budget_text(share: float) -> str:
     return f"{100 * share:g}%"
 
 
+def speedup(x: float) -> str:
+    """A ratio of two times: 2.50x."""
+    return f"{x:.2f}x"
+
+
 def kilobytes(bits: float) -> str:
     """A size in bits as kB (1,000 bytes), to three significant figures."""
     return num(bits / 8 / 1000)

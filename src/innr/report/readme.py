@@ -29,7 +29,7 @@ from innr.paths import (
 )
 from innr.progress import duration
 from innr.report import decide, load, sentences, tables, verdicts
-from innr.report.formats import LEVEL
+from innr.report.formats import LEVEL, budget_text
 
 BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)", re.S)
 
@@ -37,54 +37,22 @@ BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)
 def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
           original: Path = ORIGINAL_STUDY, criteria: Path = CRITERIA,
           pilot: Path = PILOT) -> str:
+    """The generated block's Markdown: the claims' verdicts, the ablation and the frontier
+    where they ran, the headline table, run times and the benchmark."""
     cfg = load_config(config)
     res = load.load_results(cfg, results)
     if not res.all():
         return f"No results for `{cfg.name}` yet: run `./run_all.sh`."
     study = load.load_original(original)
+    declared = load.load_criteria(criteria)
     seeds = ", ".join(str(s) for s in load.aggregate_seeds(res, "fidelity"))
     commits = sorted({str(r["provenance"].get("git_commit"))[:12] for r in res.all()})
     lines = [f"Config `{res.name}`, seeds {seeds} (mean and {LEVEL} "
              f"t-interval over seeds), from `{shown(res.root.parent)}` (made at commit "
              f"{', '.join(commits)}):", ""]
-    judged = verdicts.judge(res, study, load.load_criteria(criteria), load.load_pilot(pilot))
-    for v in (v for v in judged.values() if v is not None):
-        lines.append(f"- **{v.title}: {v.outcome}.** {v.sentence}")
-        lines += [f"  - *{s.role}: {s.outcome}.* {s.sentence}"
-                  for s in v.secondary if isinstance(s, verdicts.Verdict)]
-        family = [c for c in v.secondary if isinstance(c, decide.Comparison)]
-        if family:
-            alpha = load.load_criteria(criteria).alpha
-            counts = {o: sum(c.outcome(alpha, adjusted=True) == o for c in family)
-                      for o in decide.OUTCOMES}
-            lines.append(f"  - *secondary comparisons (Holm over {len(family)}):* "
-                         + ", ".join(f"{n} {o}" for o, n in counts.items())
-                         + " (listed in the PDF).")
-    declared = load.load_criteria(criteria)
-    ab = res.ablation()
-    if ab is not None and declared.ablation:
-        lines += ["", "Beyond the original: the ablation of INNR variants (`innr.experiments."
-                  "ablation`; choices made on the validation split with other CNNs):", ""]
-        lines += [f"- **{100 * b.budget:g}% of the bits: {b.headline}.** {b.sentence}"
-                  for b in verdicts.judge_ablation(ab, declared)]
-        lines += ["", *tables.ablation(ab.report, verdicts.arm_label).markdown()]
-        walls = {stage: sum(a["wall_seconds"] for a in arms)
-                 for stage, arms in (("report", ab.arms), ("select", ab.selected))}
-        lines += ["", f"The ablation ran {duration(sum(walls.values()))} "
-                  f"({duration(walls['select'])} of it choosing on the validation split), the "
-                  "claims' CNNs and their INNRs at the original's budget taken from the claims' "
-                  "run; fit (s): per network."]
-    frontiers = [f for f in res.frontiers() if not f.points.empty]
-    if frontiers and declared.frontier:
-        judged = verdicts.judge_frontier(frontiers, declared)
-        failed = sum(len(f.failed) + len(f.missing) for f in frontiers)
-        lines += ["", "Beyond the original: the compression frontier (`innr.experiments."
-                  "frontier`; INNR against data-free compression at equal stored bytes, "
-                  "two-sided paired tests, Holm per budget; the narrow CNN, trained on the data, "
-                  "is never judged). " + sentences.frontier_summary(judged)
-                  + (f" Points failed or missing: {failed} (listed in the PDF)."
-                     if failed else ""), "",
-                  *tables.frontier_verdicts(judged, verdicts.method_label).markdown()]
+    lines += _claims(verdicts.judge(res, study, declared, load.load_pilot(pilot)),
+                     declared.alpha)
+    lines += _ablation(res, declared) + _frontier(res, declared)
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
               *tables.wall_times(res).markdown()]
@@ -97,6 +65,57 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
         lines += ["", "No GPU run has been recorded yet: `./run_all.sh` on a CUDA machine "
                   "picks the GPU and records it here the same way."]
     return "\n".join(lines)
+
+
+def _claims(judged: dict[str, verdicts.Verdict | None], alpha: float) -> list[str]:
+    """A line per claim, a line per secondary question, the Holm family's outcomes counted."""
+    lines = []
+    for v in (v for v in judged.values() if v is not None):
+        lines.append(f"- **{v.title}: {v.outcome}.** {v.sentence}")
+        lines += [f"  - *{s.role}: {s.outcome}.* {s.sentence}"
+                  for s in v.secondary if isinstance(s, verdicts.Verdict)]
+        family = [c for c in v.secondary if isinstance(c, decide.Comparison)]
+        if family:
+            counts = {o: sum(c.outcome(alpha, adjusted=True) == o for c in family)
+                      for o in decide.OUTCOMES}
+            lines.append(f"  - *secondary comparisons (Holm over {len(family)}):* "
+                         + ", ".join(f"{n} {o}" for o, n in counts.items())
+                         + " (listed in the PDF).")
+    return lines
+
+
+def _ablation(res: load.Results, declared: load.Criteria) -> list[str]:
+    """The ablation's verdict per budget, its table and its wall time (none if it did not run)."""
+    ab = res.ablation()
+    if ab is None or not declared.ablation:
+        return []
+    lines = ["", "Beyond the original: the ablation of INNR variants (`innr.experiments."
+             "ablation`; choices made on the validation split with other CNNs):", ""]
+    lines += [f"- **{budget_text(b.budget)} of the bits: {b.headline}.** {b.sentence}"
+              for b in verdicts.judge_ablation(ab, declared)]
+    lines += ["", *tables.ablation(ab.report, verdicts.arm_label).markdown()]
+    walls = {stage: sum(a["wall_seconds"] for a in arms)
+             for stage, arms in (("report", ab.arms), ("select", ab.selected))}
+    return lines + ["", f"The ablation ran {duration(sum(walls.values()))} "
+                    f"({duration(walls['select'])} of it choosing on the validation split), the "
+                    "claims' CNNs and their INNRs at the original's budget taken from the "
+                    "claims' run; fit (s): per network."]
+
+
+def _frontier(res: load.Results, declared: load.Criteria) -> list[str]:
+    """Where INNR stands on the frontier, and its verdicts' table (none if it did not run)."""
+    frontiers = [f for f in res.frontiers() if not f.points.empty]
+    if not frontiers or not declared.frontier:
+        return []
+    judged = verdicts.judge_frontier(frontiers, declared)
+    failed = sum(len(f.failed) + len(f.missing) for f in frontiers)
+    return ["", "Beyond the original: the compression frontier (`innr.experiments."
+            "frontier`; INNR against data-free compression at equal stored bytes, "
+            "two-sided paired tests, Holm per budget; the narrow CNN, trained on the data, "
+            "is never judged). " + sentences.frontier_summary(judged)
+            + (f" Points failed or missing: {failed} (listed in the PDF)."
+               if failed else ""), "",
+            *tables.frontier_verdicts(judged, verdicts.method_label).markdown()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from innr.report.formats import (
     pct,
     pct_points,
     printed,
+    speedup,
 )
 from innr.report.load import OriginalStudy, Results
 from innr.stats import summary
@@ -389,7 +390,7 @@ def bench(data: dict) -> Table:
 
     measured = [[r["name"], duration(r["seconds"]), cell(r, "gflops", num),
                  cell(r, "ratio_to_matmul", lambda x: pct(x, 0)),
-                 cell(r, "speedup", lambda x: f"{x:.2f}x")] for r in data["rows"]]
+                 cell(r, "speedup", speedup)] for r in data["rows"]]
     staged = [[f"quick reproduction: {s['stage']}", duration(s["seconds"]), "", "", ""]
               for s in data.get("stages", [])]
     return Table(["measurement", "time", "GFLOP/s", "of matmul", "speed-up"],
