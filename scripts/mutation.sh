@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PATTERNS=(
   'innr.attacks.*' 'innr.stats.*' 'innr.coordinates.*' 'innr.metrics.*' 'innr.report.verdicts.*'
+  'innr.report.decide.*'
   'innr.predictors.*' 'innr.permutations.*' 'innr.size.*' 'innr.target.*'
   'innr.experiments.common.x_aggregate*' 'innr.experiments.common.x_accuracies*'
   'innr.experiments.common.xǁContextǁcontrol_seed*' 'innr.experiments.common.xǁNetworksǁ*'

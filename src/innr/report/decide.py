@@ -31,7 +31,7 @@ OUTCOMES = ("supported", "not supported", "inconclusive")
 STANDINGS = ("wins", "on the frontier", "loses", "untested")
 
 
-# --- paired comparisons over seeds ----------------------------------------------------------------
+# --- paired comparisons over seeds --------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Comparison:
@@ -68,7 +68,7 @@ def holm_family(comparisons: Sequence[Comparison]) -> list[Comparison]:
             for c, f, a in zip(comparisons, p_for, p_against, strict=True)]
 
 
-# --- claims 1 and 2 -------------------------------------------------------------------------------
+# --- claims 1 and 2 -----------------------------------------------------------------------------
 
 def closer_on_both(agreement: Comparison, kl: Comparison, alpha: float) -> str:
     """Claim 1's rule: supported only if the rebuilt network is closer on both measures; not
@@ -127,7 +127,7 @@ def power_calculation(pilot: dict | None, criteria: Criteria) -> dict | None:
                                                      criteria.power)}
 
 
-# --- the ablation ---------------------------------------------------------------------------------
+# --- the ablation -------------------------------------------------------------------------------
 
 def ablation_pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
     """The arms compared at one budget, each as (the arm whose smaller gap is better, the other):
@@ -146,7 +146,7 @@ def target_outcome(upper: float, target: float | None) -> str:
     return "met" if math.isfinite(upper) and upper <= target else "missed"
 
 
-# --- the compression frontier ---------------------------------------------------------------------
+# --- the compression frontier -------------------------------------------------------------------
 
 def envelope(points: pd.DataFrame) -> pd.DataFrame:
     """A method's accuracy at budget B: its best point (highest mean test accuracy over its

@@ -4,7 +4,7 @@
 
 The pilot is a run seen before the criteria (experiments/criteria.toml) were fixed: its spread
 of the accuracy gap sets the number of seeds of the confirmatory run (the power calculation in
-innr.report.verdicts), and the report says that it was seen. The file keeps each seed's
+innr.report.decide), and the report says that it was seen. The file keeps each seed's
 accuracies with the config hash, commit and build that made them, read from the compression
 results files; nothing is typed by hand.
 """

@@ -38,7 +38,7 @@ def _alpha(alpha: float) -> str:
     return f"alpha = {num(alpha, 2)}"
 
 
-# --- claim 1 --------------------------------------------------------------------------------------
+# --- claim 1 ------------------------------------------------------------------------------------
 
 def closeness_labels(other: str) -> tuple[str, str]:
     """The names of claim 1's two comparisons against `other` (a key of YARDSTICKS)."""
@@ -53,6 +53,7 @@ def closeness_statement(other: str, primary: bool) -> str:
 
 
 def closeness_criterion(other: str, alpha: float) -> str:
+    """Claim 1's rule against `other`, as declared."""
     return (f"Supported if the rebuilt network is closer to the CNN than {YARDSTICKS[other]} on "
             f"both top-1 agreement and mean KL divergence (one-sided paired t-tests over seeds, "
             f"each at {_alpha(alpha)}); not supported if the {SHORT[other]} is significantly "
@@ -75,7 +76,7 @@ def closeness(other: str, outcome: str, agreement: Comparison, kl: Comparison, s
             + ending)
 
 
-# --- claim 2 --------------------------------------------------------------------------------------
+# --- claim 2 ------------------------------------------------------------------------------------
 
 COMPRESSION_STATEMENT = "the INNR has fewer parameters than the CNN at a small accuracy gap"
 PRUNED_STATEMENT = ("is the rebuilt network more accurate than the CNN pruned to the same "
@@ -85,6 +86,7 @@ PRUNED_LABEL = "gap of the pruned CNN minus gap of the INNR"
 
 
 def compression_criterion(margin: float, alpha: float) -> str:
+    """Claim 2's rule: non-inferiority within `margin`."""
     return (f"Supported if the INNR has fewer parameters than the CNN and the one-sided "
             f"{pct(1 - alpha, 0)} upper confidence bound of the mean gap lies below the margin "
             f"of {pct(margin, 1)} (non-inferiority); not supported if the INNR is not smaller "
@@ -104,6 +106,7 @@ def compression(d: NonInferiority) -> str:
 
 
 def pruned_criterion(alpha: float) -> str:
+    """The rule of the pruned CNN's comparison beside claim 2."""
     return (f"Supported if the pruned CNN's gap exceeds the INNR's (one-sided paired t-test at "
             f"{_alpha(alpha)}); not supported if it is smaller; inconclusive otherwise.")
 
@@ -116,7 +119,7 @@ def pruned(params_innr: int, pruned_gap: dict, vs_pruned: Comparison) -> str:
             f"{p_text(vs_pruned.p_for)}).")
 
 
-# --- claim 3 --------------------------------------------------------------------------------------
+# --- claim 3 ------------------------------------------------------------------------------------
 
 def transfer_labels(protocol: str, eps: float) -> tuple[str, str]:
     """The names of the secondary comparisons at one protocol and eps: transfer, and accuracy
@@ -126,10 +129,12 @@ def transfer_labels(protocol: str, eps: float) -> tuple[str, str]:
 
 
 def clean_label(protocol: str) -> str:
+    """The name of the secondary comparison on the images the CNN classifies correctly."""
     return f"clean-correct images only, mean over eps ({protocol}): rebuilt minus control"
 
 
 def transfer_criterion(protocol: str, alpha: float) -> str:
+    """Claim 3's rule in `protocol`."""
     return (f"Supported if the transfer rate CNN to rebuilt, averaged over every eps > 0 of the "
             f"{protocol} protocol, exceeds the rate CNN to the seed's control CNN (one-sided "
             f"paired t-test at {_alpha(alpha)}); not supported if it is lower; inconclusive "
@@ -150,7 +155,7 @@ def transfer(outcome: str, protocol: str, eps: Sequence[float], rebuilt: dict, c
             f"(one-sided p = {p_text(primary.p_for)}): " + ending)
 
 
-# --- the ablation ---------------------------------------------------------------------------------
+# --- the ablation -------------------------------------------------------------------------------
 
 def ablation_label(first: str, second: str, label: Callable[[str], str]) -> str:
     """The name of a comparison of two arms (innr.report.decide.ablation_pairs); `label(arm)`
@@ -163,6 +168,7 @@ def ablation_label(first: str, second: str, label: Callable[[str], str]) -> str:
 
 
 def ablation_headline(outcome: str) -> str:
+    """The ablation's outcome at one budget in two words: 'target met', 'no target set'."""
     return "no target set" if outcome == "no target" else f"target {outcome}"
 
 
@@ -189,7 +195,7 @@ def ablation(budget: float, best_ideas: Sequence[str], gap: dict, upper: float,
     return said
 
 
-# --- the compression frontier ---------------------------------------------------------------------
+# --- the compression frontier -------------------------------------------------------------------
 
 def _versus(d: Duel) -> str:
     p = p_text(d.p_holm)
@@ -241,6 +247,7 @@ def _reference(said: str, reference: dict | None) -> str:
 
 
 def frontier_where(dataset: str, budget: float, kilobytes: float) -> str:
+    """Where a frontier verdict stands: 'At 25% (2.35 kB) on MNIST'."""
     return f"At {budget_text(budget)} ({num(kilobytes)} kB) on {dataset}"
 
 

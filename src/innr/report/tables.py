@@ -76,6 +76,7 @@ class Table:
 
 
 def stat_row(label: str, s: dict, fmt=pct) -> list[str]:
+    """A row of label, mean, interval and seeds from an innr.stats.summary."""
     return [label, fmt(s["mean"]), interval(s, fmt), num(int(s["n"]) if finite(s["n"]) else 0)]
 
 
@@ -125,7 +126,7 @@ def compression(res: Results, noninferiority: dict, margin: float) -> Table:
 
 def comparisons(items, alpha: float, header: str = "comparison (positive favours the claim)",
                 words: dict[str, str] | None = None) -> Table:
-    """A family of secondary comparisons (innr.report.verdicts.Comparison) with raw and
+    """A family of secondary comparisons (innr.report.decide.Comparison) with raw and
     Holm-adjusted one-sided p-values and the outcome after adjustment (renamed by `words`)."""
     def outcome(c) -> str:
         o = c.outcome(alpha, adjusted=True)
@@ -377,6 +378,7 @@ def wall_times(res: Results) -> Table:
 
 
 def failures(res: Results) -> Table:
+    """The seeds that failed, with their error: listed, never averaged."""
     return Table(["experiment", "seed", "error"],
                  [[[e, str(r["seed"]), r.get("error", "")] for e in res.runs
                    for r in res.failed(e)]], align="llp{0.6\\linewidth}")
@@ -417,7 +419,7 @@ def frontier_accuracy(env: pd.DataFrame, groups: list[list[str]],
                       winners: dict[float, str | None], label: Callable[[str], str]) -> Table:
     """One dataset's frontier: rows = methods (in `groups`: INNR, rivals, references), columns =
     budgets; each cell the method's mean test accuracy (%) at that budget by the envelope rule
-    (innr.report.verdicts.envelope), starred when its point was computed at a smaller budget,
+    (innr.report.decide.envelope), starred when its point was computed at a smaller budget,
     bold for the budget's winner (`winners`: budget -> method); `label(method)` names one."""
     budgets = sorted(set(env["budget"]))
     allowed = env.groupby("budget")["allowed_bits"].first()

@@ -50,6 +50,7 @@ class Verdict:
 
     @property
     def title(self) -> str:
+        """'Claim 1 (fidelity)', or 'Claim 1 (fidelity), yardstick: pruning'."""
         base = title(self.experiment)
         return base if self.role == "primary" else f"{base}, {self.role}"
 
@@ -59,7 +60,7 @@ def title(experiment: str) -> str:
     return f"Claim {CLAIMS[experiment]} ({experiment})"
 
 
-# --- claim 1: the weights are reconstructed faithfully --------------------------------------------
+# --- claim 1: the weights are reconstructed faithfully ------------------------------------------
 
 def closer(other: str, agree_rebuilt: Sequence[float], agree_other: Sequence[float],
            kl_rebuilt: Sequence[float], kl_other: Sequence[float], alpha: float,
@@ -99,7 +100,7 @@ def claim_fidelity(m: Sequence[dict], criteria: Criteria) -> Verdict:
         **primary.numbers, "rel_l2": summary(metric("weight_rel_l2"))})
 
 
-# --- claim 2: fewer parameters at a small accuracy gap --------------------------------------------
+# --- claim 2: fewer parameters at a small accuracy gap ------------------------------------------
 
 def claim_compression(params_cnn: int, params_innr: int, acc_cnn: Sequence[float],
                       acc_rebuilt: Sequence[float], acc_pruned: Sequence[float],
@@ -127,7 +128,7 @@ def claim_compression(params_cnn: int, params_innr: int, acc_cnn: Sequence[float
         secondary=(pruned,))
 
 
-# --- claim 3: FGSM examples transfer to the rebuilt network ---------------------------------------
+# --- claim 3: FGSM examples transfer to the rebuilt network -------------------------------------
 
 def _key(protocol: str, eps: float) -> str:
     return f"{protocol}_eps{eps:g}"
@@ -206,7 +207,7 @@ def judge(res: Results, study: OriginalStudy, criteria: Criteria, pilot: dict | 
     return verdicts
 
 
-# --- the ablation: which INNR variants matter, at each budget -------------------------------------
+# --- the ablation: which INNR variants matter, at each budget -----------------------------------
 
 ARM_LABELS = {"pruned": "pruned CNN (same bits)", "faithful": "faithful SIREN (per weight)",
               "base": "base: kernel-wise SIREN", "best": "best combination"}
@@ -278,7 +279,7 @@ def judge_ablation(ab: load.Ablation, criteria: Criteria) -> list[BudgetVerdict]
     return out
 
 
-# --- the compression frontier: INNR against what a practitioner would store instead ---------------
+# --- the compression frontier: INNR against what a practitioner would store instead -------------
 
 INNR_METHODS = ("innr_faithful", "innr_best", "innr_quantised")  # innr.experiments.frontier's
 METHOD_LABELS = {"innr_faithful": "INNR, faithful", "innr_best": "INNR, best variant",
@@ -334,6 +335,7 @@ class FrontierVerdict:
 
     @property
     def standing_shown(self) -> str:
+        """The standing as the tables show it: 'on the frontier (weak)' where weak."""
         return f"{self.standing} (weak)" if self.weak else self.standing
 
     def __post_init__(self):
