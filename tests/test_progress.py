@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import pty
+import struct
+import sys
+import termios
 
-from innr.progress import Progress, duration
+from innr.progress import Progress, duration, time_left
 
 
 class Clock:
@@ -49,3 +55,33 @@ def test_a_stage_that_stops_says_how_far_it_got():
 def test_durations_keep_two_digits():
     assert [duration(x) for x in (0.0044, 0.081, 7.84, 300, 9000, float("nan"), None)] == [
         "4.4 ms", "81 ms", "7.8 s", "5.0 min", "2.5 h", "n/a", "n/a"]
+
+
+def test_time_left_is_said_one_way():
+    assert time_left(4, 10.0, 1) == "~40.0 s left"
+    assert time_left(0, 10.0, 1) == time_left(4, 0.0, 0) == ""  # nothing left, or no rate yet
+
+
+def test_a_terminal_of_zero_columns_gets_the_lines(tmp_path):
+    # a pseudo-terminal that reports zero columns (as some consoles and containers do) on stdout
+    # and stderr: tqdm's bar cannot show there, so the lines must
+    script = ("from innr.progress import Progress\n"
+              "p = Progress('INNR seed 7', 5, 'step', every=0)\n"
+              "for i in range(1, 6):\n"
+              "    p.update(i)\n"
+              "p.close()\n")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 0, 0, 0))
+        os.execv(sys.executable, [sys.executable, "-c", script])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    assert "INNR seed 7: step 5/5 (100%)" in out.decode()

@@ -303,6 +303,17 @@ def test_missing_latex_exits_nonzero_after_writing_the_tex(synthetic, tmp_path, 
     assert cli.main(["--config", str(synthetic["config"])]) == 3
 
 
+def test_partial_results_are_said_on_the_console(synthetic, tmp_path, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(synthetic["results"], results)
+    (results / "synth" / "fidelity" / "seed_22.json").unlink()
+    capsys.readouterr()
+    cli.build(synthetic["config"], results, pdf=False,
+              **{**synthetic["dirs"], "figures_dir": tmp_path / "f", "build_dir": tmp_path / "b"})
+    assert "warning: fidelity: seeds 22 of the config have no results file.\n" in \
+        capsys.readouterr().err
+
+
 def test_no_results_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["--config", str(REPO_ROOT / "experiments" / "quick.toml"),
                      "--results", str(tmp_path), "--no-pdf"]) == 2

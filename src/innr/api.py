@@ -27,7 +27,7 @@ from innr.config import VariantConfig, check_variant
 from innr.coordinates import Layout
 from innr.permutations import chain_of
 from innr.size import BITS, predictor_budget
-from innr.store import _atomic_write_bytes
+from innr.store import atomic_write_bytes
 from innr.target import Targets, layout_of
 from innr.variants import fit, new_predictor, predictor_params, synthetic_inputs, width_for
 
@@ -100,7 +100,7 @@ class INNR:
                 "order": self.order}
         buffer = io.BytesIO()
         torch.save(blob, buffer)
-        _atomic_write_bytes(Path(path), buffer.getvalue())
+        atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def load(path: str | Path) -> INNR:

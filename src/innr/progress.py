@@ -2,12 +2,14 @@
 
 A run whose output goes to a file (`./run_all.sh > run.log`, CI, a cluster job) gets a line
 every EVERY seconds and one when the stage ends: what, how far, time elapsed and an estimate of
-what is left. A terminal gets a tqdm bar (on stderr). When stdout goes to a log and stderr to a
-terminal, both.
+what is left (`time_left`, the one phrasing of it). A terminal gets a tqdm bar (on stderr); a
+terminal too narrow for a bar (zero columns, as some consoles report) gets the lines instead.
+When stdout goes to a log and stderr to a terminal, both.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from typing import TextIO
 from tqdm.auto import tqdm
 
 EVERY = 30.0  # seconds between log lines: a few per minute of work, not one per step
+BAR_COLUMNS = 20  # narrower than this, tqdm's bar is a blur that it then wipes at the end
 
 
 def duration(x: float | None) -> str:
@@ -29,16 +32,35 @@ def duration(x: float | None) -> str:
     return f"{x / 60:.1f} min" if x < 7200 else f"{x / 3600:.1f} h"
 
 
+def time_left(left: float, seconds: float, done: float) -> str:
+    """'~5.0 min left' for `left` more units when `done` units took `seconds`; '' when there is
+    nothing left or nothing to estimate from yet."""
+    if left <= 0 or done <= 0 or seconds <= 0:
+        return ""
+    return f"~{duration(left * seconds / done)} left"
+
+
 def _is_terminal(stream: TextIO) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _fits_a_bar(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal wide enough for a bar."""
+    if not _is_terminal(stream):
+        return False
+    try:
+        return os.get_terminal_size(stream.fileno()).columns >= BAR_COLUMNS
+    except (OSError, ValueError):
+        return False
 
 
 class Progress:
     """`total` units of work named `what`; `update(done)` reports the position (absolute).
 
     done: units already finished before this run (a resumed stage): the estimate of what is
-    left uses only this run's rate. log: where the lines go (None: stdout when it is not a
-    terminal); bar: whether to show a bar (None: when stderr is a terminal).
+    left uses only this run's rate. bar: whether to show a bar (None: when stderr is a terminal
+    wide enough for one); log: where the lines go (None: stdout when it is not a terminal or
+    when there is no bar).
     """
 
     def __init__(self, what: str, total: int, unit: str, done: int = 0, *,
@@ -47,8 +69,10 @@ class Progress:
         self.what, self.total, self.unit, self.start_done = what, total, unit, done
         self.done, self.every, self.clock = done, every, clock
         self.started = self.last_line = clock()
-        self.log = log if log is not None else (None if _is_terminal(sys.stdout) else sys.stdout)
-        show_bar = _is_terminal(sys.stderr) if bar is None else bar
+        show_bar = _fits_a_bar(sys.stderr) if bar is None else bar
+        if log is None and (not show_bar or not _is_terminal(sys.stdout)):
+            log = sys.stdout
+        self.log = log
         self.bar = tqdm(total=total, initial=done, desc=what, unit=unit, leave=False,
                         disable=not show_bar)
 
@@ -57,10 +81,8 @@ class Progress:
         elapsed = self.clock() - self.started
         text = (f"{self.what}: {self.unit} {self.done}/{self.total} "
                 f"({100 * self.done / max(self.total, 1):.0f}%), {duration(elapsed)} elapsed")
-        rate = (self.done - self.start_done) / elapsed if elapsed > 0 else 0.0
-        if self.done < self.total and rate > 0:
-            text += f", ~{duration((self.total - self.done) / rate)} left"
-        return text + (f", {note}" if note else "")
+        left = time_left(self.total - self.done, elapsed, self.done - self.start_done)
+        return text + "".join(f", {part}" for part in (left, note) if part)
 
     def update(self, done: int, note: str = "") -> None:
         self.bar.update(done - self.done)

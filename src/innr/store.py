@@ -32,18 +32,47 @@ class LockedError(RuntimeError):
     """Another run holds the results directory."""
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def _umask() -> int:
+    umask = os.umask(0)  # the only way to read it is to set it: put it straight back
+    os.umask(umask)
+    return umask
+
+
+# what open() gives a new file: 0666 less the umask (mkstemp's 0600 would hide results from the
+# other users of a shared machine); read once, before any thread could create a file meanwhile
+FILE_MODE = 0o666 & ~_umask()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary name beside `path` and rename it: readers see the old file or
+    the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), FILE_MODE)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """atomic_write_bytes of `text` in UTF-8."""
+    atomic_write_bytes(path, text.encode())
+
+
+def check_writable(folder: Path) -> None:
+    """Make `folder` and write a file in it, so that a run stops at once, not at its first
+    save, when it cannot write there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e:
+        raise OSError(f"cannot write to {folder}: {e.strerror}") from None
 
 
 def _json_default(o):
@@ -67,7 +96,7 @@ def _finite(o):
 
 def write_json(path: Path, obj: dict) -> None:
     text = json.dumps(_finite(obj), indent=1, default=_json_default, allow_nan=False)
-    _atomic_write_bytes(path, text.encode())
+    atomic_write_text(path, text)
 
 
 def read_json(path: Path) -> dict | None:
@@ -90,8 +119,8 @@ def save_checkpoint(path: Path, obj: dict) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     data = buffer.getvalue()
-    _atomic_write_bytes(path, data)
-    _atomic_write_bytes(path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())
+    atomic_write_bytes(path, data)
+    atomic_write_bytes(path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())
 
 
 def load_checkpoint(path: Path) -> dict | None:

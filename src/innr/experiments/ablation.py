@@ -20,6 +20,7 @@ The verdicts (Holm within a budget) are the report's (innr.report.verdicts).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 import time
@@ -28,25 +29,20 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
+from innr import cli
+from innr.config import Config, VariantConfig, load_config, variant_of
 from innr.coordinates import DIMS, flatten_params
-from innr.data import VALIDATION, DataError, load_mnist
-from innr.experiments.common import _now, parse_args
+from innr.data import VALIDATION, load_mnist
+from innr.experiments.common import _now, start
 from innr.fit import Split, get_cnn, get_innr, load_splits, prepare, rebuilt_classifier
 from innr.metrics import accuracy, agreement, logits_of, weight_error
 from innr.models import count_params
 from innr.permutations import chain_of
 from innr.predictors import width_for_budget
-from innr.progress import duration
-from innr.runtime import (
-    describe,
-    git_state,
-    keep_freed_memory,
-    pick_device,
-    set_deterministic,
-)
+from innr.progress import time_left
+from innr.runtime import describe
 from innr.size import BITS, budget_bits, predictor_budget, side_bits
-from innr.store import LockedError, Store, read_json, write_json
+from innr.store import Store, read_json, write_json
 from innr.target import Targets
 from innr.variants import (
     fit,
@@ -264,7 +260,7 @@ def select(ab: Ablation) -> dict:
 
     def position(i: int) -> str:
         left = total - i
-        eta = f", ~{duration(left * sum(ab.times) / len(ab.times))} left" if ab.times else ""
+        eta = f", {time_left(left, sum(ab.times), len(ab.times))}" if ab.times else ""
         return f"[selection {i + 1}/{total}{eta}]"
 
     scores = {name: mean_of(ab.run(Arm("select", name, budget, v), position(i)))
@@ -336,7 +332,7 @@ def run_ablation(ab: Ablation) -> None:
     ab.times.clear()
     for i, arm in enumerate(arms):
         left = len(arms) - i
-        eta = f", ~{duration(left * sum(ab.times) / len(ab.times))} left" if ab.times else ""
+        eta = f", {time_left(left, sum(ab.times), len(ab.times))}" if ab.times else ""
         ab.run(arm, f"[{i + 1}/{len(arms)}{eta}]")
     write_json(ab.store.root / "ablation" / "index.json",
                {"arms": [arm.file for arm in arms], "selection": "selection.json",
@@ -344,24 +340,18 @@ def run_ablation(ab: Ablation) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args("ablation", argv)
-    try:
-        if args.seeds:
-            raise ConfigError("the ablation runs every seed of the config at once; drop --seeds")
+    """Command-line entry point; returns the exit code."""
+    p = cli.parser("innr.experiments.ablation", __doc__, overrides=True, results=True)
+
+    def body(args: argparse.Namespace) -> None:
         config = load_config(args.config, args.overrides)
-        git_state()  # the tree this run starts from (runtime.git_state)
-        set_deterministic()
-        keep_freed_memory()
-        store = Store(config.name, args.results)
-        ab = Ablation(config, store, pick_device(config.device, config.allow_tf32))
+        store, device = start(config, args.results)
+        ab = Ablation(config, store, device)
         ab.splits("report")  # bad data stops here, before anything is written
         with store.lock():
             run_ablation(ab)
-    except (ConfigError, DataError, LockedError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
 
+    return cli.run(p, body, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

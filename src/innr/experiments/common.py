@@ -22,9 +22,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from innr import cli
 from innr.config import Config, ConfigError, load_config
 from innr.coordinates import flatten_params
-from innr.data import DataError
 from innr.fit import (
     DivergenceError,
     INNRProblem,
@@ -36,7 +36,7 @@ from innr.fit import (
 )
 from innr.metrics import Classifier, accuracy, logits_of, weight_error
 from innr.models import Siren, count_params
-from innr.progress import duration
+from innr.progress import time_left
 from innr.runtime import (
     describe,
     git_state,
@@ -45,7 +45,7 @@ from innr.runtime import (
     set_deterministic,
 )
 from innr.stats import summary
-from innr.store import LockedError, Store, read_json, write_json
+from innr.store import Store, atomic_write_text, check_writable, read_json, write_json
 from innr.yardsticks import noisy, pruned
 
 Experiment = Callable[["Context", int], dict]
@@ -159,9 +159,8 @@ def run_seeds(name: str, run: Experiment, ctx: Context, seeds: Sequence[int]) ->
         if computed:
             ran.append(result["wall_seconds"])
         left = len(seeds) - i - 1
-        if left and ran:
-            print(f"{name}: {left} seed(s) left, ~{duration(left * sum(ran) / len(ran))}",
-                  flush=True)
+        if eta := time_left(left, sum(ran), len(ran)):
+            print(f"{name}: {left} seed(s) to go, {eta}", flush=True)
 
 
 def aggregate(name: str, results: Sequence[dict], store: Store) -> pd.DataFrame:
@@ -173,8 +172,7 @@ def aggregate(name: str, results: Sequence[dict], store: Store) -> pd.DataFrame:
         stats = {k: summary(frame[k].tolist()) for k in frame.columns if k != "seed"}
         for row in ("mean", "std", "ci_low", "ci_high", "n"):
             frame.loc[len(frame)] = {"seed": row, **{k: s[row] for k, s in stats.items()}}
-    store.aggregate(name).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(store.aggregate(name), index=False)
+    atomic_write_text(store.aggregate(name), frame.to_csv(index=False))
     failed = [r["seed"] for r in results if r["status"] != "ok"]
     if failed:
         print(f"warning: {name}: seeds {failed} failed and are left out of the aggregate",
@@ -182,15 +180,16 @@ def aggregate(name: str, results: Sequence[dict], store: Store) -> pd.DataFrame:
     return frame
 
 
-def parse_args(name: str, argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"python -m innr.experiments.{name}",
-                                description=f"Run the {name} experiment over seeds.")
-    p.add_argument("--config", required=True, type=Path, help="TOML file under experiments/")
-    p.add_argument("--seeds", type=int, nargs="+", help="a subset of the config's seeds")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="SECTION.KEY=VALUE", help="override a config value (repeatable)")
-    p.add_argument("--results", type=Path, default=None, help="results root (for tests)")
-    return p.parse_args(argv)
+def start(config: Config, results: Path | None) -> tuple[Store, torch.device]:
+    """What a run does before any work: stop if its results folder cannot be written, record the
+    tree it starts from (runtime.git_state), make it deterministic; returns its store and
+    device."""
+    store = Store(config.name, results)
+    check_writable(store.root)
+    git_state()
+    set_deterministic()
+    keep_freed_memory()
+    return store, pick_device(config.device, config.allow_tf32)
 
 
 def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
@@ -198,8 +197,10 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
          seeds_of: Callable[[Config], Sequence[int]] = lambda config: config.seeds) -> int:
     """Command-line entry point shared by the experiment scripts; returns the exit code.
     `seeds_of(config)`: the seeds the experiment covers (default: all of the config's)."""
-    args = parse_args(name, argv)
-    try:
+    p = cli.parser(f"innr.experiments.{name}", f"Run the {name} experiment over seeds.",
+                   overrides=True, seeds=True, results=True)
+
+    def body(args: argparse.Namespace) -> None:
         config = load_config(args.config, args.overrides)
         covered = list(seeds_of(config))
         seeds = args.seeds or covered
@@ -207,11 +208,7 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
         if unknown:
             raise ConfigError(f"--seeds {unknown} are not among the seeds {covered} that {name} "
                               f"covers in {args.config}")
-        git_state()  # the tree this run starts from (runtime.git_state)
-        set_deterministic()
-        keep_freed_memory()
-        ctx = Context(config, Store(config.name, args.results),
-                      pick_device(config.device, config.allow_tf32))
+        ctx = Context(config, *start(config, args.results))
         _ = ctx.splits  # bad data stops here, before anything is written
         with ctx.store.lock():
             run_seeds(name, run, ctx, seeds)
@@ -220,7 +217,5 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
             aggregate(name, every, ctx.store)
             if finish is not None:
                 finish(every, ctx.store)
-    except (ConfigError, DataError, LockedError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+
+    return cli.run(p, body, argv)

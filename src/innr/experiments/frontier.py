@@ -41,10 +41,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from innr import baselines
+from innr import baselines, cli
 from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
 from innr.coordinates import unflatten_params
-from innr.data import DataError
 from innr.experiments.ablation import Ablation, Arm, budget_label, evaluate, run_selection
 from innr.experiments.common import _now
 from innr.fit import INNRProblem, build_siren, get_cnn
@@ -53,7 +52,7 @@ from innr.models import build_cnn, count_params
 from innr.permutations import chain_of
 from innr.runtime import describe, git_state, keep_freed_memory, pick_device, set_deterministic
 from innr.size import BITS, budget_bits
-from innr.store import LockedError, Store, read_json, write_json
+from innr.store import Store, check_writable, read_json, write_json
 from innr.sweep import EXECUTORS, run_sweep
 from innr.target import Targets
 from innr.variants import (
@@ -409,31 +408,25 @@ def run_frontier(job: Frontier, executor: str, folder: Path, parameters: dict | 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m innr.experiments.frontier",
-                                description="INNR and its rivals at each budget, in bytes.")
-    p.add_argument("--config", required=True, type=Path, help="TOML file under experiments/")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="SECTION.KEY=VALUE", help="override a config value (repeatable)")
-    p.add_argument("--results", type=Path, default=None, help="results root")
+    """Command-line entry point; returns the exit code."""
+    p = cli.parser("innr.experiments.frontier", __doc__, overrides=True, results=True)
     p.add_argument("--executor", choices=EXECUTORS, default=None,
                    help="inline (default: frontier.executor), local (submitit's subprocesses) "
                         "or slurm (submitit's SLURM executor)")
     p.add_argument("--slurm-partition", default=None, help="with --executor slurm")
-    args = p.parse_args(argv)
-    try:
+
+    def body(args: argparse.Namespace) -> None:
         config = load_config(args.config, args.overrides)
         executor = args.executor or config.frontier.executor
         store = Store(config.name, args.results)
+        check_writable(store.root)
         git_state()
         job = Frontier(config, args.results)
         job.ab.splits("report")  # bad data stops here; the inline jobs reuse what it loaded
         parameters = {"slurm_partition": args.slurm_partition} if args.slurm_partition else {}
         run_frontier(job, executor, store.root / "frontier" / "submitit", parameters)
-    except (ConfigError, DataError, LockedError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
 
+    return cli.run(p, body, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -49,6 +49,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from innr import cli
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.data import DataError, load_mnist
 from innr.fit import AutogradStep, INNRProblem, Split, build_siren, prepare, train_cnn
@@ -56,7 +57,7 @@ from innr.models import MnistExampleNet
 from innr.paths import BENCH_RESULTS, QUICK_CONFIG, REPO_ROOT
 from innr.perf.step import CHUNK, RowChunks, SirenStep, chunk_params, compile_chunk
 from innr.runtime import describe, keep_freed_memory, pick_device
-from innr.store import write_json
+from innr.store import check_writable, write_json
 
 MATMUL_N = 2048  # large enough for a BLAS's peak rate on a few cores, quick enough to repeat
 CNN_BATCHES = 20  # batches timed per CNN epoch estimate; an epoch of 60,000 images has 118
@@ -438,16 +439,24 @@ def print_table(rows: list[dict], stages: list[dict]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m innr.perf.bench",
-                                description=__doc__.split("\n")[0])
-    p.add_argument("--quick-config", type=Path, default=QUICK_CONFIG)
-    p.add_argument("--out", type=Path, default=BENCH_RESULTS)
-    p.add_argument("--skip-reproduction", action="store_true")
+    """Command-line entry point; returns the exit code."""
+    p = cli.parser("innr.perf.bench", __doc__, config=False)
+    p.add_argument("--quick-config", type=Path, default=QUICK_CONFIG,
+                   help="the config of the timed quick reproduction (default "
+                        "experiments/quick.toml)")
+    p.add_argument("--out", type=Path, default=BENCH_RESULTS,
+                   help="the JSON file to write (default benchmarks/results/bench.json)")
+    p.add_argument("--skip-reproduction", action="store_true",
+                   help="time the steps only, not the stages of the quick reproduction")
     p.add_argument("--repeats", type=int, default=9, help="interleaved rounds of timings")
     p.add_argument("--return-freed-memory", action="store_true",
                    help="leave glibc's malloc at its defaults (to measure what "
                         "runtime.keep_freed_memory saves)")
-    args = p.parse_args(argv)
+    return cli.run(p, _main, argv)
+
+
+def _main(args: argparse.Namespace) -> int:
+    check_writable(args.out.parent)
     kept = False if args.return_freed_memory else keep_freed_memory()
     device = pick_device("auto")
     info = {**machine(device), "keep_freed_memory": kept}
@@ -466,7 +475,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "repeats": args.repeats, "complete": True})
     print(f"wrote {args.out}")
     return 0 if all(s["returncode"] == 0 for s in stages) else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from innr import cli
 from innr.config import ConfigError, load_config
 from innr.paths import (
     BENCH_RESULTS,
@@ -61,6 +62,8 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     comparison = compare.run_comparison(config_path, results, published, criteria)
     ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench,
                         declared, load.load_pilot(pilot), comparison)
+    for warning in ctx["setup"]["warnings"]:  # partial results: said here, not only in the .tex
+        print(f"warning: {warning}", file=sys.stderr)
     tex = paper.render(ctx, template, build_dir / "innr_report.tex")
     if not pdf:
         return tex
@@ -78,11 +81,9 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m innr.report", description=__doc__.split("\n")[0])
-    p.add_argument("--config", required=True, type=Path, help="TOML file under experiments/")
-    p.add_argument("--results", type=Path, default=None,
-                   help="results root (default experiments/results); reads DIR/<config name>/")
-    p.add_argument("--out", type=Path, default=None,
+    """Command-line entry point; returns the exit code."""
+    p = cli.parser("innr.report", __doc__, results=True)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write figures/, paper/build/ and the PDF under DIR instead of the repo")
     p.add_argument("--bench", type=Path, default=BENCH_RESULTS,
                    help="the benchmark file for the appendix (default "
@@ -92,25 +93,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="the published run to hold these results against (default "
                         "experiments/published)")
     p.add_argument("--no-pdf", action="store_true", help="stop after the figures and the .tex")
-    args = p.parse_args(argv)
-    try:
+
+    def body(args: argparse.Namespace) -> int:
         dirs = {}
         if args.out is not None:
             dirs = report_dirs(load_config(args.config).name, args.out)
-        out = build(args.config, args.results, bench=args.bench, published=args.published,
-                    pdf=not args.no_pdf, **dirs)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except paper.LatexMissing as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    except paper.LatexFailed as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(out)
-    return 0
+        try:
+            out = build(args.config, args.results, bench=args.bench, published=args.published,
+                        pdf=not args.no_pdf, **dirs)
+        except paper.LatexMissing as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 3
+        except paper.LatexFailed as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(out)
+        return 0
 
+    return cli.run(p, body, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -29,13 +29,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from innr.config import Config, ConfigError
+from innr import cli
+from innr.config import Config
 from innr.paths import CRITERIA, FULL_CONFIG, PUBLISHED, RESULTS_ROOT, shown
 from innr.published import MANIFEST_NAME, sha256
 from innr.report import load, verdicts
 from innr.report.publish import configs_of
 from innr.report.tables import Table, exact, num, pct
 from innr.stats import holm, welch
+from innr.store import atomic_write_text, check_writable
 
 RESULTS = "results"  # the published folder's copy of a results root
 
@@ -307,22 +309,21 @@ def run_comparison(config_path: Path, results: Path | None = None,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m innr.report.compare",
-                                description=__doc__.split("\n")[0])
-    p.add_argument("--config", type=Path, default=FULL_CONFIG)
-    p.add_argument("--results", type=Path, default=None,
-                   help="results root of the run (default experiments/results)")
-    p.add_argument("--published", type=Path, default=PUBLISHED)
+    """Command-line entry point; returns the exit code."""
+    p = cli.parser("innr.report.compare", __doc__, config=FULL_CONFIG, results=True)
+    p.add_argument("--published", type=Path, default=PUBLISHED,
+                   help="the published run (default experiments/published)")
     p.add_argument("--json", type=Path, default=None, help="also write every row here")
     p.add_argument("--if-published", action="store_true",
                    help="say nothing and exit 0 when nothing of the config is published "
                         "(./run_all.sh --quick)")
-    args = p.parse_args(argv)
-    try:
-        comparison = run_comparison(args.config, args.results, args.published)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return cli.run(p, _main, argv)
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.json is not None:
+        check_writable(args.json.parent)
+    comparison = run_comparison(args.config, args.results, args.published)
     if comparison is None:
         if args.if_published:
             return 0
@@ -336,7 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if misses is not None:
         print("\nMissed:\n" + "\n".join(misses.markdown()))
     if args.json is not None:
-        args.json.write_text(json.dumps(comparison.to_json(), indent=1, default=str) + "\n")
+        atomic_write_text(args.json, json.dumps(comparison.to_json(), indent=1, default=str)
+                          + "\n")
     return 1 if comparison.misses() else 0
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from innr import cli
 from innr.paths import PILOT, shown
 from innr.store import read_json, write_json
 
@@ -37,20 +38,18 @@ def freeze(results: Path) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m innr.report.pilot",
-                                description=__doc__.split("\n")[0])
+    """Command-line entry point; returns the exit code."""
+    p = cli.parser("innr.report.pilot", __doc__, config=False)
     p.add_argument("results", type=Path, help="a config's results folder, e.g. "
                    "experiments/results/full")
-    p.add_argument("--out", type=Path, default=PILOT)
-    args = p.parse_args(argv)
-    try:
-        write_json(args.out, freeze(args.results))
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {shown(args.out)}")
-    return 0
+    p.add_argument("--out", type=Path, default=PILOT,
+                   help=f"the file to write (default {shown(PILOT)})")
 
+    def body(args: argparse.Namespace) -> None:
+        write_json(args.out, freeze(args.results))
+        print(f"wrote {shown(args.out)}")
+
+    return cli.run(p, body, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

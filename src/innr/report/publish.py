@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from innr import cli
 from innr.config import Config, ConfigError, load_config
 from innr.coordinates import Standardiser, flatten_params
 from innr.paths import BENCH_RESULTS, FULL_CONFIG, PUBLISHED, shown
@@ -192,23 +193,18 @@ def publish(config_path: Path, results: Path | None = None, bench: Path = BENCH_
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m innr.report.publish",
-                                description=__doc__.split("\n")[0])
-    p.add_argument("--config", type=Path, default=FULL_CONFIG)
-    p.add_argument("--results", type=Path, default=None,
-                   help="results root of the run (default experiments/results)")
-    p.add_argument("--bench", type=Path, default=BENCH_RESULTS)
-    p.add_argument("--to", type=Path, default=PUBLISHED)
-    args = p.parse_args(argv)
-    try:
-        manifest = publish(args.config, args.results, args.bench, args.to)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    n = len(json.loads(manifest.read_text())["files"])
-    print(f"published {n} files; manifest {shown(manifest)}")
-    return 0
+    """Command-line entry point; returns the exit code."""
+    p = cli.parser("innr.report.publish", __doc__, config=FULL_CONFIG, results=True,
+                   bench=BENCH_RESULTS)
+    p.add_argument("--to", type=Path, default=PUBLISHED,
+                   help=f"the published folder to replace (default {shown(PUBLISHED)})")
 
+    def body(args: argparse.Namespace) -> None:
+        manifest = publish(args.config, args.results, args.bench, args.to)
+        n = len(json.loads(manifest.read_text())["files"])
+        print(f"published {n} files; manifest {shown(manifest)}")
+
+    return cli.run(p, body, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

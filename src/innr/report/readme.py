@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from innr import cli
 from innr.config import load_config
 from innr.paths import (
     CRITERIA,
@@ -30,6 +31,7 @@ from innr.paths import (
 from innr.progress import duration
 from innr.report import decide, load, sentences, tables, verdicts
 from innr.report.formats import LEVEL, budget_text
+from innr.store import atomic_write_text
 
 BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)", re.S)
 
@@ -119,23 +121,24 @@ def _frontier(res: load.Results, declared: load.Criteria) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m innr.report.readme", description=__doc__)
-    p.add_argument("--config", type=Path, default=FULL_CONFIG)
-    p.add_argument("--results", type=Path, default=PUBLISHED_RESULTS,
-                   help="results root (default: the published run's, experiments/published/"
-                        "results)")
-    p.add_argument("--readme", type=Path, default=README)
-    p.add_argument("--bench", type=Path, default=PUBLISHED_BENCH)
-    args = p.parse_args(argv)
-    text = args.readme.read_text()
-    if not BLOCK.search(text):
-        print(f"error: {args.readme} has no generated:begin/end markers", file=sys.stderr)
-        return 2
-    new = BLOCK.sub(lambda m: m.group(1) + block(args.config, args.results, args.bench) + "\n"
-                    + m.group(2), text)
-    args.readme.write_text(new)
-    print(f"updated {args.readme}")
-    return 0
+    """Command-line entry point; returns the exit code."""
+    p = cli.parser("innr.report.readme", __doc__, config=FULL_CONFIG, results=PUBLISHED_RESULTS,
+                   bench=PUBLISHED_BENCH)
+    p.add_argument("--readme", type=Path, default=README,
+                   help=f"the file whose generated block to replace (default {shown(README)})")
+
+    def body(args: argparse.Namespace) -> int:
+        text = args.readme.read_text()
+        if not BLOCK.search(text):
+            print(f"error: {args.readme} has no generated:begin/end markers", file=sys.stderr)
+            return 2
+        new = BLOCK.sub(lambda m: m.group(1) + block(args.config, args.results, args.bench)
+                        + "\n" + m.group(2), text)
+        atomic_write_text(args.readme, new)
+        print(f"updated {args.readme}")
+        return 0
+
+    return cli.run(p, body, argv)
 
 
 if __name__ == "__main__":
