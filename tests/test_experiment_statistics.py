@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 import torch
 
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.attacks import fgsm, perturb, random_sign, transfer_rate
 from innr.config import AttackConfig, Config, DataConfig
-from innr.data import load_mnist
+from innr.datasets import load
 from innr.experiments.common import accuracies, aggregate
 from innr.experiments.compression import compression_metrics, over_seeds
 from innr.experiments.transfer import DIRECTIONS, attack, metrics_of, noise_baseline
 from innr.fit import prepare
-from innr.models import MnistExampleNet
 from innr.stats import paired_test, summary
 from innr.store import Store
 
@@ -84,7 +84,7 @@ def test_networks_give_the_cnns_and_the_rebuilt_networks_logits():
     cnn = MnistExampleNet(2).eval()
     rebuilt = {k: 0.5 * v for k, v in cnn.state_dict().items()}
     nets = Networks(cnn, {}, None, None, {}, rebuilt)
-    test = prepare(load_mnist("test").head(30), Config(name="t"), torch.device("cpu"))
+    test = prepare(load("", "test").head(30), Config(name="t"), torch.device("cpu"))
     logits_cnn, logits_rebuilt = nets.test_logits(test)
     with torch.no_grad():
         torch.testing.assert_close(logits_cnn, cnn(test.inputs))
@@ -105,7 +105,7 @@ def test_accuracies_name_each_network():
 def networks():
     torch.manual_seed(0)
     models = {name: MnistExampleNet(4).eval() for name in ("original", "rebuilt", "control")}
-    test = prepare(load_mnist("test").head(120), Config(name="t"), torch.device("cpu"))
+    test = prepare(load("", "test").head(120), Config(name="t"), torch.device("cpu"))
     return models, test
 
 

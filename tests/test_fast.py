@@ -14,9 +14,9 @@ import torch
 
 from innr.config import INNRConfig
 from innr.fit import AutogradStep, build_siren
-from innr.models import Siren
 from innr.perf import SirenStep
 from innr.perf.sincos import sincos
+from innr.predictors.siren import Siren
 
 N = 301  # not a multiple of the chunk sizes below, so the last chunk is padded
 

@@ -10,10 +10,9 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from innr.data import load_mnist, write_idx
+from innr.datasets import idx, load
 from innr.store import Store, load_checkpoint, save_checkpoint
 
 from .conftest import QUICK, REPO
@@ -113,13 +112,9 @@ def test_checkpoints_never_execute_pickled_code(tmp_path, monkeypatch):
 def test_unreadable_idx_files_stop_before_anything_is_written(tmp_path):
     data = tmp_path / "mnist"
     data.mkdir()
-    for split, (images, labels) in {"train": ("train-images-idx3-ubyte",
-                                              "train-labels-idx1-ubyte"),
-                                    "test": ("t10k-images-idx3-ubyte",
-                                             "t10k-labels-idx1-ubyte")}.items():
-        d = load_mnist(split)
-        write_idx(data / images, d.images.numpy())
-        write_idx(data / labels, d.labels.numpy().astype(np.uint8))
+    for split in ("train", "test"):
+        d = load("", split)
+        idx.write_split(data, split, d.images, d.labels)
     (data / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08")
     out = experiment("fidelity", tmp_path / "r", "--set", f"data.root='{data}'")
     assert out.returncode == 2

@@ -8,10 +8,10 @@ import dataclasses
 import pytest
 import torch
 
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import CNNConfig, Config, INNRConfig
-from innr.data import load_mnist
+from innr.datasets import load
 from innr.fit import DivergenceError, INNRProblem, fit_innr, prepare, train_cnn
-from innr.models import MnistExampleNet
 
 SMALL = INNRConfig(hidden=16, layers=3, steps=60, eval_every=20, checkpoint_every=20, lr=3e-3,
                    step="eager")
@@ -26,8 +26,8 @@ def problem() -> INNRProblem:
 @pytest.fixture(scope="module")
 def splits():
     cfg = Config(name="t")
-    return (prepare(load_mnist("train").head(1024), cfg, torch.device("cpu")),
-            prepare(load_mnist("test").head(256), cfg, torch.device("cpu")))
+    return (prepare(load("", "train").head(1024), cfg, torch.device("cpu")),
+            prepare(load("", "test").head(256), cfg, torch.device("cpu")))
 
 
 @pytest.mark.parametrize("step", ["autograd", "eager"])

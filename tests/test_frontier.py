@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from innr import baselines
+from innr.architectures import cnn_of
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import VariantConfig, load_config
 from innr.experiments import frontier
-from innr.models import MnistExampleNet, build_cnn, count_params
 from innr.paths import QUICK_CONFIG
-from innr.size import BITS, budget_bits
+from innr.size import BITS, budget_bits, count_params
 from innr.store import Store, read_json
 from innr.target import Targets
 from innr.variants import fake_quantised, kl_loss, predictor_bits, synthetic_inputs, width_for_bits
@@ -47,8 +48,8 @@ def test_the_narrow_cnn_is_the_widest_that_fits(share):
     config = load_config(QUICK_CONFIG, ["cnn.channels=32"])
     c = frontier.narrow_channels(config, share)
     allowed = budget_bits(share, count_params(MnistExampleNet(32)))
-    assert count_params(build_cnn("mnist_example_net", c)) * BITS <= allowed
-    assert c == 32 or count_params(build_cnn("mnist_example_net", c + 1)) * BITS > allowed
+    assert count_params(cnn_of(config, c)) * BITS <= allowed
+    assert c == 32 or count_params(cnn_of(config, c + 1)) * BITS > allowed
 
 
 def test_fake_quantisation_rounds_forward_and_passes_gradients_straight():

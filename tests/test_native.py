@@ -11,8 +11,8 @@ import torch
 
 from innr.config import INNRConfig
 from innr.fit import AutogradStep, build_siren
-from innr.models import Siren
 from innr.perf import SirenStep, native
+from innr.predictors.siren import Siren
 
 N = 301  # not a multiple of the chunks, the kernel's 120-row blocks or its 6-row tiles
 

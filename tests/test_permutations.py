@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from innr.models import MnistExampleNet
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.permutations import (
     Link,
     chain_of,

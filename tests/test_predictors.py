@@ -1,4 +1,5 @@
-"""The alternative predictors: exact sizes, budgets, encodings checked by hand, shapes."""
+"""The predictors: exact sizes, budgets, encodings checked by hand, shapes; our SIREN equals
+siren-pytorch's given the same weights."""
 
 from __future__ import annotations
 
@@ -7,20 +8,18 @@ import math
 
 import pytest
 import torch
+from siren_pytorch import SirenNet
 
-from innr.models import Siren
-from innr.predictors import (
-    PREDICTORS,
-    Encoding,
-    build_predictor,
-    count_params,
-    frequencies,
-    width_for_budget,
-)
+from innr.config import INNRConfig
+from innr.fit import build_siren
+from innr.predictors import PREDICTORS, build_predictor, count_params, width_for_budget
+from innr.predictors.encoding import Encoding, frequencies
+from innr.predictors.siren import Siren
+from innr.size import count_params as module_params
 
 
 def _shapes(kind: str):
-    levels = (1, 2, 3) if kind == "pe_mlp" else (0,)
+    levels = (1, 2, 3) if PREDICTORS[kind].min_levels else (0,)
     for dim_in, width, depth, dim_out, lv in itertools.product(
             (3, 5), range(1, 10), range(1, 5), (1, 25), levels):
         yield {"dim_in": dim_in, "width": width, "depth": depth, "dim_out": dim_out, "levels": lv}
@@ -116,7 +115,7 @@ def test_forward_maps_coordinates_to_outputs(kind):
 
 
 def test_unknown_kind_and_bad_sizes_are_named():
-    with pytest.raises(ValueError, match="unknown predictor 'kan'.*'siren', 'mlp', 'pe_mlp'"):
+    with pytest.raises(ValueError, match="unknown predictor 'kan'.*'mlp', 'pe_mlp', 'siren'"):
         build_predictor("kan", dim_in=5, width=4, depth=2, dim_out=1)
     with pytest.raises(ValueError, match="unknown predictor 'kan'"):
         count_params("kan", dim_in=5, width=4, depth=2, dim_out=1)
@@ -126,3 +125,35 @@ def test_unknown_kind_and_bad_sizes_are_named():
         build_predictor("siren", dim_in=5, width=4, depth=0, dim_out=1)
     with pytest.raises(ValueError, match="width must be >= 1 for 'mlp', got 0"):
         count_params("mlp", dim_in=5, width=0, depth=2, dim_out=1)
+
+
+def test_original_siren_size():
+    siren = build_siren(INNRConfig())  # the config's defaults are the original's
+    assert module_params(siren) == (5 * 64 + 64) + 11 * (64 * 64 + 64) + (64 + 1) == 46209
+    assert siren.net[0].w0 == 100 * math.pi and siren.net[1].w0 == 1.0
+
+
+@pytest.mark.parametrize("w0_initial", [30.0, 100 * math.pi])
+def test_siren_equals_siren_pytorch(w0_initial):
+    torch.manual_seed(0)
+    ours = build_siren(INNRConfig(w0_initial=w0_initial))
+    theirs = SirenNet(5, 64, 1, 12, w0=1.0, w0_initial=w0_initial)
+    ours_params = [p for layer in ours.net for p in (layer.linear.weight, layer.linear.bias)]
+    ours_params += [ours.last.weight, ours.last.bias]
+    theirs_params = [p for layer in [*theirs.layers, theirs.last_layer]
+                     for p in (layer.weight, layer.bias)]
+    assert [p.shape for p in ours_params] == [p.shape for p in theirs_params]
+    with torch.no_grad():
+        for a, b in zip(theirs_params, ours_params, strict=True):
+            a.copy_(b)
+    x = torch.rand(1000, 5) * 2 - 1
+    torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-5)
+
+
+def test_siren_init_bounds_follow_the_paper():
+    torch.manual_seed(0)
+    siren = build_siren(INNRConfig())
+    first, hidden = siren.net[0].linear.weight, siren.net[1].linear.weight
+    assert first.abs().max() <= 1 / 5 and first.abs().max() > 0.9 / 5
+    bound = math.sqrt(6 / 64)
+    assert hidden.abs().max() <= bound and hidden.abs().max() > 0.9 * bound

@@ -9,9 +9,9 @@ from collections import OrderedDict
 import pytest
 import torch
 
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import VariantConfig
 from innr.coordinates import kernel_head, kernel_layout, per_weight_layout
-from innr.models import MnistExampleNet
 from innr.size import BITS, budget_bits, index_bits, predictor_budget, side_bits
 from innr.target import Targets, outlier_mask
 

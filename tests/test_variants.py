@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import VariantConfig
 from innr.fit import DivergenceError
-from innr.models import MnistExampleNet
 from innr.target import Targets
 from innr.variants import (
     Stack,

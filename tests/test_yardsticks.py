@@ -6,16 +6,17 @@ from __future__ import annotations
 import pytest
 import torch
 
+from innr.architectures import build_cnn
 from innr.coordinates import flatten_params
+from innr.datasets import DATASETS
 from innr.metrics import weight_error
-from innr.models import build_cnn
 from innr.yardsticks import noisy, pruned
 
 
 @pytest.fixture
 def cnn():
     torch.manual_seed(0)
-    return build_cnn("mnist_example_net", 4)
+    return build_cnn("mnist_example_net", DATASETS["mnist"], 4)
 
 
 def test_pruning_keeps_exactly_the_largest_weights_over_all_layers(cnn):

@@ -43,7 +43,7 @@ def perturb(pixels: torch.Tensor, sign: torch.Tensor, eps: float, protocol: str,
 
 def fgsm(model: Classifier, pixels: torch.Tensor, labels: torch.Tensor, eps: float,
          protocol: str, mean: float, std: float) -> torch.Tensor:
-    """Adversarial versions of `pixels` ([N, 1, 28, 28] in [0, 1]), returned *normalised*."""
+    """Adversarial versions of `pixels` ([N, C, H, W] in [0, 1]), returned *normalised*."""
     return perturb(pixels, gradient_sign(model, pixels, labels, mean, std), eps, protocol,
                    mean, std)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from innr.config import ConfigError
-from innr.data import DataError
+from innr.datasets import DataError
 from innr.paths import shown
 from innr.store import LockedError
 

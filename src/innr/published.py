@@ -28,9 +28,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from innr.architectures import build_cnn
 from innr.coordinates import DIMS, Standardiser, weight_coordinates
+from innr.datasets import DATASETS
 from innr.fit import INNRProblem
-from innr.models import Siren, build_cnn
+from innr.predictors.siren import Siren
 
 FORMAT = "innr-published/1"
 INNR_FORMAT = "innr-siren/1"
@@ -90,11 +92,12 @@ def load_innr(path: str | Path) -> PublishedINNR:
                          OrderedDict((k, tuple(s)) for k, s in blob["shapes"].items()))
 
 
-def load_cnn(path: str | Path, architecture: str = "mnist_example_net", channels: int = 32
-             ) -> nn.Module:
+def load_cnn(path: str | Path, architecture: str = "mnist_example_net", channels: int = 32,
+             dataset: str = "mnist") -> nn.Module:
     """A published CNN (its state_dict) in the study's architecture; `architecture` and
-    `channels` are the config's [cnn] (the manifest records them for each config)."""
-    model = build_cnn(architecture, channels)
+    `channels` are the config's [cnn] (the manifest records them for each config), `dataset`
+    the name of its data (innr.datasets: MNIST and Fashion-MNIST share a shape)."""
+    model = build_cnn(architecture, DATASETS[dataset], channels)
     model.load_state_dict(_read(Path(path)))
     return model.eval()
 

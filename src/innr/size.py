@@ -10,8 +10,17 @@ only the orderings that preserve the network's function, which need not be undon
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
 
 BITS = 32  # one float32 parameter
+
+
+def count_params(model: nn.Module) -> int:
+    """A network's parameter count."""
+    return sum(p.numel() for p in model.parameters())
 
 
 def index_bits(n: int) -> int:

@@ -58,7 +58,7 @@ def predictor_params(variant: VariantConfig, targets: Targets, width: int) -> in
 
 def new_predictor(variant: VariantConfig, targets: Targets, width: int) -> nn.Module:
     return build_predictor(variant.predictor, w0_initial=variant.w0_initial, w0=variant.w0,
-                           c=variant.c, schedule=variant.encoding, levels=variant.levels,
+                           c=variant.c, encoding=variant.encoding, levels=variant.levels,
                            **predictor_shape(variant, targets, width))
 
 

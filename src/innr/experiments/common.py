@@ -35,7 +35,7 @@ from innr.fit import (
     rebuilt_classifier,
 )
 from innr.metrics import Classifier, accuracy, logits_of, weight_error
-from innr.models import Siren, count_params
+from innr.predictors.siren import Siren
 from innr.progress import time_left
 from innr.runtime import (
     describe,
@@ -44,6 +44,7 @@ from innr.runtime import (
     pick_device,
     set_deterministic,
 )
+from innr.size import count_params
 from innr.stats import summary
 from innr.store import Store, atomic_write_text, check_writable, read_json, write_json
 from innr.yardsticks import noisy, pruned

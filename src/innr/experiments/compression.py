@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from innr.experiments.common import Context, accuracies, main
 from innr.metrics import accuracy, logits_of
-from innr.models import count_params
+from innr.size import count_params
 from innr.stats import paired_test, summary
 from innr.store import Store, write_json
 

@@ -42,16 +42,16 @@ import torch
 from torch import nn
 
 from innr import baselines, cli
+from innr.architectures import cnn_of
 from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
 from innr.coordinates import unflatten_params
 from innr.experiments.ablation import Ablation, Arm, budget_label, evaluate, run_selection
 from innr.experiments.common import _now
 from innr.fit import INNRProblem, build_siren, get_cnn
 from innr.metrics import accuracy, agreement, logits_of
-from innr.models import build_cnn, count_params
 from innr.permutations import chain_of
 from innr.runtime import describe, git_state, keep_freed_memory, pick_device, set_deterministic
-from innr.size import BITS, budget_bits
+from innr.size import BITS, budget_bits, count_params
 from innr.store import Store, check_writable, read_json, write_json
 from innr.sweep import EXECUTORS, run_sweep
 from innr.target import Targets
@@ -203,11 +203,11 @@ def distilled(cnn: nn.Module, c: baselines.Compressed, variant: VariantConfig,
 
 def narrow_channels(config: Config, share: float) -> int:
     """The widest CNN of the recipe whose float32 weights fit `share` of the CNN's."""
-    full = count_params(build_cnn(config.cnn.architecture, config.cnn.channels))
+    full = count_params(cnn_of(config))
     allowed = budget_bits(share, full)
     c = 1
     while (c < config.cnn.channels and
-           count_params(build_cnn(config.cnn.architecture, c + 1)) * BITS <= allowed):
+           count_params(cnn_of(config, c + 1)) * BITS <= allowed):
         c += 1
     return c
 

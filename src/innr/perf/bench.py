@@ -50,10 +50,10 @@ import torch
 from torch import nn
 
 from innr import cli
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import CNNConfig, Config, INNRConfig
-from innr.data import DataError, load_mnist
+from innr.datasets import DATASETS, DataError, load
 from innr.fit import AutogradStep, INNRProblem, Split, build_siren, prepare, train_cnn
-from innr.models import MnistExampleNet
 from innr.paths import BENCH_RESULTS, QUICK_CONFIG, REPO_ROOT
 from innr.perf.step import CHUNK, RowChunks, SirenStep, chunk_params, compile_chunk
 from innr.runtime import describe, keep_freed_memory, pick_device
@@ -374,17 +374,18 @@ def cnn_epoch_seconds(device: torch.device) -> dict:
     cfg = Config(name="bench")
     n = CNN_BATCHES * cfg.cnn.batch_size
     try:
-        train = prepare(load_mnist("train").head(n), cfg, device)
-        test = prepare(load_mnist("test").head(256), cfg, device)
+        train = prepare(load("", "train").head(n), cfg, device)
+        test = prepare(load("", "test").head(256), cfg, device)
         source = "MNIST"
     except DataError:
+        mnist = DATASETS["mnist"]
         g = torch.Generator().manual_seed(0)
-        images = torch.randint(0, 256, (n + 256, 28, 28), dtype=torch.uint8, generator=g)
-        pixels = images.float().div(255).unsqueeze(1).to(device)
+        images = torch.randint(0, 256, (n + 256, *mnist.shape), dtype=torch.uint8, generator=g)
+        pixels = images.float().div(255).to(device)
         labels = torch.randint(0, 10, (n + 256,), generator=g).to(device)
-        split = Split((pixels - cfg.data.mean) / cfg.data.std, pixels, labels)
-        train = Split(split.inputs[:n], split.pixels[:n], split.labels[:n])
-        test = Split(split.inputs[n:], split.pixels[n:], split.labels[n:])
+        split = Split((pixels - cfg.data.mean) / cfg.data.std, pixels, labels, mnist)
+        train = Split(split.inputs[:n], split.pixels[:n], split.labels[:n], mnist)
+        test = Split(split.inputs[n:], split.pixels[n:], split.labels[n:], mnist)
         source = "random inputs (MNIST not installed)"
     _, history = train_cnn(CNNConfig(channels=32, epochs=2), 0, train, test)
     per_image = history["seconds"][-1] / n  # includes a 256-image test pass: negligible

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from innr.models import Siren
 from innr.perf.sincos import COS_COEFFICIENTS, PI_PARTS, SIN_COEFFICIENTS
+from innr.predictors.siren import Siren
 
 SOURCE = Path(__file__).parent / "csrc" / "siren_chunk.cpp"
 FLAGS = ["-O3", "-mavx512f", "-mavx512dq", "-mfma", "-ffp-contract=fast", "-shared", "-fPIC"]

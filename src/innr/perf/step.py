@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 import torch.nn.functional as F
 
-from innr.models import Siren
 from innr.perf.native import NativeChunk, NativeUnavailable, unsupported
 from innr.perf.sincos import exact_sincos, sincos
+from innr.predictors.siren import Siren
 
 BUILDS = ("eager", "inductor", "native", "compiled")  # "compiled": the best of native, inductor
 # Rows per chunk on the CPU: small enough for a chunk's activations to stay near its core,

@@ -19,12 +19,12 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from innr.architectures import build_cnn
 from innr.config import Config
 from innr.coordinates import AXES, kernel_layout
-from innr.data import IDX_FILES, VALIDATION
-from innr.models import build_cnn
+from innr.datasets import dataset_of
 from innr.paths import shown
-from innr.predictors import BASES
+from innr.predictors.encoding import ENCODINGS
 from innr.progress import duration
 from innr.report import decide, load, sentences, tables, verdicts
 from innr.report.compare import Comparison
@@ -227,13 +227,15 @@ def _ablation(res: Results, criteria: Criteria) -> dict:
     targets = criteria.ablation["targets"]
     faithful = ab.report[ab.report["arm"] == "faithful"]
     walls = [arm["wall_seconds"] for arm in ab.arms + ab.selected]
-    cnn = build_cnn(recorded["cnn"]["architecture"], recorded["cnn"]["channels"]).state_dict()
+    dataset = dataset_of(recorded["data"]["root"])
+    cnn = build_cnn(recorded["cnn"]["architecture"], dataset,
+                    recorded["cnn"]["channels"]).state_dict()
     layout = kernel_layout(cnn, base["head"], base["linear_group"])
     return {
         "ran": True, "bits": BITS, "head": layout.head, "rows": num(layout.rows),
-        "weights": num(len(layout.slot)), "nern_base": exact(BASES["nern"]),
-        "nerf_base": exact(BASES["nerf"]), "select_train": num(VALIDATION.start),
-        "select_valid": num(VALIDATION.stop - VALIDATION.start),
+        "weights": num(len(layout.slot)), "nern_base": exact(ENCODINGS["nern"]),
+        "nerf_base": exact(ENCODINGS["nerf"]), "select_train": num(dataset.validation.start),
+        "select_valid": num(dataset.validation.stop - dataset.validation.start),
         "budgets": [{"label": budget_text(b.budget), "verdict": b,
                      "gap": with_interval(b.best_gap, pct_points),
                      "comparisons": tables.comparisons(
@@ -352,7 +354,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
             comparison: Comparison | None = None) -> dict:
     """Everything the template prints, formatted; figure paths relative to the build folder."""
     recorded = res.config
-    full_test = IDX_FILES["test"][2]
+    full_test = dataset_of(recorded.data.root).sizes["test"]
     test_images = min(recorded.data.test_limit or full_test, full_test)
     fig = {}
     for name, path in figures.items():
