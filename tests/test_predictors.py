@@ -3,6 +3,7 @@ siren-pytorch's given the same weights."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 from siren_pytorch import SirenNet
 
-from innr.config import INNRConfig
+from innr.config import ConfigError, INNRConfig, VariantConfig, variant_of
 from innr.fit import build_siren
 from innr.predictors import PREDICTORS, build_predictor, count_params, width_for_budget
 from innr.predictors.encoding import Encoding, frequencies
@@ -157,3 +158,14 @@ def test_siren_init_bounds_follow_the_paper():
     assert first.abs().max() <= 1 / 5 and first.abs().max() > 0.9 / 5
     bound = math.sqrt(6 / 64)
     assert hidden.abs().max() <= bound and hidden.abs().max() > 0.9 * bound
+
+
+def test_config_validation_reads_the_registry(monkeypatch):
+    with pytest.raises(ConfigError, match="pe_mlp predictor needs levels >= 1"):
+        variant_of(VariantConfig(), {"predictor": "pe_mlp"})
+    with pytest.raises(ConfigError, match=r"predictor must be one of \['mlp', 'pe_mlp', 'siren'\]"):
+        variant_of(VariantConfig(), {"predictor": "kan"})
+    with pytest.raises(ConfigError, match=r"encoding must be one of \['nerf', 'nern'\]"):
+        variant_of(VariantConfig(), {"encoding": "fourier"})
+    monkeypatch.setitem(PREDICTORS, "kan", dataclasses.replace(PREDICTORS["mlp"], name="kan"))
+    assert variant_of(VariantConfig(), {"predictor": "kan"}).predictor == "kan"

@@ -5,6 +5,7 @@ input shape travels from the dataset to the CNN and the fit, and nothing else li
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -20,6 +21,7 @@ from innr.experiments.common import main
 from innr.paths import QUICK_CONFIG
 from innr.permutations import Link
 from innr.predictors import PREDICTORS, build_predictor, count_params
+from innr.registry import Registry
 from innr.size import count_params as module_params
 from innr.store import Store, read_json
 
@@ -118,3 +120,13 @@ def test_the_readmes_examples_register_what_they_say():
         for registry, entries in zip(registries, before, strict=True):
             registry.clear()
             registry.update(entries)
+
+
+def test_a_registry_takes_a_name_once_and_names_the_known_ones():
+    things = Registry("thing")
+    things.register(SimpleNamespace(name="a"))
+    with pytest.raises(ValueError, match="thing 'a' is registered twice"):
+        things.register(SimpleNamespace(name="a"))
+    with pytest.raises(KeyError, match=r"unknown thing 'b'; known: \['a'\]"):
+        things["b"]
+    assert "b" not in things and things.get("b") is None
