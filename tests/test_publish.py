@@ -69,7 +69,7 @@ def test_published_networks_load_as_weights_and_rebuild_the_measured_error(quick
 
 def test_a_published_innr_is_refused_when_it_is_not_one(tmp_path):
     torch.save({"format": "something else"}, tmp_path / "x.pt")
-    with pytest.raises(ValueError, match="not a published INNR"):
+    with pytest.raises(ValueError, match="is of format 'something else'"):
         published.load_innr(tmp_path / "x.pt")
     with pytest.raises(FileNotFoundError):
         published.load_innr(tmp_path / "missing.pt")

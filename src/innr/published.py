@@ -4,8 +4,8 @@
       MANIFEST.json                    each file's sha256, size and config hash; the run's commit
       results/<config>/...             the run's results files, as written (see innr.store)
       networks/<config>/cnn_seed<S>.pt  a trained CNN: its state_dict, nothing else
-      networks/<config>/innr_seed<S>.pt the SIREN fitted to the CNN of seed S, and what
-                                        rebuilding the CNN from it needs (load_innr)
+      networks/<config>/innr_seed<S>.pt the SIREN fitted to the CNN of seed S, an INNR file
+                                        (innr.api's format; innr.load reads it)
       bench.json                       the benchmark of the same machine (innr.perf.bench)
 
 `python -m innr.report.publish` writes the folder from a finished run; no experiment writes
@@ -21,21 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import nn
 
+from innr.api import INNRFileError, load, read_weights_file, reason
 from innr.architectures import build_cnn
-from innr.coordinates import DIMS, Standardiser, weight_coordinates
 from innr.datasets import DATASETS
-from innr.fit import INNRProblem
-from innr.predictors.siren import Siren
 
 FORMAT = "innr-published/1"
-INNR_FORMAT = "innr-siren/1"
 MANIFEST_NAME = "MANIFEST.json"
 
 
@@ -45,51 +39,9 @@ def sha256(path: Path) -> str:
 
 # --- the networks -----------------------------------------------------------------------------
 
-def export_innr(siren_state: dict[str, torch.Tensor], siren: dict, standardiser: Standardiser,
-                like: dict[str, torch.Tensor]) -> dict:
-    """The faithful INNR as a file of tensors and numbers: the SIREN's state_dict, its shape and
-    frequencies (`siren`: hidden, layers, w0_initial, w0, c), the weights' standardisation and
-    the CNN's tensor names and shapes, in order (their coordinates follow from the shapes)."""
-    return {"format": INNR_FORMAT, "siren": OrderedDict(siren_state),
-            **{k: siren[k] for k in ("hidden", "layers", "w0_initial", "w0", "c")},
-            "mean": standardiser.mean, "std": standardiser.std,
-            "shapes": OrderedDict((k, list(v.shape)) for k, v in like.items())}
-
-
-@dataclass
-class PublishedINNR:
-    """A published SIREN and what it needs to rebuild the CNN's weights."""
-
-    siren: Siren
-    standardiser: Standardiser
-    shapes: OrderedDict[str, tuple[int, ...]]
-
-    def rebuild(self) -> OrderedDict[str, torch.Tensor]:
-        """The CNN's state_dict as the SIREN stores it (innr.fit.INNRProblem.rebuild, given the
-        shapes instead of the CNN)."""
-        like = OrderedDict((k, torch.empty(s)) for k, s in self.shapes.items())
-        problem = INNRProblem(weight_coordinates(like), torch.empty(0), self.standardiser, like)
-        return OrderedDict(problem.rebuild(self.siren))
-
-
-def _read(path: Path) -> object:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no network file at {path}")
-    return torch.load(path, weights_only=True, map_location="cpu")
-
-
-def load_innr(path: str | Path) -> PublishedINNR:
-    """A published INNR file (read with weights_only: no code in the file runs)."""
-    blob = _read(Path(path))
-    if not isinstance(blob, dict) or blob.get("format") != INNR_FORMAT:
-        raise ValueError(f"{path} is not a published INNR file ({INNR_FORMAT})")
-    siren = Siren(dim_in=DIMS,
-                  hidden=blob["hidden"], layers=blob["layers"], dim_out=1,
-                  w0_initial=blob["w0_initial"], w0=blob["w0"], c=blob["c"])
-    siren.load_state_dict(blob["siren"])
-    return PublishedINNR(siren.eval(), Standardiser(blob["mean"], blob["std"]),
-                         OrderedDict((k, tuple(s)) for k, s in blob["shapes"].items()))
+# A published INNR file is read by innr.load, the one reader of every INNR format: this name is
+# kept beside load_cnn for the readers of the published run.
+load_innr = load
 
 
 def load_cnn(path: str | Path, architecture: str = "mnist_example_net", channels: int = 32,
@@ -97,8 +49,15 @@ def load_cnn(path: str | Path, architecture: str = "mnist_example_net", channels
     """A published CNN (its state_dict) in the study's architecture; `architecture` and
     `channels` are the config's [cnn] (the manifest records them for each config), `dataset`
     the name of its data (innr.datasets: MNIST and Fashion-MNIST share a shape)."""
+    state = read_weights_file(path)
+    if isinstance(state, dict) and "format" in state:
+        raise INNRFileError(f"{path} is an INNR file, not a CNN's weights: innr.load reads it")
     model = build_cnn(architecture, DATASETS[dataset], channels)
-    model.load_state_dict(_read(Path(path)))
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise INNRFileError(f"{path} does not hold the weights of {architecture} with "
+                            f"{channels} channels ({reason(e)})") from None
     return model.eval()
 
 

@@ -45,18 +45,23 @@ FILE_MODE = 0o666 & ~_umask()
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to a temporary name beside `path` and rename it: readers see the old file or
-    the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    the new one, never half of one. A failure raises its OSError with `path` as the file name
+    (the temporary one means nothing to the reader)."""
+    path, tmp = Path(path), None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fchmod(f.fileno(), FILE_MODE)
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise type(e)(e.errno, e.strerror or str(e), str(path)) from None
         raise
 
 

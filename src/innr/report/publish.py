@@ -25,10 +25,11 @@ from pathlib import Path
 import torch
 
 from innr import cli
+from innr.api import faithful
 from innr.config import Config, ConfigError, load_config
 from innr.coordinates import Standardiser, flatten_params
 from innr.paths import BENCH_RESULTS, FULL_CONFIG, PUBLISHED, shown
-from innr.published import FORMAT, MANIFEST_NAME, export_innr, sha256
+from innr.published import FORMAT, MANIFEST_NAME, sha256
 from innr.report import load
 from innr.store import Store, load_checkpoint
 
@@ -100,11 +101,9 @@ def networks(config: Config, root: Path) -> dict[str, tuple[bytes, dict]]:
                                         "config_hash": cnn_key})
         siren = _checkpoint(store, "innr", innr_key, seed)["siren"]
         standardiser = Standardiser.fit(flatten_params({k: v.detach() for k, v in cnn.items()}))
-        innr = config.innr
-        add(f"innr_seed{seed}.pt",
-            export_innr(siren, {"hidden": innr.hidden, "layers": innr.layers,
-                                "w0_initial": innr.w0_initial, "w0": innr.w0, "c": innr.c},
-                        standardiser, cnn),
+        stored = faithful(siren, config.innr, standardiser.mean, standardiser.std,
+                          {k: tuple(v.shape) for k, v in cnn.items()})
+        add(f"innr_seed{seed}.pt", stored.to_dict(),
             {"role": f"INNR of the source CNN of seed {seed}", "seed": seed,
              "config_hash": innr_key})
     for seed in config.control_seeds:
