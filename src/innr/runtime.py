@@ -7,15 +7,21 @@ import functools
 import os
 import platform
 import random
+import re
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from innr.config import ConfigError
 from innr.paths import REPO_ROOT
+
+# environment variables that steer the math libraries' choice of kernels (and so the rounding)
+MATH_ENV = ("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "MKL_DEBUG_CPU_TYPE", "ONEDNN_MAX_CPU_ISA",
+            "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE")
 
 
 def pick_device(name: str, allow_tf32: bool = False) -> torch.device:
@@ -94,6 +100,28 @@ def git_state() -> dict:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name as the kernel reports it (Linux /proc/cpuinfo); None elsewhere."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.split(":", 1)[1].strip() for line in lines
+                 if line.startswith("model name")), None)
+
+
+def math_library() -> dict:
+    """The math libraries torch computes with, as its build reports them, and the environment
+    that steers their kernels: MKL picks code paths by CPU model, so two CPUs of one vector unit
+    can round differently."""
+    built = torch.__config__.show()
+    settings = dict(re.findall(r"\b(BLAS_INFO|LAPACK_INFO)=(\w+)", built))
+    return {"blas": settings.get("BLAS_INFO"), "lapack": settings.get("LAPACK_INFO"),
+            "libraries": [line.strip(" -") for line in built.splitlines()
+                          if re.search(r"Math Kernel|MKL-DNN|oneDNN|OpenBLAS", line)],
+            "environment": {k: os.environ[k] for k in MATH_ENV if k in os.environ}}
+
+
 def describe(device: torch.device) -> dict:
     """Versions, hardware and determinism settings, recorded next to every result."""
     return {
@@ -105,6 +133,10 @@ def describe(device: torch.device) -> dict:
         # the vector unit: it picks MKL's kernels and, with innr.step = "compiled", the fit
         # step's build (innr.perf), so a fit's digits depend on it
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        # with the vector unit, what decides a CPU result's bits (innr.report.compare's exact
+        # mode): the CPU model and the math libraries' code path
+        "cpu_model": cpu_model(),
+        "math_library": math_library(),
         "versions": {p: _version(p) for p in
                      ("torch", "numpy", "scipy", "pandas", "seaborn", "innr")},
         "device": str(device),

@@ -417,10 +417,7 @@ def reproduction_stages(config: Path) -> list[dict]:
 
 
 def machine(device: torch.device) -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-                 None) if Path("/proc/cpuinfo").is_file() else None
-    return {**describe(device), "cpu_model": model,
+    return {**describe(device),
             "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None}
 
 

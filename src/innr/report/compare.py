@@ -3,19 +3,26 @@
     python -m innr.report.compare [--config experiments/full.toml] [--results DIR]
                                   [--published DIR] [--json FILE] [--if-published]
 
-Each published headline number (`headlines`: what the verdicts and the README's tables rest on,
-per seed) is held against the same number of the run, in one of two ways:
+The published folder is checked against its manifest first: a changed file stops the
+comparison. Then each published headline number (`headlines`: what the verdicts and the
+README's tables rest on, per seed) is held against the same number of the run:
 
-- exact: where both ran on the same CPU class and build (device, vector unit, torch build,
-  thread count, as their results record) from the same config, the fit is deterministic, so
-  every per-seed value must be equal to the bit;
-- interval: anywhere else each seed is a new draw (the fit is chaotic), so a number is
-  reproduced when the run's mean is not detectably different from the published mean: the
-  two-sample (Welch) interval of the difference, two-sided, Holm-adjusted over every number
-  compared this way, at the criteria's alpha.
+- exact: every seed equal to the bit, and the number is reproduced. Bits are expected to match
+  only where both runs record one build (config, device, CPU model, vector unit, math
+  library, torch build, threads); where they were expected and differ anyway, the row says so
+  and the number is judged by equivalence.
+- equivalence: by the tolerance experiments/criteria.toml's [reproduction] declares for the
+  number's kind. Reproduced when the two-sample (Welch) interval of the difference (run minus
+  published) at level 1 - 2 alpha lies inside plus or minus the tolerance (two one-sided
+  tests); not reproduced when the difference itself lies outside it; not shown in between (too
+  few seeds, or too spread, to show it). Each number is judged alone: no correction over the
+  numbers compared.
 
-A number the run does not have yet is listed as missing, neither reproduced nor missed.
-Exit codes: 0 every number compared was reproduced; 1 some were missed; 2 bad input.
+Every verdict (claims 1-3 and their yardsticks, the ablation's targets, the frontier's
+standings) is decided on both runs by innr.report.verdicts, and a changed verdict is named. A
+number or verdict the run does not have is listed as not in this run.
+Exit codes: 0 every number compared was reproduced and no verdict changed; 1 otherwise; 2 bad
+input, a changed published file, or nothing to compare.
 """
 
 from __future__ import annotations
@@ -30,29 +37,37 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from innr import cli
-from innr.config import Config
-from innr.paths import CRITERIA, FULL_CONFIG, PUBLISHED, RESULTS_ROOT, shown
+from innr import published as publication
+from innr.config import Config, ConfigError
+from innr.paths import CRITERIA, FULL_CONFIG, ORIGINAL_STUDY, PILOT, PUBLISHED, RESULTS_ROOT, shown
 from innr.published import MANIFEST_NAME, sha256
 from innr.report import load, verdicts
+from innr.report.formats import exact, num, pct, pct_points
+from innr.report.load import Criteria, OriginalStudy
 from innr.report.publish import configs_of
-from innr.report.tables import Table, exact, num, pct
-from innr.stats import holm, welch
+from innr.report.tables import Table
+from innr.stats import welch
 from innr.store import atomic_write_text, check_writable
 
 RESULTS = "results"  # the published folder's copy of a results root
+REPRODUCED, NOT_REPRODUCED, NOT_SHOWN, ABSENT = (
+    "reproduced", "not reproduced", "not shown", "not in this run")
+OUTCOMES = (REPRODUCED, NOT_REPRODUCED, NOT_SHOWN, ABSENT)
 
-# the claims' headline numbers: experiment -> (metric key, what it is, its format)
-CLAIM_HEADLINES: dict[str, list[tuple[str, str, Callable]]] = {
-    "fidelity": [("top1_agreement", "top-1 agreement, CNN vs rebuilt", pct),
-                 ("control_top1_agreement", "top-1 agreement, CNN vs control CNN", pct),
-                 ("mean_kl", "mean KL, CNN to rebuilt", num),
-                 ("control_mean_kl", "mean KL, CNN to control CNN", num),
-                 ("weight_rel_l2", "relative L2 weight error", num),
-                 ("accuracy_original", "CNN test accuracy", pct),
-                 ("accuracy_rebuilt", "rebuilt test accuracy", pct)],
-    "compression": [("param_ratio", "INNR / CNN parameters", pct),
-                    ("accuracy_gap", "accuracy gap (CNN - rebuilt)", pct),
-                    ("pruned_gap", "accuracy gap of the pruned CNN", pct)],
+# the claims' headline numbers: experiment -> (metric key, what it is, its format, its kind: the
+# tolerance criteria.toml's [reproduction] gives it)
+CLAIM_HEADLINES: dict[str, list[tuple[str, str, Callable, str]]] = {
+    "fidelity": [("top1_agreement", "top-1 agreement, CNN vs rebuilt", pct, "accuracy"),
+                 ("control_top1_agreement", "top-1 agreement, CNN vs control CNN", pct,
+                  "accuracy"),
+                 ("mean_kl", "mean KL, CNN to rebuilt", num, "relative"),
+                 ("control_mean_kl", "mean KL, CNN to control CNN", num, "relative"),
+                 ("weight_rel_l2", "relative L2 weight error", num, "relative"),
+                 ("accuracy_original", "CNN test accuracy", pct, "accuracy"),
+                 ("accuracy_rebuilt", "rebuilt test accuracy", pct, "accuracy")],
+    "compression": [("param_ratio", "INNR / CNN parameters", pct, "counted"),
+                    ("accuracy_gap", "accuracy gap (CNN - rebuilt)", pct, "accuracy"),
+                    ("pruned_gap", "accuracy gap of the pruned CNN", pct, "accuracy")],
 }
 TRANSFER = re.compile(r"forward_original_eps([\d.]+)_transfer_(rebuilt|control)")
 
@@ -66,18 +81,31 @@ class Number:
     values: dict[int, float]  # seed -> value
     fmt: Callable = field(default=pct, repr=False)
     made: frozenset = frozenset()  # (config hash, machine) pairs its files record
+    kind: str = "accuracy"  # a key of criteria.toml's [reproduction] (load.TOLERANCES)
 
     @property
     def key(self) -> tuple[str, str]:
         return self.group, self.name
 
 
+def machine(p: dict) -> tuple:
+    """What decides a CPU result's bits besides its config (runtime.describe records it)."""
+    library = p.get("math_library")
+    return (p.get("device_name"), p.get("processor"), p.get("cpu_model"),
+            p.get("cpu_capability"), None if library is None else json.dumps(library,
+                                                                               sort_keys=True),
+            (p.get("versions") or {}).get("torch"), p.get("torch_threads"))
+
+
 def _made(records: Sequence[dict]) -> frozenset:
-    """What decides a result's bits: the config it ran and the machine's class and build."""
-    def machine(p: dict) -> tuple:
-        return (p.get("device_name"), p.get("processor"), p.get("cpu_capability"),
-                (p.get("versions") or {}).get("torch"), p.get("torch_threads"))
+    """The (config hash, machine) pairs of a number's results files."""
     return frozenset((r.get("config_hash"), machine(r.get("provenance") or {})) for r in records)
+
+
+def _complete(made: frozenset) -> bool:
+    """Whether the files name their CPU model and math library: without them two CPUs of one
+    vector unit look alike, and bits cannot be expected to match."""
+    return bool(made) and all(m[2] is not None and m[4] is not None for _, m in made)
 
 
 def _claims(res: load.Results, prefix: str) -> list[Number]:
@@ -86,8 +114,8 @@ def _claims(res: load.Results, prefix: str) -> list[Number]:
         runs = res.ok(experiment)
         group = prefix + verdicts.title(experiment)
         out += [Number(group, name, {r["seed"]: r["metrics"][key] for r in runs
-                                     if key in r["metrics"]}, fmt, _made(runs))
-                for key, name, fmt in metrics]
+                                     if key in r["metrics"]}, fmt, _made(runs), kind)
+                for key, name, fmt, kind in metrics]
     runs = res.ok("transfer")
     keys = sorted({(float(m.group(1)), m.group(2), k) for r in runs for k in r["metrics"]
                    if (m := TRANSFER.fullmatch(k)) and float(m.group(1)) > 0})
@@ -96,7 +124,7 @@ def _claims(res: load.Results, prefix: str) -> list[Number]:
     out += [Number(group, f"FGSM transfer rate CNN -> {target_name[target]}, eps {eps:g} "
                    "(original protocol)",
                    {r["seed"]: r["metrics"][k] for r in runs if k in r["metrics"]}, pct,
-                   _made(runs))
+                   _made(runs), "transfer")
             for eps, target, k in keys]
     return out
 
@@ -121,17 +149,47 @@ def _frontier(f: load.Frontier) -> list[Number]:
             for (method, budget), rows in f.points.groupby(["method", "budget"], sort=False)]
 
 
-def headlines(config: Config, root: Path, companions: Sequence[Config] = ()) -> list[Number]:
-    """Every headline number of the results of `config` (and its companions' claims and
-    frontiers) under `root`, in the report's order."""
-    res = load.load_results(config, root)
+def load_run(config: Config, root: Path, companions: Sequence[Config] = ()
+             ) -> list[tuple[str, load.Results]]:
+    """The results of `config` and of its companions under `root`, each with the prefix its
+    numbers and verdicts carry ("" for the config itself, "Fashion-MNIST: " for a companion)."""
+    return [("", load.load_results(config, root))] + [
+        (f"{c.frontier.label or c.name}: ", load.load_results(c, root)) for c in companions]
+
+
+def headlines(run: Sequence[tuple[str, load.Results]]) -> list[Number]:
+    """Every headline number of a run (`load_run`: the config's claims, ablation and frontiers,
+    its companions' claims), in the report's order."""
+    (_, res), *companions = run
     out = _claims(res, "") + _ablation(res)
-    for companion in companions:
-        out += _claims(load.load_results(companion, root),
-                       f"{companion.frontier.label or companion.name}: ")
+    for prefix, other in companions:
+        out += _claims(other, prefix)
     for f in res.frontiers():
         out += _frontier(f)
     return [n for n in out if n.values]
+
+
+def standings(run: Sequence[tuple[str, load.Results]], criteria: Criteria,
+              study: OriginalStudy, pilot: dict | None) -> dict[str, str]:
+    """Every verdict of a run, as innr.report.verdicts decides it: what it is about -> its
+    outcome (claims 1-3 and their yardsticks, the ablation's targets, the frontier's
+    standings)."""
+    out = {}
+    for prefix, res in run:
+        for v in verdicts.judge(res, study, criteria, pilot).values():
+            for w in [v, *v.secondary] if v is not None else []:
+                if isinstance(w, verdicts.Verdict):
+                    out[prefix + w.title] = w.outcome
+    (_, res), *_ = run
+    ab = res.ablation()
+    if ab is not None and criteria.ablation:
+        out |= {f"Ablation at {100 * b.budget:g}% of the bits": b.headline
+                for b in verdicts.judge_ablation(ab, criteria)}
+    frontiers = [f for f in res.frontiers() if not f.points.empty]
+    if frontiers and criteria.frontier:
+        out |= {f"Frontier ({v.dataset}) at {100 * v.budget:g}%": v.standing
+                for v in verdicts.judge_frontier(frontiers, criteria)}
+    return out
 
 
 # --- the comparison ---------------------------------------------------------------------------
@@ -142,14 +200,16 @@ class Row:
 
     group: str
     name: str
-    mode: str  # "exact", "interval" or "missing" (the run has no value of it)
+    kind: str  # its tolerance's key in criteria.toml's [reproduction]
+    mode: str  # "exact" (every seed equal to the bit), "equivalence" or "absent"
+    outcome: str  # one of OUTCOMES
     published: str  # formatted means
     fresh: str
     difference: float  # run minus published (a fraction or the metric's unit)
-    ci_low: float
+    ci_low: float  # the difference's interval at level 1 - 2 alpha
     ci_high: float
-    p_holm: float  # interval mode; NaN otherwise
-    reproduced: bool | None  # None: missing
+    tolerance: float  # in the number's unit
+    bits_expected: bool = False  # both runs record one complete build
     note: str = ""
     fmt: Callable = field(default=pct, repr=False)
 
@@ -163,56 +223,84 @@ def _equal(a: float, b: float | None) -> bool:
     return a == b or (b is not None and math.isnan(a) and math.isnan(b))
 
 
-def _exact(pub: Number, run: Number) -> tuple[bool | None, str]:
-    """Every seed equal to the bit (True), one differing (False), or none differing among the
-    seeds the run has so far (None: missing, not missed)."""
-    absent = [s for s in pub.values if s not in run.values]
-    differ = [s for s, v in pub.values.items() if s in run.values
-              and not _equal(v, run.values[s])]
-    if differ:
-        gap = max(abs(run.values[s] - pub.values[s]) for s in differ)
-        return False, (f"{len(differ)} of {len(pub.values)} seeds differ, by up to "
-                       f"{pub.fmt(gap)}" + (f" ({len(absent)} not run)" if absent else ""))
+def tolerance(number: Number, tolerances: dict[str, float]) -> float:
+    """The number's tolerance in its own unit: a relative one scales with the published mean."""
+    if number.kind == "relative":
+        return tolerances["relative"] * abs(_mean(number.values))
+    return tolerances[number.kind]
+
+
+def equivalence(difference: float, ci_low: float, ci_high: float, tol: float) -> str:
+    """Reproduced when the interval lies inside +-tol, not reproduced when the difference
+    itself lies outside, not shown otherwise (no interval, or one too wide)."""
+    if not math.isfinite(difference):
+        return NOT_SHOWN
+    if abs(difference) > tol:
+        return NOT_REPRODUCED
+    return REPRODUCED if -tol <= ci_low and ci_high <= tol else NOT_SHOWN
+
+
+def judge(pub: Number, run: Number | None, alpha: float, tolerances: dict[str, float]) -> Row:
+    """One published number against the run's, on the seeds both have (see the module's
+    docstring)."""
+    tol = tolerance(pub, tolerances)
+    base = dict(group=pub.group, name=pub.name, kind=pub.kind, tolerance=tol, fmt=pub.fmt,
+                published=pub.fmt(_mean(pub.values)))
+    seeds = [s for s in pub.values if run is not None and s in run.values]
+    if not seeds:
+        return Row(**base, mode="absent", outcome=ABSENT, fresh="n/a", difference=math.nan,
+                   ci_low=math.nan, ci_high=math.nan, note="not in the run")
+    now = {s: run.values[s] for s in seeds}
+    diff = welch(list(now.values()), [pub.values[s] for s in seeds], level=1 - 2 * alpha)
+    base.update(fresh=run.fmt(_mean(now)), difference=diff["difference"],
+                ci_low=diff["ci_low"], ci_high=diff["ci_high"],
+                bits_expected=pub.made == run.made and _complete(pub.made))
+    absent = len(pub.values) - len(seeds)
+    differ = sum(not _equal(pub.values[s], v) for s, v in now.items())
+    if not absent and not differ:
+        return Row(**base, mode="exact", outcome=REPRODUCED,
+                   note=f"{len(seeds)} seeds equal to the bit")
+    d = _difference_format(pub.fmt)
+    notes = [f"difference {d(diff['difference'])}, {pct(1 - 2 * alpha, 0)} interval "
+             f"[{d(diff['ci_low'])}, {d(diff['ci_high'])}], tolerance +/-{d(tol)}"]
+    if differ and base["bits_expected"]:
+        notes.append(f"bits differ on {differ} of {len(seeds)} seeds although both runs record "
+                     "one build")
     if absent:
-        return None, f"{len(absent)} of {len(pub.values)} seeds not run yet"
-    return True, f"{len(pub.values)} seeds equal to the bit"
+        notes.append(f"{absent} of {len(pub.values)} seeds not run yet")
+    return Row(**base, mode="equivalence",
+               outcome=equivalence(diff["difference"], diff["ci_low"], diff["ci_high"], tol),
+               note="; ".join(notes))
 
 
-def compare(published: Sequence[Number], fresh: Sequence[Number], alpha: float) -> list[Row]:
-    """Each published number against the run's (see the module's docstring)."""
+def _difference_format(fmt: Callable) -> Callable:
+    """How a difference of numbers shown by `fmt` is shown: fractions in points, two decimals."""
+    return pct_points if fmt is pct else num
+
+
+def compare(published: Sequence[Number], fresh: Sequence[Number], alpha: float,
+            tolerances: dict[str, float]) -> list[Row]:
+    """Each published number against the run's, alone (no correction over the numbers)."""
     ran = {n.key: n for n in fresh}
-    rows, tested = [], []
-    for pub in published:
-        run = ran.get(pub.key)
-        base = dict(group=pub.group, name=pub.name, published=pub.fmt(_mean(pub.values)),
-                    fmt=pub.fmt, p_holm=math.nan)
-        if run is None:
-            rows.append(Row(**base, mode="missing", fresh="n/a", difference=math.nan,
-                            ci_low=math.nan, ci_high=math.nan, reproduced=None,
-                            note="not in the run"))
-            continue
-        diff = welch(list(run.values.values()), list(pub.values.values()))
-        base.update(fresh=run.fmt(_mean(run.values)), difference=diff["difference"],
-                    ci_low=diff["ci_low"], ci_high=diff["ci_high"])
-        if pub.made == run.made and len(pub.made) > 0:
-            ok, note = _exact(pub, run)
-            rows.append(Row(**base, mode="exact", reproduced=ok, note=note))
-        else:
-            rows.append(Row(**base, mode="interval", reproduced=None, note=""))
-            tested.append((len(rows) - 1, diff["p"]))
-    adjusted = holm([p for _, p in tested])
-    for (i, _), p_adj in zip(tested, adjusted, strict=True):
-        row = rows[i]
-        row.p_holm = p_adj
-        if math.isnan(p_adj):  # fewer than two seeds on a side: no interval
-            row.reproduced, row.note = None, "too few seeds for an interval"
-            row.mode = "missing"
-        else:
-            row.reproduced = p_adj >= alpha
-            row.note = (f"difference {row.fmt(row.difference)} "
-                        f"[{row.fmt(row.ci_low)}, {row.fmt(row.ci_high)}], "
-                        f"Holm p {num(p_adj, 2)}")
-    return rows
+    return [judge(pub, ran.get(pub.key), alpha, tolerances) for pub in published]
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """One published verdict against the run's."""
+
+    about: str  # "Claim 2 (compression)", "Ablation at 25% of the bits", ...
+    published: str
+    fresh: str | None  # None: the run cannot decide it (its results are not there)
+
+    @property
+    def changed(self) -> bool:
+        return self.fresh is not None and self.fresh != self.published
+
+
+def compare_verdicts(published: dict[str, str], fresh: dict[str, str]) -> list[VerdictRow]:
+    """Each published verdict against the run's (`standings` of each)."""
+    return [VerdictRow(about, outcome, fresh.get(about)) for about, outcome in published.items()]
 
 
 @dataclass
@@ -224,88 +312,145 @@ class Comparison:
     same_files: bool  # the run's results are the published files themselves, byte for byte
     alpha: float
     rows: list[Row]
+    verdicts: list[VerdictRow] = field(default_factory=list)
+    # the published files name their CPU model and math library, so that a rerun of the same
+    # build can be compared to the bit
+    exact_possible: bool = True
 
     def counts(self, group: str | None = None) -> dict[str, int]:
         rows = [r for r in self.rows if group is None or r.group == group]
-        return {"numbers": len(rows), "reproduced": sum(r.reproduced is True for r in rows),
-                "missed": sum(r.reproduced is False for r in rows),
-                "missing": sum(r.reproduced is None for r in rows),
+        return {"numbers": len(rows), **{o: sum(r.outcome == o for r in rows) for o in OUTCOMES},
+                "compared": sum(r.outcome != ABSENT for r in rows),
                 "exact": sum(r.mode == "exact" for r in rows),
-                "interval": sum(r.mode == "interval" for r in rows)}
+                "equivalence": sum(r.mode == "equivalence" for r in rows),
+                "bits_differ": sum(r.bits_expected and r.mode == "equivalence" for r in rows)}
 
     def groups(self) -> list[str]:
         return list(dict.fromkeys(r.group for r in self.rows))
 
-    def misses(self) -> list[Row]:
-        return [r for r in self.rows if r.reproduced is False]
+    def failures(self) -> list[Row]:
+        """The numbers compared and not reproduced (shown different, or not shown equal)."""
+        return [r for r in self.rows if r.outcome in (NOT_REPRODUCED, NOT_SHOWN)]
+
+    def changed(self) -> list[VerdictRow]:
+        return [v for v in self.verdicts if v.changed]
+
+    def reproduced(self) -> bool:
+        """Every number compared reproduced and every verdict the same (the exit code's 0)."""
+        return not self.failures() and not self.changed()
 
     def summary(self) -> str:
         c = self.counts()
-        if self.same_files:
-            return ("These are the published results themselves (the same files): there is "
-                    "no rerun to compare.")
-        how = []
-        if c["exact"]:
-            how.append(f"{c['exact']} exactly (same CPU class and build: every seed to the bit)")
-        if c["interval"]:
-            how.append(f"{c['interval']} by interval (two-sample, Holm over "
-                       f"{c['interval']}, alpha {exact(self.alpha)})")
-        text = (f"Of {c['numbers']} published headline numbers, {c['reproduced']} were "
-                f"reproduced and {c['missed']} missed; compared {' and '.join(how) or 'none'}.")
-        if c["missing"]:
-            text += f" {c['missing']} are not in this run (or have too few seeds) yet."
+        text = ("These are the published results themselves (the same files): there is no "
+                "rerun to compare. " if self.same_files else "")
+        text += (f"Of {c['numbers']} published headline numbers, {c[REPRODUCED]} were "
+                 f"reproduced ({c['exact']} equal to the bit on every seed), "
+                 f"{c[NOT_REPRODUCED]} not reproduced and {c[NOT_SHOWN]} not shown to be "
+                 f"reproduced (judged by equivalence at alpha {exact(self.alpha)}, each alone).")
+        if c[ABSENT]:
+            text += f" {c[ABSENT]} are not in this run."
+        if not self.exact_possible:
+            text += (" The published results do not record their CPU model and math library, "
+                     "so equal bits cannot be expected of a rerun: numbers not equal to the bit "
+                     "are judged by equivalence.")
+        if c["bits_differ"]:
+            text += (f" {c['bits_differ']} numbers differ in their bits although both runs "
+                     "record one build: judged by equivalence.")
+        judged = [v for v in self.verdicts if v.fresh is not None]
+        text += (f" Of {len(self.verdicts)} published verdicts, {len(judged)} were decided on "
+                 f"this run and {len(self.changed())} changed.")
         return text
 
     def table(self) -> Table:
-        """Per claim: numbers, reproduced, missed, missing, and how they were compared."""
+        """Per claim: numbers, and how many were reproduced, not, not shown, not in the run."""
         rows = []
         for g in self.groups():
             c = self.counts(g)
-            mode = "/".join(m for m in ("exact", "interval") if c[m]) or "n/a"
-            rows.append([g, num(c["numbers"]), num(c["reproduced"]), num(c["missed"]),
-                         num(c["missing"]), mode])
-        return Table(["claim or part", "numbers", "reproduced", "missed", "missing", "compared"],
-                     [rows])
+            rows.append([g, num(c["numbers"]), num(c[REPRODUCED]), num(c["exact"]),
+                         num(c[NOT_REPRODUCED]), num(c[NOT_SHOWN]), num(c[ABSENT])])
+        return Table(["claim or part", "numbers", "reproduced", "to the bit", "not reproduced",
+                      "not shown", "not in run"], [rows])
 
-    def misses_table(self) -> Table | None:
-        misses = self.misses()
-        if not misses:
+    def failures_table(self) -> Table | None:
+        failures = self.failures()
+        if not failures:
             return None
-        return Table(["claim or part", "number", "published", "this run", "how it missed"],
-                     [[[r.group, r.name, r.published, r.fresh, f"{r.mode}: {r.note}"]
-                       for r in misses]], align=r"p{2.4cm}p{4.6cm}rrp{4.6cm}")
+        return Table(["claim or part", "number", "published", "this run", "outcome: why"],
+                     [[[r.group, r.name, r.published, r.fresh, f"{r.outcome}: {r.note}"]
+                       for r in failures]], align=r"p{2.4cm}p{4.2cm}rrp{5cm}")
+
+    def verdicts_table(self) -> Table | None:
+        changed = self.changed()
+        if not changed:
+            return None
+        return Table(["verdict", "published", "this run"],
+                     [[[v.about, v.published, v.fresh] for v in changed]])
 
     def to_json(self) -> dict:
         return {"published": self.published, "results": self.results,
-                "same_files": self.same_files, "alpha": self.alpha, "counts": self.counts(),
-                "rows": [{k: v for k, v in asdict(r).items() if k != "fmt"} for r in self.rows]}
+                "same_files": self.same_files, "alpha": self.alpha,
+                "exact_possible": self.exact_possible, "counts": self.counts(),
+                "rows": [{k: v for k, v in asdict(r).items() if k != "fmt"} for r in self.rows],
+                "verdicts": [asdict(v) | {"changed": v.changed} for v in self.verdicts]}
+
+
+def tolerances_text(tolerances: dict[str, float]) -> str:
+    """The declared tolerances in words, for the report."""
+    return (f"{pct_points(tolerances['accuracy'])} for accuracies, top-1 agreement and "
+            f"accuracy gaps, {pct_points(tolerances['transfer'])} for transfer rates, "
+            f"{pct(tolerances['relative'], 0)} of the published value for mean KL and relative "
+            f"weight error, and {pct_points(tolerances['counted'])} for parameter ratios")
 
 
 def _same_files(manifest: dict, root: Path) -> bool:
     """Whether `root` holds the published results files themselves, byte for byte (a rerun
-    differs at least in its times): comparing them would prove nothing."""
+    differs at least in its times): comparing them proves nothing."""
     results = [(rel.removeprefix(f"{RESULTS}/"), e["sha256"])
                for rel, e in manifest["files"].items() if e["kind"] == "results"]
     return bool(results) and all((root / rel).is_file() and sha256(root / rel) == digest
                                  for rel, digest in results)
 
 
+def check_published(folder: Path) -> None:
+    """Stop (ConfigError, one line) when the published folder is not what its manifest says:
+    a number edited there would be compared as if it were published."""
+    try:
+        problems = publication.check(folder)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{shown(Path(folder))}/{problems[0]}{more}; compare stops: restore "
+                          f"the published folder (git checkout -- {shown(Path(folder))})")
+
+
 def run_comparison(config_path: Path, results: Path | None = None,
-                   published: Path = PUBLISHED, criteria: Path = CRITERIA) -> Comparison | None:
+                   published: Path = PUBLISHED, criteria: Path = CRITERIA,
+                   original: Path = ORIGINAL_STUDY, pilot: Path = PILOT) -> Comparison | None:
     """The run's results against the published ones; None when nothing of this config is
-    published (no manifest, or the manifest does not list the config)."""
+    published (no manifest, or the manifest does not list the config). Raises ConfigError when
+    a published file changed or the criteria declare no [reproduction]."""
     manifest = Path(published) / MANIFEST_NAME
     (config, _), *others = configs_of(config_path)
     listed = json.loads(manifest.read_text()) if manifest.is_file() else {}
     if config.name not in listed.get("configs", {}):
         return None
+    check_published(Path(published))
+    declared = load.load_criteria(criteria)
+    if not declared.reproduction:
+        raise ConfigError(f"{criteria} declares no [reproduction]: no tolerance to compare by")
+    alpha, tolerances = declared.reproduction["alpha"], declared.reproduction["tolerance"]
+    study, pilot_run = load.load_original(original), load.load_pilot(pilot)
     companions = [c for c, _ in others]
     root = Path(results or RESULTS_ROOT)
-    pub_root = Path(published) / RESULTS
-    alpha = load.load_criteria(criteria).alpha
+    then = load_run(config, Path(published) / RESULTS, companions)
+    now = load_run(config, root, companions)
+    numbers = headlines(then)
     return Comparison(shown(Path(published)), shown(root), _same_files(listed, root), alpha,
-                      compare(headlines(config, pub_root, companions),
-                              headlines(config, root, companions), alpha))
+                      compare(numbers, headlines(now), alpha, tolerances),
+                      compare_verdicts(standings(then, declared, study, pilot_run),
+                                       standings(now, declared, study, pilot_run)),
+                      all(_complete(n.made) for n in numbers))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -330,16 +475,22 @@ def _main(args: argparse.Namespace) -> int:
         print(f"error: nothing of {args.config} is published in {args.published} (no "
               f"{MANIFEST_NAME}, or it does not list the config)", file=sys.stderr)
         return 2
+    if not comparison.counts()["compared"]:
+        print(f"error: nothing to compare: {comparison.results} holds none of the "
+              f"{comparison.counts()['numbers']} published numbers of {shown(args.config)}",
+              file=sys.stderr)
+        return 2
     print(f"{comparison.results} against {comparison.published}")
     print(comparison.summary())
     print("\n".join(comparison.table().markdown()))
-    misses = comparison.misses_table()
-    if misses is not None:
-        print("\nMissed:\n" + "\n".join(misses.markdown()))
+    for title, table in (("Not reproduced or not shown", comparison.failures_table()),
+                         ("Verdicts changed", comparison.verdicts_table())):
+        if table is not None:
+            print(f"\n{title}:\n" + "\n".join(table.markdown()))
     if args.json is not None:
         atomic_write_text(args.json, json.dumps(comparison.to_json(), indent=1, default=str)
                           + "\n")
-    return 1 if comparison.misses() else 0
+    return 0 if comparison.reproduced() else 1
 
 
 if __name__ == "__main__":

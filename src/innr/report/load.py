@@ -242,6 +242,7 @@ class Criteria:
     rationale: dict  # experiment -> why its criterion
     ablation: dict = field(default_factory=dict)  # [ablation]: targets {budget: gap}, texts
     frontier: dict = field(default_factory=dict)  # [frontier]: alpha, texts
+    reproduction: dict = field(default_factory=dict)  # [reproduction]: tolerances, texts
 
 
 def load_criteria(path: Path) -> Criteria:
@@ -252,7 +253,8 @@ def load_criteria(path: Path) -> Criteria:
                        float(raw["power"]), float(raw["compression"]["margin"]),
                        {e: raw[e]["rationale"] for e in EXPERIMENTS},
                        _ablation_criteria(raw.get("ablation")),
-                       _frontier_criteria(raw.get("frontier")))
+                       _frontier_criteria(raw.get("frontier")),
+                       _reproduction_criteria(raw.get("reproduction")))
     except FileNotFoundError:
         raise ConfigError(f"criteria file {path} not found (experiments/criteria.toml)") from None
     except (KeyError, tomllib.TOMLDecodeError) as e:
@@ -260,6 +262,10 @@ def load_criteria(path: Path) -> Criteria:
     if not (0 < out.alpha < 0.5 and 0 < out.power < 1 and 0 < out.margin < 1
             and 0 < out.frontier.get("alpha", out.alpha) < 0.5):
         raise ConfigError(f"{path}: alpha must lie in (0, 0.5), power and margin in (0, 1)")
+    rep = out.reproduction
+    if rep and not (0 < rep["alpha"] < 0.5 and min(rep["tolerance"].values()) >= 0):
+        raise ConfigError(f"{path}: [reproduction] alpha must lie in (0, 0.5), its tolerances "
+                          "at or above 0")
     return out
 
 
@@ -278,6 +284,18 @@ def _frontier_criteria(raw: dict | None) -> dict:
         return {}
     return {"declared": raw["declared"], "seen_before": raw["seen_before"],
             "rationale": raw["rationale"], "alpha": float(raw["alpha"])}
+
+
+TOLERANCES = ("accuracy", "transfer", "relative", "counted")  # kinds of number (compare)
+
+
+def _reproduction_criteria(raw: dict | None) -> dict:
+    """[reproduction] of the criteria: its alpha, a tolerance per kind of number, the texts."""
+    if raw is None:
+        return {}
+    return {"declared": raw["declared"], "seen_before": raw["seen_before"],
+            "rationale": raw["rationale"], "alpha": float(raw["alpha"]),
+            "tolerance": {kind: float(raw[kind]) for kind in TOLERANCES}}
 
 
 def _json_with_list(path: Path, key: str) -> dict | None:

@@ -27,7 +27,7 @@ from innr.paths import shown
 from innr.predictors.encoding import ENCODINGS
 from innr.progress import duration
 from innr.report import decide, load, sentences, tables, verdicts
-from innr.report.compare import Comparison
+from innr.report.compare import Comparison, tolerances_text
 from innr.report.formats import (
     LEVEL,
     budget_text,
@@ -340,12 +340,17 @@ def _slip(study: OriginalStudy) -> dict | None:
             "images": images, "weight": num(batch / last, 2)}
 
 
-def _comparison(c: Comparison | None) -> dict | None:
+def _comparison(c: Comparison | None, criteria: Criteria) -> dict | None:
     """This run against the published one (innr.report.compare), when one is published."""
     if c is None:
         return None
+    declared = criteria.reproduction
     return {"published": c.published, "same": c.same_files, "summary": c.summary(),
-            "alpha": exact(c.alpha), "table": c.table(), "misses": c.misses_table()}
+            "alpha": exact(c.alpha), "level": pct(1 - 2 * c.alpha, 0), "table": c.table(),
+            "failures": c.failures_table(), "verdicts": c.verdicts_table(),
+            "tolerances": tolerances_text(declared["tolerance"]),
+            "declared": declared["declared"], "seen_before": declared["seen_before"],
+            "rationale": declared["rationale"]}
 
 
 def context(res: Results, config: Config, study: OriginalStudy, bench: dict | None,
@@ -388,7 +393,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
                      "cnn_accuracy": printed(study.cnn["test_accuracy"]),
                      "innr_accuracy": printed(study.innr["test_accuracy"]),
                      "ratio": pct(study.innr["param_ratio"])},
-        "slip": _slip(study), "fig": fig, "comparison": _comparison(comparison),
+        "slip": _slip(study), "fig": fig, "comparison": _comparison(comparison, criteria),
         "bench": tables.bench(bench) if bench is not None else None,
         "bench_path": shown(bench_path), "bench_machine": bench and tables.bench_machine(bench),
     }
