@@ -396,10 +396,12 @@ class Comparison:
 
 def tolerances_text(tolerances: dict[str, float]) -> str:
     """The declared tolerances in words, for the report."""
-    return (f"{pct_points(tolerances['accuracy'])} for accuracies, top-1 agreement and "
-            f"accuracy gaps, {pct_points(tolerances['transfer'])} for transfer rates, "
-            f"{pct(tolerances['relative'], 0)} of the published value for mean KL and relative "
-            f"weight error, and {pct_points(tolerances['counted'])} for parameter ratios")
+    def points(kind: str) -> str:
+        return f"{100 * tolerances[kind]:g} points"
+    return (f"{points('accuracy')} for accuracies, top-1 agreement and accuracy gaps, "
+            f"{points('transfer')} for transfer rates, {100 * tolerances['relative']:g}% of the "
+            "published value for mean KL and relative weight error, and "
+            f"{points('counted')} for parameter ratios (counted, not measured)")
 
 
 def _same_files(manifest: dict, root: Path) -> bool:
