@@ -59,7 +59,7 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     build_dir = build_dir or default["build_dir"]
     made = figures.make_all(res, figures_dir, study, declared.margin,
                             declared.ablation.get("targets"))
-    comparison = compare.run_comparison(config_path, results, published, criteria)
+    comparison = compare.run_comparison(config_path, results, published, criteria, original, pilot)
     ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench,
                         declared, load.load_pilot(pilot), comparison)
     for warning in ctx["setup"]["warnings"]:  # partial results: said here, not only in the .tex

@@ -5,7 +5,8 @@
 
 The published folder is checked against its manifest first: a changed file stops the
 comparison. Then each published headline number (`headlines`: what the verdicts and the
-README's tables rest on, per seed) is held against the same number of the run:
+README's tables rest on, per seed) is held against the same number of the run, on the seeds
+both have:
 
 - exact: every seed equal to the bit, and the number is reproduced. Bits are expected to match
   only where both runs record one build (config, device, CPU model, vector unit, math
