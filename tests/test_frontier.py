@@ -1,24 +1,31 @@
 """The frontier experiment: its points, what each method stores against its budget, the
-quantised predictor, the baselines' distillation, and runs inline and through submitit."""
+quantised predictor, the baselines' distillation, a method registered from outside, and runs
+inline and through submitit."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 
 import pytest
 import torch
 
-from innr import baselines
+from innr import methods
 from innr.architectures import cnn_of
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import VariantConfig, load_config
+from innr.distil import kl_loss
 from innr.experiments import frontier
+from innr.fit import DivergenceError
+from innr.methods import Compressed, Compression, get
+from innr.methods.distilled import distilled
+from innr.methods.narrow_cnn import narrow_channels
 from innr.paths import QUICK_CONFIG
 from innr.size import BITS, budget_bits, count_params
 from innr.store import Store, read_json
 from innr.target import Targets
-from innr.variants import fake_quantised, kl_loss, predictor_bits, synthetic_inputs, width_for_bits
+from innr.variants import predictor_bits, synthetic_inputs, width_for_bits
 
 
 def quick(*overrides: str):
@@ -46,19 +53,10 @@ def test_points_follow_the_config():
 @pytest.mark.parametrize("share", [0.1, 0.25, 0.5, 0.7425, 1.0])
 def test_the_narrow_cnn_is_the_widest_that_fits(share):
     config = load_config(QUICK_CONFIG, ["cnn.channels=32"])
-    c = frontier.narrow_channels(config, share)
+    c = narrow_channels(config, share)
     allowed = budget_bits(share, count_params(MnistExampleNet(32)))
     assert count_params(cnn_of(config, c)) * BITS <= allowed
     assert c == 32 or count_params(cnn_of(config, c + 1)) * BITS > allowed
-
-
-def test_fake_quantisation_rounds_forward_and_passes_gradients_straight():
-    p = torch.randn(40, 30, requires_grad=True)
-    q = fake_quantised(p, 4)
-    assert len(q.detach().unique()) <= 2 ** 4 - 1
-    assert (q - p).abs().max() <= p.abs().max() / 7 / 2 + 1e-6  # half a step at most
-    q.sum().backward()
-    assert torch.equal(p.grad, torch.ones_like(p))
 
 
 @pytest.mark.parametrize("bits", [0, 8, 4])
@@ -85,27 +83,74 @@ def test_distillation_keeps_what_is_stored_and_lowers_the_kl():
         with torch.no_grad():
             return float(kl_loss(cnn(x), torch.func.functional_call(cnn, params, (x,))))
 
-    p = baselines.pruned(like, 300)
-    tuned = frontier.distilled(cnn, p, v, inputs, seed=1)
+    p = get("pruned").encode(like, 300)
+    tuned = distilled(cnn, p, get("pruned").projection, v, inputs, seed=1)
     for k in like:  # the mask is kept: pruned weights stay zero
         assert torch.all(tuned[k][p.params[k] == 0] == 0)
     assert kl(tuned) < kl(p.params)
-    q = baselines.quantised(like, 2)
-    tuned = frontier.distilled(cnn, q, v, inputs, seed=1)
+    q = get("quantised").encode(like, 2)
+    tuned = distilled(cnn, q, get("quantised").projection, v, inputs, seed=1)
     for k in like:  # still 2-bit: at most 3 levels per channel
         rows = tuned[k].reshape(tuned[k].shape[0], -1)
         assert max(len(r.unique()) for r in rows) <= 3
     assert kl(tuned) < kl(q.params)
 
 
-@pytest.mark.parametrize("method", ["pruned", "pruned_quantised", "quantised",
-                                    "quantised_mean", "low_rank"])
-def test_decoders_rebuild_every_tensor(method):
-    like = {k: v.detach() for k, v in MnistExampleNet(4).state_dict().items()}
-    n = sum(v.numel() for v in like.values())
-    c = baselines.at_budget(method, like, budget_bits(0.5, n))
-    out = frontier.baseline_decoder(c, like)()
-    assert {k: v.shape for k, v in out.items()} == {k: v.shape for k, v in like.items()}
+def test_a_diverging_distillation_says_which_seed():
+    cnn = MnistExampleNet(4).eval()
+    like = {k: v.detach() for k, v in cnn.state_dict().items()}
+    v = VariantConfig(distill_steps=3, distill_batch=4, distill_lr=1e-3)
+
+    def nan_inputs(g: torch.Generator, batch: int) -> torch.Tensor:
+        return torch.full((batch, 1, 28, 28), float("nan"))
+
+    with pytest.raises(DivergenceError, match=r"seeds \[5\]: distillation loss"):
+        distilled(cnn, get("pruned").encode(like, 300), get("pruned").projection, v,
+                  nan_inputs, seed=5)
+
+
+@dataclass(frozen=True)
+class Half(Compression):
+    """A toy method for the test below: every weight in float16."""
+
+    def settings(self, params):
+        return (16,)
+
+    def bits(self, params, setting):
+        return sum(p.numel() for p in params.values()) * setting
+
+    def encode(self, params, setting):
+        return Compressed(self.name, {k: p.half().float() for k, p in params.items()},
+                          self.bits(params, setting), {"bits": setting})
+
+    def decoder(self, c, like):
+        return lambda: {k: v.clone() for k, v in c.params.items()}
+
+
+@pytest.fixture
+def half():
+    methods.register(Half("half", "float16"))
+    yield
+    del methods.METHODS["half"]
+
+
+def test_a_method_registered_outside_runs_through_the_frontier(tmp_path, half):
+    overrides = ["frontier.budgets=[0.25, 0.5]", 'frontier.methods=["half"]',
+                 "frontier.method_budgets={}", "frontier.method_seeds={}",
+                 "frontier.decode_repeats=1"]
+    assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
+                          *sum([["--set", o] for o in overrides], [])]) == 0
+    store = Store("quick", tmp_path)
+    config = quick(*overrides)
+    results = {(r["point"]["budget"], r["point"]["seed"]): r for r in
+               (read_json(frontier.path_of(store, p)) for p in frontier.points(config))}
+    assert len(results) == 4 and all(r["status"] == "ok" for r in results.values())
+    for seed in config.seeds:  # 16 of 32 bits a weight: fits half the bytes, not a quarter
+        assert not results[0.25, seed]["fits"]
+        fits = results[0.5, seed]
+        assert fits["fits"] and fits["stored_bits"] == fits["budget_bits"]
+        assert fits["setting"] == {"bits": 16} and not fits["uses_data"]
+        assert fits["top1_agreement"] > 0.9
 
 
 def _files(root):

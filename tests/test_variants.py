@@ -12,13 +12,13 @@ from torch import nn
 
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import VariantConfig
+from innr.distil import kl_loss
 from innr.fit import DivergenceError
 from innr.target import Targets
 from innr.variants import (
     Stack,
     distill_loss,
     fit,
-    kl_loss,
     predictor_params,
     rebuild,
     synthetic_inputs,

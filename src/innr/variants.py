@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from innr.config import VariantConfig
-from innr.fit import DivergenceError
+from innr.distil import check_finite, distil, kl_loss
 from innr.predictors import build_predictor, count_params, width_for_budget
 from innr.progress import Progress
+from innr.quantise import straight_through
 from innr.runtime import seed_everything
 from innr.size import BITS
 from innr.target import Targets
@@ -66,13 +66,6 @@ def new_predictor(variant: VariantConfig, targets: Targets, width: int) -> nn.Mo
 # Each parameter tensor is rounded to `bits` symmetric levels of one float32 scale (its max |w|);
 # the fit sees the rounded predictor and its gradient passes straight through the rounding.
 
-def fake_quantised(p: torch.Tensor, bits: int) -> torch.Tensor:
-    top = 2 ** (bits - 1) - 1
-    scale = p.detach().abs().amax().clamp_min(1e-12) / top
-    q = (p / scale).round().clamp(-top, top) * scale
-    return p + (q - p).detach()
-
-
 def predictor_bits(variant: VariantConfig, targets: Targets, width: int, bits: int = 0) -> int:
     """What the predictor stores: float32 parameters, or `bits` each plus a scale per tensor."""
     n = predictor_params(variant, targets, width)
@@ -97,7 +90,7 @@ class Stack:
     template: nn.Module
     params: dict[str, torch.Tensor]
     buffers: dict[str, torch.Tensor]
-    bits: int = 0  # 0: float32 parameters; else each tensor rounded to `bits` (fake_quantised)
+    bits: int = 0  # 0: float32 parameters; else each tensor rounded to `bits` bits
 
     @classmethod
     def init(cls, variant: VariantConfig, targets: Targets, width: int, seeds: list[int],
@@ -114,7 +107,7 @@ class Stack:
         """x [M, B, dims] -> outputs [M, B, head], predictor m on its own rows."""
         def one(p, b, xm):
             if self.bits:
-                p = {k: fake_quantised(v, self.bits) for k, v in p.items()}
+                p = {k: straight_through(v, self.bits, per_channel=False) for k, v in p.items()}
             return torch.func.functional_call(self.template, (p, b), (xm,))
         return torch.vmap(one)(self.params, self.buffers, x)
 
@@ -124,7 +117,8 @@ class Stack:
                                                       .device)
         params = {k: v[m].detach() for k, v in self.params.items()}
         if self.bits:
-            params = {k: fake_quantised(v, self.bits) for k, v in params.items()}
+            params = {k: straight_through(v, self.bits, per_channel=False)
+                      for k, v in params.items()}
         module.load_state_dict({**params, **{k: v[m] for k, v in self.buffers.items()}})
         return module
 
@@ -135,13 +129,6 @@ def weight_loss(outputs: torch.Tensor, values: torch.Tensor, weight: torch.Tenso
                 ) -> torch.Tensor:
     """[M] each network's mean squared error over the slots that count."""
     return ((outputs - values) ** 2 * weight).sum(1) / weight.sum(1)
-
-
-def kl_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Tensor:
-    """[M] KL(teacher || student) per network, averaged over its inputs."""
-    t = F.log_softmax(teacher_logits, -1)
-    s = F.log_softmax(student_logits, -1)
-    return (t.exp() * (t - s)).sum(-1).mean(-1)
 
 
 def batched_logits(network: nn.Module, params: dict[str, torch.Tensor], x: torch.Tensor
@@ -214,13 +201,6 @@ def _rows(variant: VariantConfig, rows: int, magnitude: torch.Tensor,
     return torch.stack(picks)
 
 
-def _check(losses: torch.Tensor, stage: str, step: int, seeds: list[int]) -> None:
-    bad = [s for s, v in zip(seeds, losses.tolist(), strict=True) if not math.isfinite(v)]
-    if bad:
-        raise DivergenceError(f"seeds {bad}: {stage} loss became non-finite at step {step}; "
-                              "lower the variant's lr")
-
-
 def reconstruction_step(variant: VariantConfig, targets: Targets, stack: Stack,
                         opt: torch.optim.Optimizer, generators: list[torch.Generator]
                         ) -> Callable[[], torch.Tensor]:
@@ -270,7 +250,7 @@ def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
         schedule.step()
         if step % log_every == 0 or step == variant.steps:
             losses = losses.cpu()
-            _check(losses, "reconstruction", step, seeds)
+            check_finite(losses, "reconstruction", step, seeds)
             history["step"].append(step)
             history["loss"].append(losses.tolist())
             progress.update(step, f"loss {losses.mean():.3g}")
@@ -278,19 +258,16 @@ def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
         teacher = stacked(targets.stored)
         opt, schedule = _optimizer(variant, list(stack.params.values()), variant.distill_lr,
                                    variant.distill_steps)
-        for step in range(1, variant.distill_steps + 1):
+
+        def losses() -> torch.Tensor:
             x = torch.stack([inputs(g, variant.distill_batch) for g in generators]).to(device)
-            losses = distill_loss(stack, targets, network, x, variant.distill_mse, teacher)
-            opt.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            opt.step()
-            schedule.step()
-            if step % log_every == 0 or step == variant.distill_steps:
-                losses = losses.detach().cpu()
-                _check(losses, "distillation", step, seeds)
-                history["distill_step"].append(step)
-                history["distill_loss"].append(losses.tolist())
-                progress.update(variant.steps + step, f"KL+MSE {losses.mean():.3g}")
+            return distill_loss(stack, targets, network, x, variant.distill_mse, teacher)
+
+        def logged(step: int, losses: torch.Tensor) -> None:
+            history["distill_step"].append(step)
+            history["distill_loss"].append(losses.tolist())
+            progress.update(variant.steps + step, f"KL+MSE {losses.mean():.3g}")
+        distil(losses, opt, variant.distill_steps, seeds, schedule, log_every, logged)
     progress.close()
     history["seconds"] = time.perf_counter() - start
     return stack, history

@@ -5,33 +5,25 @@ no data, so that "how close is the rebuilt network to the CNN?" has a scale:
 
 - an independently trained CNN of the same recipe (another seed): what a retrained network
   shares with the CNN; it needs the data, so it is a scale, not a rival;
-- the CNN magnitude-pruned to the INNR's parameter count (global L1 over all weights, no
-  fine-tuning): the simplest compression that stores as many numbers (their positions aside);
+- the CNN magnitude-pruned to the INNR's parameter count (innr.prune: global L1 over all
+  weights, no fine-tuning): the simplest compression that stores as many numbers (their
+  positions aside);
 - the CNN plus Gaussian noise whose norm is the INNR's weight error: is the INNR's error more or
   less harmful to the outputs than random error of the same size?
 """
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
-from torch.nn.utils import prune
+
+from innr import prune
 
 
 def pruned(cnn: nn.Module, keep: int) -> dict[str, torch.Tensor]:
     """The CNN's weights with all but the `keep` largest in magnitude (over every layer) set to
-    zero, by torch.nn.utils.prune's global L1 rule; the CNN itself is left untouched."""
-    model = copy.deepcopy(cnn)
-    targets = [(m, name) for m in model.modules() for name, p in m.named_parameters(recurse=False)]
-    total = sum(getattr(m, name).numel() for m, name in targets)
-    if not 0 <= keep <= total:
-        raise ValueError(f"keep must lie in [0, {total}] (the CNN's parameters), got {keep}")
-    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=total - keep)
-    for m, name in targets:
-        prune.remove(m, name)  # folds the mask into the weight
-    return {k: v.detach() for k, v in model.state_dict().items()}
+    zero (innr.prune); the CNN itself is left untouched."""
+    return prune.pruned({k: v.detach() for k, v in cnn.state_dict().items()}, keep)
 
 
 def noisy(params: dict[str, torch.Tensor], rel_l2: float, seed: int) -> dict[str, torch.Tensor]:

@@ -14,8 +14,9 @@ to a base and removed alone from the best combination, at several budgets.
    each idea, the best combination and the best minus each of its ideas. Test accuracy, gap to
    the CNN, top-1 agreement with it and the weight SNR, per seed.
 A budget is a share of the CNN's float32 weights, in bits (innr.size): everything an arm stores
-counts, the pruned CNN's bitmask included. Each arm's file holds all its seeds and is written
-once they are done: a stop loses at most the arm in progress, and a rerun skips finished arms.
+counts, the pruned CNN's positions included (the frontier's pruned method, innr.methods). Each
+arm's file holds all its seeds and is written once they are done: a stop loses at most the arm
+in progress, and a rerun skips finished arms.
 The verdicts (Holm within a budget) are the report's (innr.report.verdicts).
 """
 
@@ -36,6 +37,7 @@ from innr.coordinates import DIMS, flatten_params
 from innr.datasets import dataset_of, load
 from innr.experiments.common import _now, start
 from innr.fit import Split, get_cnn, get_innr, load_splits, prepare, rebuilt_classifier
+from innr.methods import get
 from innr.metrics import accuracy, agreement, logits_of, weight_error
 from innr.permutations import chain_of
 from innr.predictors import width_for_budget
@@ -52,7 +54,6 @@ from innr.variants import (
     synthetic_inputs,
     width_for_bits,
 )
-from innr.yardsticks import pruned
 
 
 def budget_label(share: float) -> str:
@@ -230,18 +231,19 @@ class Ablation:
                 "per_seed": per_seed}
 
     def pruned(self, arm: Arm) -> dict:
-        """The CNN's largest weights, a bitmask of N bits saying where they are."""
+        """The CNN's largest weights that fit the budget with their positions: the frontier's
+        pruned method (innr.methods.pruning)."""
         test = self.splits(arm.stage)[1]
-        per_seed, keep, n = {}, 0, 0
+        per_seed, c, allowed = {}, None, 0
         for seed, cnn in zip(self.seeds(arm.stage), self.cnns(arm.stage), strict=True):
-            n = count_params(cnn)
-            keep = (budget_bits(arm.budget, n) - n) // BITS
-            params = pruned(cnn, keep)
-            per_seed[str(seed)] = {**evaluate(cnn, cnn.state_dict(), params, test,
+            allowed = budget_bits(arm.budget, count_params(cnn))
+            c = get("pruned").at_budget({k: v.detach() for k, v in cnn.state_dict().items()},
+                                        allowed)
+            per_seed[str(seed)] = {**evaluate(cnn, cnn.state_dict(), c.params, test,
                                               self.cnn_logits(arm.stage, seed, cnn)),
                                    "fit_seconds": 0.0}
-        return {"kept_weights": keep, "stored_bits": keep * BITS + n,
-                "budget_bits": budget_bits(arm.budget, n), "per_seed": per_seed}
+        return {"kept_weights": c.setting["keep"], "stored_bits": c.bits,
+                "budget_bits": allowed, "per_seed": per_seed}
 
 
 # --- the design --------------------------------------------------------------------------------

@@ -10,19 +10,10 @@ for the one before:
 2. the ablation's selection (its best variant, chosen on the validation split), when an INNR
    variant is swept and the ablation has not chosen yet;
 3. the points. A budget is a share of the CNN's float32 bytes; each method stores at most that,
-   everything counted (innr.size, innr.baselines):
-   - innr_faithful: the original's per-weight SIREN, as wide as the budget allows;
-   - innr_best: the ablation's best variant, as wide as the budget allows (fitted over all
-     seeds at once; where the ablation fitted it at that budget, its fits are reused);
-   - innr_quantised: the same variant, its predictor stored in `predictor_bits` a parameter and
-     fitted through the rounding (straight-through estimator), hence wider;
-   - pruned, low_rank, quantised (int8/4/3/2, the most bits that fit), quantised_mean (with the
-     channels' means restored), pruned_quantised (pruning then int8): innr.baselines, no data;
-   - pruned_distilled, quantised_distilled: the same, then the INNR's own data-free
-     distillation (KL to the CNN on synthetic inputs plus the weight MSE, the best variant's
-     steps, batch and lr), the mask or the bit width kept: both sides optimised alike;
-   - narrow_cnn: the same recipe with fewer channels, trained on the data (a reference that
-     uses data, marked as such).
+   everything counted (innr.size). The methods are innr.methods' registry: the INNRs (fitted
+   here, over all seeds at once; where the ablation fitted its best variant at a budget, its
+   fits are reused), the data-free compressions at their largest setting that fits (some then
+   distilled like the INNR's second stage), and the narrow CNN (trained here on the data).
 Each point records accuracy, the gap to its CNN, agreement, stored bits and the decode time (the
 median of rebuilding the weights from what is stored, value-independent, on this machine).
 """
@@ -31,23 +22,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import torch
 from torch import nn
 
-from innr import baselines, cli
-from innr.architectures import cnn_of
+from innr import cli
 from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
-from innr.coordinates import unflatten_params
 from innr.experiments.ablation import Ablation, Arm, budget_label, evaluate, run_selection
 from innr.experiments.common import _now
 from innr.fit import INNRProblem, build_siren, get_cnn
+from innr.methods import Compressed, Compression, get
+from innr.methods.narrow_cnn import narrow_channels
 from innr.metrics import accuracy, agreement, logits_of
 from innr.permutations import chain_of
 from innr.runtime import describe, git_state, keep_freed_memory, pick_device, set_deterministic
@@ -55,17 +44,7 @@ from innr.size import BITS, budget_bits, count_params
 from innr.store import Store, check_writable, read_json, write_json
 from innr.sweep import EXECUTORS, run_sweep
 from innr.target import Targets
-from innr.variants import (
-    Stack,
-    kl_loss,
-    rebuild,
-    synthetic_inputs,
-)
-
-INNR_METHODS = ("innr_faithful", "innr_best", "innr_quantised")
-DISTILLED = {"pruned_distilled": "pruned", "quantised_distilled": "quantised"}
-USES_DATA = ("narrow_cnn",)
-
+from innr.variants import Stack, SyntheticInputs, rebuild, synthetic_inputs
 
 # --- the points ------------------------------------------------------------------------------
 
@@ -76,9 +55,8 @@ def points(config: Config) -> list[dict]:
     for method in f.methods:
         seeds = config.seeds[:f.method_seeds.get(method, len(config.seeds))]
         for budget in f.method_budgets.get(method, f.budgets):
-            point = {"dataset": config.name, "method": method, "budget": budget}
-            if method == "innr_quantised":
-                point["bits"] = f.predictor_bits
+            point = {"dataset": config.name, "method": method, "budget": budget,
+                     **get(method).point(config)}
             out += [{**point, "seed": s} for s in seeds]
     return out
 
@@ -91,14 +69,11 @@ def path_of(store: Store, point: dict) -> Path:
 
 
 def batch_of(point: dict) -> tuple:
-    """INNR fits of one budget run together (batched over seeds); a baseline's points share one
-    job (each is cheap: a job per point would be mostly start-up); a narrow CNN trains alone."""
-    m = point["method"]
-    if m in INNR_METHODS:
-        return m, point["budget"]
-    if m == "narrow_cnn":
-        return m, point["budget"], point["seed"]
-    return (m,)
+    """The job a point runs in, as its method splits them (Method.batch): INNR fits of one
+    budget run together (batched over seeds); a baseline's points share one job (each is cheap:
+    a job per point would be mostly start-up); a narrow CNN trains alone."""
+    method = get(point["method"])
+    return (method.name, *(point[k] for k in method.batch))
 
 
 # --- decode time ---------------------------------------------------------------------------
@@ -113,104 +88,7 @@ def median_seconds(decode: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def baseline_decoder(c: baselines.Compressed, like: dict[str, torch.Tensor]
-                     ) -> Callable[[], dict[str, torch.Tensor]]:
-    """Rebuilding the weights from what the method stores (its values, indices, codes, scales,
-    factors); the cost depends on the shapes only."""
-    shapes = {k: v.shape for k, v in like.items()}
-    n = sum(v.numel() for v in like.values())
-
-    def split(flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        return unflatten_params(flat, like)
-
-    if c.method.startswith("pruned"):
-        flat = torch.cat([p.reshape(-1) for p in c.params.values()])
-        index = flat.nonzero().squeeze(1)
-        if c.method == "pruned":  # float32 values at their indices
-            values = flat[index]
-            return lambda: split(torch.zeros(n).index_put_((index,), values))
-        codes = torch.zeros(len(index), dtype=torch.int8)  # int8 codes, their channel's scale
-        scale_of = torch.ones(len(index))
-        return lambda: split(torch.zeros(n).index_put_((index,), codes.float() * scale_of))
-    if c.method.startswith("quantised"):  # int codes per channel, a scale (and a mean)
-        codes = {k: torch.zeros(s[0], math.prod(s[1:]), dtype=torch.int8)
-                 for k, s in shapes.items()}
-        scales = {k: torch.ones(s[0], 1) for k, s in shapes.items()}
-        if c.method == "quantised_mean":
-            return lambda: {k: (codes[k].float() * scales[k] + scales[k]).view(shapes[k])
-                            for k in shapes}
-        return lambda: {k: (codes[k].float() * scales[k]).view(shapes[k]) for k in shapes}
-    if c.method == "low_rank":
-        factors = {}
-        for k, s in shapes.items():
-            rank = c.setting["ranks"].get(k, 0)
-            if len(s) >= 2 and rank < min(s[0], math.prod(s[1:])):
-                factors[k] = (torch.randn(s[0], rank), torch.randn(rank, math.prod(s[1:])))
-        whole = {k: like[k].clone() for k in shapes if k not in factors}
-        return lambda: {**whole, **{k: (u @ v).view(shapes[k]) for k, (u, v) in factors.items()}}
-    raise ValueError(f"no decoder for {c.method!r}")
-
-
-# --- data-free distillation of a baseline ----------------------------------------------------
-
-def ste_quantised(p: torch.Tensor, bits: int) -> torch.Tensor:
-    """innr.baselines.quantise_tensor's rounding, with the gradient passed straight through."""
-    return p + (baselines.quantise_tensor(p, bits) - p).detach()
-
-
-def distilled(cnn: nn.Module, c: baselines.Compressed, variant: VariantConfig,
-              inputs: Callable[[torch.Generator, int], torch.Tensor], seed: int
-              ) -> dict[str, torch.Tensor]:
-    """A baseline's weights tuned like the INNR's second stage: KL(CNN || compressed CNN) on
-    synthetic inputs plus `distill_mse` times the standardised weight MSE, Adam at
-    `distill_lr` for `distill_steps`; the mask (pruning) or the bit width (quantisation) kept."""
-    original = {k: v.detach() for k, v in cnn.state_dict().items()}
-    std = torch.cat([v.reshape(-1) for v in original.values()]).std()
-    if c.method == "pruned":
-        masks = {k: (v != 0).float() for k, v in c.params.items()}
-        theta = {k: c.params[k].clone().requires_grad_() for k in original}
-
-        def project(t):
-            return {k: t[k] * masks[k] for k in t}
-    else:
-        bits = c.setting["bits"]
-        theta = {k: v.clone().requires_grad_() for k, v in original.items()}
-
-        def project(t):
-            return {k: ste_quantised(v, bits) for k, v in t.items()}
-    opt = torch.optim.Adam(theta.values(), lr=variant.distill_lr)
-    g = torch.Generator().manual_seed(seed + 1)
-    device = next(iter(original.values())).device
-    for _ in range(variant.distill_steps):
-        x = inputs(g, variant.distill_batch).to(device)
-        with torch.no_grad():
-            teacher = cnn(x)
-        weights = project(theta)
-        student = torch.func.functional_call(cnn, weights, (x,))
-        mse = sum(((weights[k] - original[k]) ** 2).sum() for k in weights) / (
-            sum(v.numel() for v in weights.values()) * std ** 2)
-        loss = kl_loss(teacher, student) + variant.distill_mse * mse
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if not torch.isfinite(loss):
-            raise RuntimeError(f"seed {seed}: distillation of {c.method} diverged")
-    with torch.no_grad():
-        return {k: v.detach() for k, v in project(theta).items()}
-
-
 # --- the job ---------------------------------------------------------------------------------
-
-def narrow_channels(config: Config, share: float) -> int:
-    """The widest CNN of the recipe whose float32 weights fit `share` of the CNN's."""
-    full = count_params(cnn_of(config))
-    allowed = budget_bits(share, full)
-    c = 1
-    while (c < config.cnn.channels and
-           count_params(cnn_of(config, c + 1)) * BITS <= allowed):
-        c += 1
-    return c
-
 
 class Frontier:
     """The job every point runs: picklable (a config and a results root), it loads what it
@@ -245,16 +123,13 @@ class Frontier:
                                          test.labels)} for p in batch]
         elif method == "selection":
             out = [{"selection": run_selection(self.ab)}]
-        elif method in INNR_METHODS:
-            out = self.innr(batch)
-        elif method == "narrow_cnn":
-            out = [self.narrow(p) for p in batch]
         else:
-            out = [self.baseline(p) for p in batch]
+            out = get(method).run(self, batch)
         stamp = {"config_hash": self.config.ablation_hash(), "started": started,
                  "finished": _now(), "job_seconds": time.perf_counter() - t0,
                  "provenance": describe(self.ab.device)}
-        return [{**r, **stamp, "uses_data": method in USES_DATA} for r in out]
+        uses_data = method not in ("cnn", "selection") and get(method).uses_data
+        return [{**r, **stamp, "uses_data": uses_data} for r in out]
 
     # INNR: one batched fit per (method, budget), or the ablation's fits where it made them
     def innr(self, batch: list[dict]) -> list[dict]:
@@ -299,33 +174,32 @@ class Frontier:
         return lambda: problem.rebuild(siren)
 
     # the data-free baselines
-    def baseline(self, point: dict) -> dict:
-        method, seed = point["method"], point["seed"]
+    def baseline(self, method: Compression, point: dict) -> dict:
+        seed = point["seed"]
         cnn = self.cnn(seed)
         like = {k: v.detach() for k, v in cnn.state_dict().items()}
         n = sum(v.numel() for v in like.values())
         allowed = budget_bits(point["budget"], n)
-        c = baselines.at_budget(DISTILLED.get(method, method), like, allowed)
+        c: Compressed | None = method.at_budget(like, allowed)
         if c is None:  # nothing of this method fits: no point (the report shows none)
             return {"fits": False, "budget_bits": allowed}
         t0 = time.perf_counter()
-        params = c.params
-        if method in DISTILLED:
-            variant = self.best_variant()
-            test = self.ab.splits("report")[1]
-            inputs = synthetic_inputs(variant.distill_inputs, tuple(test.inputs.shape[1:]),
-                                      self.config.data.mean, self.config.data.std)
-            params = distilled(cnn, c, variant, inputs, seed)
+        params = method.tune(self, cnn, c, seed)
         fit_seconds = time.perf_counter() - t0
         test = self.ab.splits("report")[1]
         logits_cnn = self.ab.cnn_logits("report", seed, cnn)
         return {**evaluate(cnn, like, params, test, logits_cnn), "fits": True,
                 "stored_bits": c.bits, "budget_bits": allowed, "setting": c.setting,
-                "params": (c.setting.get("keep") if method.startswith("pruned") and
-                           method != "pruned_quantised" else None),
-                "fit_seconds": fit_seconds,
-                "decode_seconds": median_seconds(baseline_decoder(c, like),
+                "params": method.kept(c), "fit_seconds": fit_seconds,
+                "decode_seconds": median_seconds(method.decoder(c, like),
                                                  self.config.frontier.decode_repeats)}
+
+    def distillation(self) -> tuple[VariantConfig, SyntheticInputs]:
+        """The INNR's distillation settings and its synthetic inputs, for a distilled baseline."""
+        variant = self.best_variant()
+        test = self.ab.splits("report")[1]
+        return variant, synthetic_inputs(variant.distill_inputs, tuple(test.inputs.shape[1:]),
+                                         self.config.data.mean, self.config.data.std)
 
     def best_variant(self) -> VariantConfig:
         """The distillation the INNR gets: the best variant's, or (if the selection left it
@@ -369,11 +243,12 @@ class Frontier:
 
 def is_current(config: Config, result: dict) -> bool:
     """A finished point still counts: made with these claims' and ablation's settings (the
-    frontier's own settings choose points, they do not change one) and, for the quantised
-    predictor, these bits."""
-    return result.get("config_hash") == config.ablation_hash() and (
-        result["point"].get("method") != "innr_quantised"
-        or result["point"].get("bits") == config.frontier.predictor_bits)
+    frontier's own settings choose points, they do not change one) and with what its method
+    records in a point (Method.point: the quantised predictor's bits)."""
+    method = result["point"].get("method")
+    recorded = {} if method in (None, "cnn", "selection") else get(method).point(config)
+    return result.get("config_hash") == config.ablation_hash() and all(
+        result["point"].get(k) == v for k, v in recorded.items())
 
 
 def run_frontier(job: Frontier, executor: str, folder: Path, parameters: dict | None = None
@@ -394,7 +269,7 @@ def run_frontier(job: Frontier, executor: str, folder: Path, parameters: dict | 
           f"({executor})", flush=True)
     sweep([{"dataset": config.name, "method": "cnn", "seed": s} for s in config.seeds],
           batch=lambda p: "cnn")
-    if any(p["method"] in ("innr_best", "innr_quantised") + tuple(DISTILLED) for p in every):
+    if any(get(p["method"]).uses_selection for p in every):
         sweep([{"dataset": config.name, "method": "selection"}])
     done = sweep(every, batch_of)
     failed = [r["point"] for r in done if r["status"] != "ok"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from innr.budget import largest
 from innr.registry import Registry, discover
 
 
@@ -84,17 +85,11 @@ def width_for_budget(budget: int, kind: str, *, dim_in: int, depth: int, dim_out
         return count_params(kind, dim_in=dim_in, width=width, depth=depth, dim_out=dim_out,
                             **options)
 
-    if size(1) > budget:
+    width = largest(lambda w: size(w) <= budget, 1)  # the size grows with the width
+    if width is None:
         raise ValueError(f"a budget of {budget} parameters is below the {size(1)} that the "
                          f"smallest {kind!r} predictor (width 1, depth {depth}) needs")
-    # the size grows strictly with the width: bracket the answer, then bisect
-    lo, hi = 1, 2
-    while size(hi) <= budget:
-        lo, hi = hi, 2 * hi
-    while hi - lo > 1:  # invariant: size(lo) <= budget < size(hi)
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if size(mid) <= budget else (lo, mid)
-    return lo
+    return width
 
 
 discover(__name__, __path__)

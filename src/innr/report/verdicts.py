@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from innr.methods import METHODS
 from innr.report import decide, load, sentences
 from innr.report.decide import OUTCOMES, STANDINGS, Comparison, Duel, compare, holm_family
 from innr.report.load import Criteria, OriginalStudy, Results
@@ -281,13 +282,8 @@ def judge_ablation(ab: load.Ablation, criteria: Criteria) -> list[BudgetVerdict]
 
 # --- the compression frontier: INNR against what a practitioner would store instead -------------
 
-INNR_METHODS = ("innr_faithful", "innr_best", "innr_quantised")  # innr.experiments.frontier's
-METHOD_LABELS = {"innr_faithful": "INNR, faithful", "innr_best": "INNR, best variant",
-                 "innr_quantised": "INNR, quantised", "pruned": "pruned",
-                 "pruned_distilled": "pruned + distilled", "low_rank": "low rank",
-                 "quantised": "quantised", "quantised_mean": "quantised + means",
-                 "quantised_distilled": "quantised + distilled",
-                 "pruned_quantised": "pruned + int8", "narrow_cnn": "narrow CNN (uses data)"}
+INNR_METHODS = tuple(name for name, m in METHODS.items() if m.innr)
+METHOD_LABELS = {name: m.label for name, m in METHODS.items()}
 
 
 def method_label(method: str) -> str:

@@ -1,0 +1,48 @@
+"""The data-free distillation loop (Choi et al. 2024), shared by the INNR's second stage
+(innr.variants) and the distilled baselines (innr.methods.distilled): minimise each network's
+KL to its teacher on synthetic inputs (plus a weight term), and stop on a non-finite loss."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from innr.fit import DivergenceError
+
+
+def kl_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Tensor:
+    """[M] KL(teacher || student) per network, averaged over its inputs."""
+    t = F.log_softmax(teacher_logits, -1)
+    s = F.log_softmax(student_logits, -1)
+    return (t.exp() * (t - s)).sum(-1).mean(-1)
+
+
+def check_finite(losses: torch.Tensor, stage: str, step: int, seeds: Sequence[int]) -> None:
+    """DivergenceError naming the seeds whose loss ([M], one per network) is not finite."""
+    bad = [s for s, v in zip(seeds, losses.tolist(), strict=True) if not math.isfinite(v)]
+    if bad:
+        raise DivergenceError(f"seeds {bad}: {stage} loss became non-finite at step {step}; "
+                              "lower the variant's lr")
+
+
+def distil(losses: Callable[[], torch.Tensor], opt: torch.optim.Optimizer, steps: int,
+           seeds: Sequence[int], schedule: torch.optim.lr_scheduler.LRScheduler | None = None,
+           every: int = 1, logged: Callable[[int, torch.Tensor], None] | None = None) -> None:
+    """`steps` optimiser steps on the sum of `losses()` ([M], one per network of `seeds`, each
+    drawing its own inputs); every `every` steps and at the last the losses are checked (a
+    host sync) and handed to `logged(step, losses)`."""
+    for step in range(1, steps + 1):
+        current = losses()
+        opt.zero_grad(set_to_none=True)
+        current.sum().backward()
+        opt.step()
+        if schedule is not None:
+            schedule.step()
+        if step % every == 0 or step == steps:
+            current = current.detach().cpu()
+            check_finite(current, "distillation", step, seeds)
+            if logged is not None:
+                logged(step, current)

@@ -1,0 +1,113 @@
+"""The compression methods of the frontier, registered by name (one module per family).
+
+A method is an instance of `Method` (or of `Compression`, for a data-free compression of the
+CNN's weights) given to `register`. Everything else reads `METHODS`: the config's validation
+(frontier.methods), the frontier's jobs (innr.experiments.frontier), the report's labels and
+groups. The families below are imported in the order the report lists their methods; a method
+registered later (a new module, a test) comes after them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from innr.budget import largest
+from innr.registry import Registry
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from innr.config import Config
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """The weights a method gives the CNN, and the bits it stores to give them."""
+
+    method: str
+    params: Params
+    bits: int
+    setting: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A frontier method: its points run as jobs of the frontier (`job`, an
+    innr.experiments.frontier.Frontier), each returning one results dict per point."""
+
+    name: str
+    label: str  # how the report names it
+    uses_data: bool = False  # a reference trained on the data: shown, never judged
+    innr: bool = False  # an INNR: the report judges the data-free rivals against these
+    uses_selection: bool = False  # needs the ablation's chosen variant (the frontier's stage 2)
+    batch: tuple[str, ...] = ()  # the point's keys that split it into jobs: () one job for all
+
+    def point(self, config: Config) -> dict:
+        """What a point records beside (method, budget, seed): a setting that, when the config
+        changes it, makes a finished point stale."""
+        return {}
+
+    def run(self, job: Any, points: list[dict]) -> list[dict]:
+        """One results dict per point of one job."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Compression(Method):
+    """A data-free compression of the CNN's weights: settings, their sizes, an encoder and a
+    decoder; the frontier takes the largest setting that fits each budget."""
+
+    def settings(self, params: Params) -> Sequence:
+        """The settings, smallest stored size first (sizes must not shrink along it)."""
+        raise NotImplementedError
+
+    def bits(self, params: Params, setting: Any) -> int:
+        """What `encode(params, setting)` stores, in bits, without encoding."""
+        raise NotImplementedError
+
+    def encode(self, params: Params, setting: Any) -> Compressed:
+        """The weights the CNN runs with at `setting`, and their stored bits."""
+        raise NotImplementedError
+
+    def decoder(self, c: Compressed, like: Params) -> Callable[[], Params]:
+        """Rebuilding the weights from what `c` stores (values, indices, codes, scales,
+        factors): timed by the frontier, so its cost depends on the shapes only."""
+        raise NotImplementedError
+
+    def kept(self, c: Compressed) -> int | None:
+        """The float32 values it keeps, where that is how it is read (pruning); else None."""
+        return None
+
+    def tune(self, job: Any, cnn: nn.Module, c: Compressed, seed: int) -> Params:
+        """The weights after any tuning of what `c` stores (none by default)."""
+        return c.params
+
+    def at_budget(self, params: Params, budget_bits: int) -> Compressed | None:
+        """The largest setting that stores at most `budget_bits`; None if none does."""
+        options = self.settings(params)
+        i = largest(lambda i: self.bits(params, options[i]) <= budget_bits, 0, len(options) - 1)
+        return None if i is None else self.encode(params, options[i])
+
+    def run(self, job: Any, points: list[dict]) -> list[dict]:
+        return [job.baseline(self, p) for p in points]
+
+
+METHODS: Registry[Method] = Registry("method")
+register = METHODS.register
+
+
+def get(name: str) -> Method:
+    """The method registered as `name`; an unknown name says which exist."""
+    return METHODS[name]
+
+
+# the built-in families, imported by name rather than discovered (innr.registry.discover goes
+# alphabetically): the order here is the report's (each registers its methods when imported)
+from innr.methods import innrs, pruning, low_rank, quantisation, pruned_quantised  # noqa: E402, F401, I001
+from innr.methods import narrow_cnn  # noqa: E402, F401
