@@ -15,11 +15,10 @@ from innr import methods
 from innr.architectures import cnn_of
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import VariantConfig, load_config
-from innr.distil import kl_loss
+from innr.distil import distilled, kl_loss
 from innr.experiments import frontier
 from innr.fit import DivergenceError
 from innr.methods import Compressed, Compression, get
-from innr.methods.distilled import distilled
 from innr.methods.narrow_cnn import narrow_channels
 from innr.paths import QUICK_CONFIG
 from innr.size import BITS, budget_bits, count_params
@@ -84,12 +83,12 @@ def test_distillation_keeps_what_is_stored_and_lowers_the_kl():
             return float(kl_loss(cnn(x), torch.func.functional_call(cnn, params, (x,))))
 
     p = get("pruned").encode(like, 300)
-    tuned = distilled(cnn, p, get("pruned").projection, v, inputs, seed=1)
+    tuned = distilled(cnn, *get("pruned").projection(p, like), v, inputs, seed=1)
     for k in like:  # the mask is kept: pruned weights stay zero
         assert torch.all(tuned[k][p.params[k] == 0] == 0)
     assert kl(tuned) < kl(p.params)
     q = get("quantised").encode(like, 2)
-    tuned = distilled(cnn, q, get("quantised").projection, v, inputs, seed=1)
+    tuned = distilled(cnn, *get("quantised").projection(q, like), v, inputs, seed=1)
     for k in like:  # still 2-bit: at most 3 levels per channel
         rows = tuned[k].reshape(tuned[k].shape[0], -1)
         assert max(len(r.unique()) for r in rows) <= 3
@@ -105,7 +104,7 @@ def test_a_diverging_distillation_says_which_seed():
         return torch.full((batch, 1, 28, 28), float("nan"))
 
     with pytest.raises(DivergenceError, match=r"seeds \[5\]: distillation loss"):
-        distilled(cnn, get("pruned").encode(like, 300), get("pruned").projection, v,
+        distilled(cnn, *get("pruned").projection(get("pruned").encode(like, 300), like), v,
                   nan_inputs, seed=5)
 
 

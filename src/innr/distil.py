@@ -1,16 +1,23 @@
 """The data-free distillation loop (Choi et al. 2024), shared by the INNR's second stage
-(innr.variants) and the distilled baselines (innr.methods.distilled): minimise each network's
-KL to its teacher on synthetic inputs (plus a weight term), and stop on a non-finite loss."""
+(innr.variants) and the distilled compressions (innr.methods): minimise each network's KL to its
+teacher on synthetic inputs (plus a weight term), and stop on a non-finite loss."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from innr.fit import DivergenceError
+
+if TYPE_CHECKING:
+    from innr.config import VariantConfig
+
+Params = dict[str, torch.Tensor]
 
 
 def kl_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Tensor:
@@ -46,3 +53,32 @@ def distil(losses: Callable[[], torch.Tensor], opt: torch.optim.Optimizer, steps
             check_finite(current, "distillation", step, seeds)
             if logged is not None:
                 logged(step, current)
+
+
+def distilled(cnn: nn.Module, start: Params, project: Callable[[Params], Params],
+              variant: VariantConfig, inputs: Callable[[torch.Generator, int], torch.Tensor],
+              seed: int) -> Params:
+    """A compressed CNN's weights `project(theta)`, theta tuned from `start` like the INNR's
+    second stage: KL(CNN || compressed CNN) on synthetic inputs plus `distill_mse` times the
+    standardised weight MSE, Adam at `distill_lr` for `distill_steps`; `project` keeps what the
+    compression fixed (a mask, a bit width)."""
+    original = {k: v.detach() for k, v in cnn.state_dict().items()}
+    std = torch.cat([v.reshape(-1) for v in original.values()]).std()
+    theta = {k: start[k].clone().requires_grad_() for k in original}
+    opt = torch.optim.Adam(theta.values(), lr=variant.distill_lr)
+    g = torch.Generator().manual_seed(seed + 1)
+    device = next(iter(original.values())).device
+
+    def loss() -> torch.Tensor:
+        x = inputs(g, variant.distill_batch).to(device)
+        with torch.no_grad():
+            teacher = cnn(x)
+        weights = project(theta)
+        student = torch.func.functional_call(cnn, weights, (x,))
+        mse = sum(((weights[k] - original[k]) ** 2).sum() for k in weights) / (
+            sum(v.numel() for v in weights.values()) * std ** 2)
+        return (kl_loss(teacher, student) + variant.distill_mse * mse).reshape(1)
+
+    distil(loss, opt, variant.distill_steps, [seed])
+    with torch.no_grad():
+        return {k: v.detach() for k, v in project(theta).items()}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from innr.budget import largest
+from innr.distil import distilled
 from innr.registry import Registry
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class Compression(Method):
     """A data-free compression of the CNN's weights: settings, their sizes, an encoder and a
     decoder; the frontier takes the largest setting that fits each budget."""
 
+    distil: bool = False  # then distilled (innr.distil); needs the ablation's selection
+
     def settings(self, params: Params) -> Sequence:
         """The settings, smallest stored size first (sizes must not shrink along it)."""
         raise NotImplementedError
@@ -84,9 +87,21 @@ class Compression(Method):
         """The float32 values it keeps, where that is how it is read (pruning); else None."""
         return None
 
+    def projection(self, c: Compressed, original: Params
+                   ) -> tuple[Params, Callable[[Params], Params]]:
+        """For distillation: where theta starts, and theta -> the weights the CNN runs with,
+        keeping what `c` fixed (a mask, a bit width)."""
+        raise NotImplementedError(f"{self.name} cannot be distilled")
+
     def tune(self, job: Any, cnn: nn.Module, c: Compressed, seed: int) -> Params:
-        """The weights after any tuning of what `c` stores (none by default)."""
-        return c.params
+        """The weights the CNN runs with: what `c` stores, or with `distil` that tuned like the
+        INNR's second stage (the best variant's distillation settings: both sides of the
+        frontier optimised alike)."""
+        if not self.distil:
+            return c.params
+        variant, inputs = job.distillation()
+        start, project = self.projection(c, {k: v.detach() for k, v in cnn.state_dict().items()})
+        return distilled(cnn, start, project, variant, inputs, seed)
 
     def at_budget(self, params: Params, budget_bits: int) -> Compressed | None:
         """The largest setting that stores at most `budget_bits`; None if none does."""

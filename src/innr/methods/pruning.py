@@ -1,6 +1,6 @@
 """Magnitude pruning (innr.prune: global L1, torch.nn.utils.prune's rule, no fine-tuning): the
 kept values in float32 and their positions, as an N-bit mask or as indices, whichever is
-smaller; and the same, distilled (innr.methods.distilled) with the mask kept."""
+smaller; and the same, distilled (innr.distil) with the mask kept."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import torch
 
 from innr.coordinates import unflatten_params
 from innr.methods import Compressed, Compression, Params, register
-from innr.methods.distilled import Distilled
 from innr.prune import pruned, pruned_bits
 
 
@@ -50,5 +49,5 @@ class Pruned(Compression):
         return c.params, lambda t: {k: t[k] * masks[k] for k in t}
 
 
-PRUNED = register(Pruned("pruned", "pruned"))
-register(Distilled("pruned_distilled", "pruned + distilled", base=PRUNED))
+register(Pruned("pruned", "pruned"))
+register(Pruned("pruned_distilled", "pruned + distilled", uses_selection=True, distil=True))

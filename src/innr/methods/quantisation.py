@@ -2,7 +2,7 @@
 (the most of 8, 4, 3, 2 that fit) and a float32 scale per channel; optionally a float32 mean
 correction per channel (the weights' mean restored after rounding: a data-free stand-in for bias
 correction, which needs biases this CNN does not have); and the same, distilled
-(innr.methods.distilled) at the bit width it chose."""
+(innr.distil) at the bit width it chose."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import torch
 
 from innr.methods import Compressed, Compression, Params, register
-from innr.methods.distilled import Distilled
 from innr.quantise import straight_through, symmetric
 from innr.size import BITS
 
@@ -67,6 +66,7 @@ class Quantised(Compression):
         return original, lambda t: {k: straight_through(v, bits) for k, v in t.items()}
 
 
-QUANTISED = register(Quantised("quantised", "quantised"))
+register(Quantised("quantised", "quantised"))
 register(Quantised("quantised_mean", "quantised + means", mean_correction=True))
-register(Distilled("quantised_distilled", "quantised + distilled", base=QUANTISED))
+register(Quantised("quantised_distilled", "quantised + distilled", uses_selection=True,
+                   distil=True))
