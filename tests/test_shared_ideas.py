@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch.nn.utils import prune as torch_prune
 
+from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.budget import largest
-from innr.models import MnistExampleNet
 from innr.prune import position_bits, pruned, pruned_bits
 from innr.quantise import levels, straight_through, symmetric
 
