@@ -12,7 +12,8 @@ import torch
 from innr.config import load_config
 from innr.datasets import load
 from innr.experiments import ablation
-from innr.experiments.ablation import Ablation, report_arms
+from innr.experiments.ablation import report_arms
+from innr.experiments.workbench import Workbench
 from innr.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +26,7 @@ def arms_of(results: Path) -> dict[str, dict]:
 
 def test_selection_never_sees_the_test_set():
     config = load_config(QUICK, ["data.train_limit=0", "data.test_limit=0"])
-    ab = Ablation(config, Store("x", Path("/nonexistent")), torch.device("cpu"))
+    ab = Workbench(config, Store("x", Path("/nonexistent")), torch.device("cpu"))
     train, valid = ab.splits("select")
     mnist = load("", "train")
     assert len(train.labels) == 50_000 and len(valid.labels) == 10_000

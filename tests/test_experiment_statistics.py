@@ -13,9 +13,10 @@ from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.attacks import fgsm, perturb, random_sign, transfer_rate
 from innr.config import AttackConfig, Config, DataConfig
 from innr.datasets import load
-from innr.experiments.common import accuracies, aggregate
+from innr.experiments.common import aggregate
 from innr.experiments.compression import compression_metrics, over_seeds
 from innr.experiments.transfer import DIRECTIONS, attack, metrics_of, noise_baseline
+from innr.experiments.workbench import accuracies
 from innr.fit import prepare
 from innr.stats import paired_test, summary
 from innr.store import Store
@@ -77,7 +78,7 @@ def test_over_seeds_pairs_the_cnn_with_its_own_rebuild_and_leaves_failures_out()
 
 
 def test_networks_give_the_cnns_and_the_rebuilt_networks_logits():
-    from innr.experiments.common import Networks
+    from innr.experiments.workbench import Networks
     from innr.fit import rebuilt_classifier
 
     torch.manual_seed(0)
@@ -226,9 +227,9 @@ def test_noise_baseline_equals_an_independent_computation(networks):
 
 def test_each_source_seed_has_its_own_control_seed():
     from innr.config import ConfigError
-    from innr.experiments.common import Context
+    from innr.experiments.workbench import Workbench
 
-    ctx = Context(Config(name="t", seeds=(1, 2, 3), control_seeds=(7, 8, 9)), store=None)
+    ctx = Workbench(Config(name="t", seeds=(1, 2, 3), control_seeds=(7, 8, 9)), None, None)
     assert [ctx.control_seed(s) for s in (1, 2, 3)] == [7, 8, 9]
     with pytest.raises(ConfigError, match="no control_seeds"):
-        Context(Config(name="t", seeds=(1, 2)), store=None).control_seed(1)
+        Workbench(Config(name="t", seeds=(1, 2)), None, None).control_seed(1)

@@ -138,10 +138,10 @@ def test_unknown_seed_is_refused(tmp_path):
 def compiled_build_here() -> tuple[str, str | None]:
     """The build "compiled" picks for the quick config's SIREN on this CPU, and why not native."""
     from innr.config import load_config
-    from innr.fit import build_siren
+    from innr.fit import new_siren
     from innr.perf import native
 
-    reason = native.unsupported(build_siren(load_config(QUICK).innr), torch.device("cpu"))
+    reason = native.unsupported(new_siren(load_config(QUICK).innr), torch.device("cpu"))
     return ("native" if reason is None else "inductor"), reason
 
 

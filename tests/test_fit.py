@@ -11,16 +11,18 @@ import torch
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.datasets import load
-from innr.fit import DivergenceError, INNRProblem, fit_innr, prepare, train_cnn
+from innr.fit import fit_innr, innr_targets, prepare, train_cnn
+from innr.steps import DivergenceError
+from innr.target import Targets
 
 SMALL = INNRConfig(hidden=16, layers=3, steps=60, eval_every=20, checkpoint_every=20, lr=3e-3,
                    step="eager")
 
 
 @pytest.fixture(scope="module")
-def problem() -> INNRProblem:
+def problem() -> Targets:
     torch.manual_seed(0)
-    return INNRProblem.of(MnistExampleNet(2))
+    return innr_targets(SMALL, MnistExampleNet(2))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_fit_evaluates_on_schedule_with_rebuilt_weights(problem):
     seen = []
 
     def evaluate(params):
-        assert list(params) == list(problem.like)
+        assert list(params) == list(problem.stored[0])
         seen.append(params)
         return 0.5
 

@@ -33,7 +33,7 @@ def quick(*overrides: str):
 
 def test_points_follow_the_config():
     config = quick()
-    every = frontier.points(config)
+    every = frontier.frontier_points(config)
     f = config.frontier
     for method in f.methods:
         mine = [p for p in every if p["method"] == method]
@@ -166,7 +166,7 @@ def test_a_sweep_runs_inline_within_budget_and_resumes(tmp_path):
                           *sum([["--set", o] for o in overrides], [])]) == 0
     store = Store("quick", tmp_path)
     config = quick(*overrides)
-    results = [read_json(frontier.path_of(store, p)) for p in frontier.points(config)]
+    results = [read_json(frontier.path_of(store, p)) for p in frontier.frontier_points(config)]
     assert all(r["status"] == "ok" and r["fits"] for r in results)
     assert all(r["stored_bits"] <= r["budget_bits"] for r in results)
     by = {(r["point"]["method"], r["point"]["seed"]): r for r in results}
@@ -181,7 +181,7 @@ def test_a_sweep_runs_inline_within_budget_and_resumes(tmp_path):
     assert _files(tmp_path) == before  # resumed: nothing recomputed
 
     # where the ablation fitted the best variant at a budget, the frontier takes its numbers
-    point = next(p for p in frontier.points(config) if p["method"] == "innr_best")
+    point = next(p for p in frontier.frontier_points(config) if p["method"] == "innr_best")
     arm = {"config_hash": config.ablation_hash(), "width": 7, "predictor_params": 1,
            "stored_bits": 99, "budget_bits": 100, "complete": True,
            "per_seed": {str(s): {**by["innr_best", s], "accuracy_rebuilt": 0.123}
@@ -202,7 +202,8 @@ def test_a_two_point_frontier_through_submitit_local(tmp_path):
                           "--executor", "local",
                           *sum([["--set", o] for o in overrides], [])]) == 0
     store = Store("quick", tmp_path)
-    results = [read_json(frontier.path_of(store, p)) for p in frontier.points(quick(*overrides))]
+    results = [read_json(frontier.path_of(store, p))
+               for p in frontier.frontier_points(quick(*overrides))]
     assert len(results) == 2 and all(r["status"] == "ok" for r in results)
     assert list((store.root / "frontier" / "submitit").glob("*_log.out"))  # ran as jobs
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from innr.experiments.ablation import budget_label
+from innr.experiments.workbench import budget_label
 from innr.paths import CRITERIA
 from innr.report import __main__ as cli
 from innr.report import decide, load, readme, sentences, verdicts

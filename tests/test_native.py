@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from innr.config import INNRConfig
-from innr.fit import AutogradStep, build_siren
+from innr.fit import new_siren
 from innr.perf import SirenStep, native
 from innr.predictors.siren import Siren
+from innr.steps import AutogradStep
 
 N = 301  # not a multiple of the chunks, the kernel's 120-row blocks or its 6-row tiles
 
@@ -29,7 +30,7 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
 
 def siren(layers: int = 3, seed: int = 1, **kw) -> Siren:
     torch.manual_seed(seed)  # the original's w0s: 100 pi, then 1
-    return build_siren(INNRConfig(hidden=native.WIDTH, layers=layers, **kw))
+    return new_siren(INNRConfig(hidden=native.WIDTH, layers=layers, **kw))
 
 
 def gradient_error(net: Siren, grads, data) -> float:
@@ -93,7 +94,7 @@ def test_steps_follow_autograd_and_repeat_bit_for_bit(data):
 
 
 def test_says_why_it_cannot_run():
-    narrow = build_siren(INNRConfig(hidden=16, layers=3))
+    narrow = new_siren(INNRConfig(hidden=16, layers=3))
     assert native.unsupported(narrow, torch.device("cpu")) is not None
     assert "CPU" in native.unsupported(siren(), torch.device("cuda"))
     with pytest.raises(native.NativeUnavailable):

@@ -12,8 +12,8 @@ import torch
 from siren_pytorch import SirenNet
 
 from innr.config import ConfigError, INNRConfig, VariantConfig, variant_of
-from innr.fit import build_siren
-from innr.predictors import PREDICTORS, build_predictor, count_params, width_for_budget
+from innr.fit import new_siren
+from innr.predictors import PREDICTORS, build_predictor, predictor_size, width_for_budget
 from innr.predictors.encoding import Encoding, frequencies
 from innr.predictors.siren import Siren
 from innr.size import count_params as module_params
@@ -30,25 +30,25 @@ def _shapes(kind: str):
 def test_count_params_equals_the_built_predictors_count(kind):
     for shape in _shapes(kind):
         model = build_predictor(kind, **shape)
-        assert count_params(kind, **shape) == sum(p.numel() for p in model.parameters()), shape
+        assert predictor_size(kind, **shape) == sum(p.numel() for p in model.parameters()), shape
 
 
 def test_count_params_by_hand():
     # width 4, depth 2, 5 coordinates, 1 output: (5*4 + 4) + (4*4 + 4) + (4 + 1)
-    assert count_params("siren", dim_in=5, width=4, depth=2, dim_out=1) == 49
-    assert count_params("mlp", dim_in=5, width=4, depth=2, dim_out=1) == 49
+    assert predictor_size("siren", dim_in=5, width=4, depth=2, dim_out=1) == 49
+    assert predictor_size("mlp", dim_in=5, width=4, depth=2, dim_out=1) == 49
     # two levels lift 5 coordinates to 5 * (1 + 4) = 25 inputs
-    assert count_params("pe_mlp", dim_in=5, width=4, depth=2, dim_out=1, levels=2) == 129
+    assert predictor_size("pe_mlp", dim_in=5, width=4, depth=2, dim_out=1, levels=2) == 129
 
 
 @pytest.mark.parametrize("kind, levels", [("siren", 0), ("mlp", 0), ("pe_mlp", 1), ("pe_mlp", 3)])
 @pytest.mark.parametrize("depth", [1, 3])
 def test_width_for_budget_is_the_largest_that_fits(kind, levels, depth):
     shape = {"dim_in": 5, "depth": depth, "dim_out": 1, "levels": levels}
-    exact = [count_params(kind, width=w, **shape) for w in (1, 7, 64)]
+    exact = [predictor_size(kind, width=w, **shape) for w in (1, 7, 64)]
     for budget in [*exact, exact[1] + 1, exact[2] - 1, 1000, 46209]:
         width = width_for_budget(budget, kind, **shape)
-        assert count_params(kind, width=width, **shape) <= budget < count_params(
+        assert predictor_size(kind, width=width, **shape) <= budget < predictor_size(
             kind, width=width + 1, **shape), budget
     assert width_for_budget(exact[1], kind, **shape) == 7  # a budget hit exactly is used whole
     assert width_for_budget(exact[1] - 1, kind, **shape) == 6
@@ -57,7 +57,7 @@ def test_width_for_budget_is_the_largest_that_fits(kind, levels, depth):
 @pytest.mark.parametrize("kind", PREDICTORS)
 def test_width_for_budget_below_the_smallest_predictor_says_so(kind):
     levels = 1 if kind == "pe_mlp" else 0
-    smallest = count_params(kind, dim_in=5, width=1, depth=2, dim_out=1, levels=levels)
+    smallest = predictor_size(kind, dim_in=5, width=1, depth=2, dim_out=1, levels=levels)
     with pytest.raises(ValueError, match=f"below the {smallest} "):
         width_for_budget(smallest - 1, kind, dim_in=5, depth=2, dim_out=1, levels=levels)
 
@@ -119,17 +119,17 @@ def test_unknown_kind_and_bad_sizes_are_named():
     with pytest.raises(ValueError, match="unknown predictor 'kan'.*'mlp', 'pe_mlp', 'siren'"):
         build_predictor("kan", dim_in=5, width=4, depth=2, dim_out=1)
     with pytest.raises(ValueError, match="unknown predictor 'kan'"):
-        count_params("kan", dim_in=5, width=4, depth=2, dim_out=1)
+        predictor_size("kan", dim_in=5, width=4, depth=2, dim_out=1)
     with pytest.raises(ValueError, match="levels must be >= 1 for 'pe_mlp', got 0"):
         build_predictor("pe_mlp", dim_in=5, width=4, depth=2, dim_out=1)
     with pytest.raises(ValueError, match="depth must be >= 1 for 'siren', got 0"):
         build_predictor("siren", dim_in=5, width=4, depth=0, dim_out=1)
     with pytest.raises(ValueError, match="width must be >= 1 for 'mlp', got 0"):
-        count_params("mlp", dim_in=5, width=0, depth=2, dim_out=1)
+        predictor_size("mlp", dim_in=5, width=0, depth=2, dim_out=1)
 
 
 def test_original_siren_size():
-    siren = build_siren(INNRConfig())  # the config's defaults are the original's
+    siren = new_siren(INNRConfig())  # the config's defaults are the original's
     assert module_params(siren) == (5 * 64 + 64) + 11 * (64 * 64 + 64) + (64 + 1) == 46209
     assert siren.net[0].w0 == 100 * math.pi and siren.net[1].w0 == 1.0
 
@@ -137,7 +137,7 @@ def test_original_siren_size():
 @pytest.mark.parametrize("w0_initial", [30.0, 100 * math.pi])
 def test_siren_equals_siren_pytorch(w0_initial):
     torch.manual_seed(0)
-    ours = build_siren(INNRConfig(w0_initial=w0_initial))
+    ours = new_siren(INNRConfig(w0_initial=w0_initial))
     theirs = SirenNet(5, 64, 1, 12, w0=1.0, w0_initial=w0_initial)
     ours_params = [p for layer in ours.net for p in (layer.linear.weight, layer.linear.bias)]
     ours_params += [ours.last.weight, ours.last.bias]
@@ -153,7 +153,7 @@ def test_siren_equals_siren_pytorch(w0_initial):
 
 def test_siren_init_bounds_follow_the_paper():
     torch.manual_seed(0)
-    siren = build_siren(INNRConfig())
+    siren = new_siren(INNRConfig())
     first, hidden = siren.net[0].linear.weight, siren.net[1].linear.weight
     assert first.abs().max() <= 1 / 5 and first.abs().max() > 0.9 / 5
     bound = math.sqrt(6 / 64)

@@ -39,7 +39,7 @@ def test_the_published_run_is_of_the_committed_configs(manifest):
         assert (entry["hash"], entry["ablation_hash"], entry["frontier_hash"]) == (
             config.hash(), config.ablation_hash(), config.frontier_hash()), (
             f"experiments/{name}.toml changed since the run was published: rerun "
-            "./run_all.sh and python -m innr.report.publish")
+            "./run_all.sh and python -m innr.report.release")
 
 
 def test_each_results_file_records_the_config_hash_the_manifest_gives(manifest):

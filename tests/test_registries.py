@@ -20,7 +20,7 @@ from innr.experiments import fidelity, frontier
 from innr.experiments.common import main
 from innr.paths import QUICK_CONFIG
 from innr.permutations import Link
-from innr.predictors import PREDICTORS, build_predictor, count_params
+from innr.predictors import PREDICTORS, build_predictor, predictor_size
 from innr.registry import Registry
 from innr.size import count_params as module_params
 from innr.store import Store, read_json
@@ -113,7 +113,7 @@ def test_the_readmes_examples_register_what_they_say():
         cnn = build_cnn("one_conv_net", letters, 4)
         assert cnn(torch.zeros(2, *letters.shape)).shape == (2, letters.classes)
         shape = {"dim_in": 3, "width": 5, "depth": 2, "dim_out": 9}
-        assert count_params("gelu_mlp", **shape) == module_params(
+        assert predictor_size("gelu_mlp", **shape) == module_params(
             build_predictor("gelu_mlp", **shape))
         assert variant_of(VariantConfig(), {"predictor": "gelu_mlp"}).predictor == "gelu_mlp"
     finally:

@@ -268,7 +268,7 @@ def test_absent_benchmark_gives_a_sentence(synthetic, tmp_path):
 
 
 def test_benchmark_names_the_machine_it_ran_on(synthetic, tmp_path):
-    """innr.perf.bench's ratios depend on the CPU: the appendix names it, escaped for LaTeX."""
+    """innr.bench's ratios depend on the CPU: the appendix names it, escaped for LaTeX."""
     bench = tmp_path / "bench.json"
     bench.write_text(json.dumps({
         "machine": {"cpu_model": "Xeon_9 & co", "torch_threads": 2, "cpu_capability": "AVX512",

@@ -13,7 +13,7 @@ from torch import nn
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import VariantConfig
 from innr.distil import kl_loss
-from innr.fit import DivergenceError
+from innr.steps import DivergenceError
 from innr.target import Targets
 from innr.variants import (
     Stack,

@@ -35,16 +35,22 @@ import torch
 from torch import nn
 
 from innr.config import INNRConfig, VariantConfig, check_variant
-from innr.coordinates import Layout
 from innr.permutations import chain_of
 from innr.size import BITS, budget_bits, predictor_budget
 from innr.store import atomic_write_bytes
-from innr.target import Targets, layout_of
-from innr.variants import fit, new_predictor, predictor_params, synthetic_inputs, width_for
+from innr.target import Targets
+from innr.variants import (
+    faithful_variant,
+    fit,
+    new_predictor,
+    predictor_params,
+    synthetic_inputs,
+    width_for,
+)
 
 FORMAT = "innr/2"
 OLD_FORMAT = "innr/1"  # without "dtypes" (every tensor float32) and "tied" (none)
-SIREN_FORMAT = "innr-siren/1"  # innr.report.publish's, before FORMAT: the faithful SIREN alone
+SIREN_FORMAT = "innr-siren/1"  # innr.report.release's, before FORMAT: the faithful SIREN alone
 
 
 class INNRFileError(ValueError):
@@ -117,16 +123,8 @@ class INNR:
     order: list[str]  # the full state_dict's key order
 
     def _targets(self) -> Targets:
-        like = OrderedDict((k, torch.zeros(s)) for k, s in self.shapes.items())
-        layout: Layout = layout_of(like, self.variant)
-        n = sum(p.numel() for p in like.values())
-        outlier = torch.zeros(1, n, dtype=torch.bool)
-        outlier[0, self.outlier_index] = True
-        values = torch.zeros(1, n)
-        values[0, self.outlier_index] = self.outlier_values
-        empty = torch.zeros(1, layout.rows * layout.head)
-        return Targets(layout, empty, empty, torch.tensor([[self.mean]]),
-                       torch.tensor([[self.std]]), outlier, values, [like])
+        return Targets.for_decoding(self.shapes, self.variant, self.mean, self.std,
+                                    self.outlier_index, self.outlier_values)
 
     def _module(self, targets: Targets) -> nn.Module:
         with torch.device("meta"):  # no storage and no random draw for an init it replaces
@@ -170,14 +168,6 @@ class INNR:
         buffer = io.BytesIO()
         torch.save(self.to_dict(), buffer)
         atomic_write_bytes(Path(path), buffer.getvalue())
-
-
-def faithful_variant(cfg: INNRConfig) -> VariantConfig:
-    """The original's INNR as a variant: per-weight coordinates, innr.fit's SIREN and its fit
-    (Adam at a constant rate, full batch)."""
-    return VariantConfig(scheme="weight", predictor="siren", depth=cfg.layers, width=cfg.hidden,
-                         w0_initial=cfg.w0_initial, w0=cfg.w0, c=cfg.c, lr=cfg.lr,
-                         lr_schedule="constant", steps=cfg.steps)
 
 
 def faithful(siren: Mapping[str, torch.Tensor], cfg: INNRConfig, mean: float, std: float,

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from innr.fit import DivergenceError
+from innr.steps import DivergenceError
 
 if TYPE_CHECKING:
     from innr.config import VariantConfig

@@ -3,9 +3,11 @@
 The CNN: Adam, cross-entropy, mini-batches drawn from a permutation seeded by (seed, epoch), so an
 interrupted run resumes at the epoch it stopped at and gives the same weights.
 
-The INNR: a SIREN fitted full-batch (every coordinate every step) with Adam and MSE to the
-standardised weights. Losses stay on the device and are read back once per evaluation interval,
-so the step loop never waits on the host; a non-finite loss stops the fit with the seed and step.
+The INNR: the faithful variant (innr.variants.faithful_variant), a per-weight SIREN fitted
+full-batch (every coordinate every step) with Adam and MSE to the standardised weights of
+innr.target, each step computed by a backend of innr.steps. Losses stay on the device and are
+read back once per evaluation interval, so the step loop never waits on the host; a non-finite
+loss stops the fit with the seed and step.
 The rebuilt network's test accuracy is recorded every `eval_every` steps for the figures only:
 the number reported is always the final step's.
 """
@@ -23,27 +25,21 @@ from torch import nn
 
 from innr.architectures import build_cnn
 from innr.config import CNNConfig, Config, INNRConfig
-from innr.coordinates import (
-    DIMS,
-    Standardiser,
-    flatten_params,
-    unflatten_params,
-    weight_coordinates,
-)
+from innr.coordinates import DIMS
 from innr.datasets import Dataset, Images, load, normalise
 from innr.metrics import accuracy, logits_of
+from innr.predictors import build_predictor
 from innr.predictors.siren import Siren
 from innr.progress import Progress
 from innr.runtime import seed_everything
+from innr.steps import DivergenceError, make_step
 from innr.store import Store, load_checkpoint, remove_checkpoint, save_checkpoint
+from innr.target import Targets
+from innr.variants import faithful_variant, rebuild_one
 
 # Convolutions in channels-last memory: oneDNN's native layout on the CPU, and what cuDNN's
 # tensor-core kernels prefer; the same function either way.
 CHANNELS_LAST = torch.channels_last
-
-
-class DivergenceError(RuntimeError):
-    """A loss became NaN or infinite."""
 
 
 @dataclass
@@ -155,84 +151,40 @@ def get_cnn(cfg: Config, seed: int, store: Store, train: Split, test: Split
 
 
 # --- the INNR --------------------------------------------------------------------------------
+# The faithful INNR is the variant innr.variants.faithful_variant(cfg.innr) of one network:
+# its targets (innr.target), its predictor (innr.variants.new_predictor) and its decoding are
+# every variant's; its step is a backend of innr.steps, innr.perf's fast step where it applies.
 
-@dataclass
-class INNRProblem:
-    """What the SIREN is fitted to: coordinates, standardised targets and how to invert them."""
-
-    coords: torch.Tensor  # [N, DIMS]
-    targets: torch.Tensor  # [N]
-    standardiser: Standardiser
-    like: dict[str, torch.Tensor]  # the CNN's state_dict: names, shapes, order
-
-    @classmethod
-    def of(cls, cnn: nn.Module) -> INNRProblem:
-        params = {k: v.detach() for k, v in cnn.state_dict().items()}
-        flat = flatten_params(params)
-        std = Standardiser.fit(flat)
-        coords = weight_coordinates(params).to(flat.device)
-        return cls(coords, std.forward(flat), std, params)
-
-    def rebuild(self, siren: nn.Module) -> dict[str, torch.Tensor]:
-        """Query the SIREN at every coordinate and reshape into the CNN's tensors."""
-        with torch.no_grad():
-            z = siren(self.coords).squeeze(-1)
-        return unflatten_params(self.standardiser.inverse(z), self.like)
+def innr_targets(cfg: INNRConfig, cnn: nn.Module) -> Targets:
+    """The faithful INNR's targets: every weight of `cnn`, standardised, one row each."""
+    params = {k: v.detach() for k, v in cnn.state_dict().items()}
+    device = next(iter(params.values())).device
+    return Targets.of([params], faithful_variant(cfg), device=device)
 
 
-def build_siren(cfg: INNRConfig) -> Siren:
-    return Siren(dim_in=DIMS, hidden=cfg.hidden, layers=cfg.layers, dim_out=1,
-                 w0_initial=cfg.w0_initial, w0=cfg.w0, c=cfg.c)
+def new_siren(cfg: INNRConfig) -> Siren:
+    """The faithful INNR's predictor, a SIREN from a weight's coordinate to its standardised
+    value (innr.predictors), initialised from the global RNG."""
+    v = faithful_variant(cfg)
+    return build_predictor(v.predictor, dim_in=DIMS, width=v.width, depth=v.depth, dim_out=1,
+                           w0_initial=v.w0_initial, w0=v.w0, c=v.c)
 
 
-class AutogradStep:
-    """The reference step: the original's loop (zero_grad, forward, MSE, backward, Adam step).
-
-    innr.perf's steps compute the same gradient faster and are tested against this one.
-    """
-
-    build = "autograd"
-
-    def __init__(self, siren: nn.Module, opt: torch.optim.Optimizer, coords: torch.Tensor,
-                 targets: torch.Tensor):
-        self.siren, self.opt, self.coords, self.targets = siren, opt, coords, targets
-
-    def __call__(self) -> torch.Tensor:
-        """One step; returns the loss as a device tensor (no host sync)."""
-        self.opt.zero_grad(set_to_none=True)
-        loss = F.mse_loss(self.siren(self.coords).squeeze(-1), self.targets)
-        loss.backward()
-        self.opt.step()
-        return loss.detach()
-
-
-def make_step(siren: nn.Module, opt: torch.optim.Optimizer, coords: torch.Tensor,
-              targets: torch.Tensor, kind: str):
-    """One full-batch step on the MSE as INNRConfig.step says: the autograd reference, or
-    innr.perf's chunked step in one of its builds (`.build` says which ran)."""
-    if kind == "autograd":
-        return AutogradStep(siren, opt, coords, targets)
-    from innr.perf import SirenStep  # the speed layer: imported only where a fit runs
-
-    return SirenStep(siren, opt, coords, targets, build=kind)
-
-
-def fit_innr(cfg: INNRConfig, seed: int, problem: INNRProblem, evaluate=None,
+def fit_innr(cfg: INNRConfig, seed: int, targets: Targets, evaluate=None,
              state: dict | None = None, checkpoint=None) -> tuple[Siren, dict]:
-    """Fit the SIREN of `seed` to `problem`; resume from `state`; checkpoint periodically.
-
-    `evaluate(params) -> accuracy` is called every `eval_every` steps on the rebuilt weights.
-    """
-    device = problem.coords.device
+    """Fit the SIREN of `seed` to `targets` (innr_targets); resume from `state`; checkpoint
+    periodically. `evaluate(params) -> accuracy` is called every `eval_every` steps on the
+    rebuilt weights."""
+    device = targets.values.device
     seed_everything(seed + cfg.seed_offset)
-    siren = build_siren(cfg).to(device)
+    siren = new_siren(cfg).to(device)
     opt = torch.optim.Adam(siren.parameters(), lr=cfg.lr)
     history = {"loss": [], "eval_step": [], "eval_accuracy": [], "seconds": 0.0}
     if state is not None:
         siren.load_state_dict(state["siren"])
         opt.load_state_dict(state["opt"])
         history = state["history"]
-    step = make_step(siren, opt, problem.coords, problem.targets, cfg.step)
+    step = make_step(siren, opt, targets.layout.coords, targets.values[0], cfg.step)
     ran = history.get("step")  # the build decides the last digits: say which one ran
     history["step"] = step.build if ran in (None, step.build) else f"{ran}, then {step.build}"
     steps_done = len(history["loss"])
@@ -253,7 +205,7 @@ def fit_innr(cfg: INNRConfig, seed: int, problem: INNRProblem, evaluate=None,
         if evaluate is not None and (steps_done % cfg.eval_every == 0
                                      or steps_done == cfg.steps):
             history["eval_step"].append(steps_done)
-            history["eval_accuracy"].append(evaluate(problem.rebuild(siren)))
+            history["eval_accuracy"].append(evaluate(rebuild_one(siren, targets)))
         history["seconds"] += time.perf_counter() - start
         progress.update(steps_done, f"loss {losses[-1]:.3g}")
         if (checkpoint is not None and steps_done % cfg.checkpoint_every == 0
@@ -265,22 +217,23 @@ def fit_innr(cfg: INNRConfig, seed: int, problem: INNRProblem, evaluate=None,
 
 
 def get_innr(cfg: Config, seed: int, store: Store, cnn: nn.Module, test: Split
-             ) -> tuple[Siren, INNRProblem, dict]:
-    """The fitted INNR of (config, seed): loaded when cached, fitted (resumably) otherwise."""
-    problem = INNRProblem.of(cnn)
+             ) -> tuple[Siren, Targets, dict]:
+    """The fitted INNR of (config, seed), loaded when cached, fitted (resumably) otherwise,
+    with its targets (innr_targets) and history."""
+    targets = innr_targets(cfg.innr, cnn)
 
     def evaluate(params: dict[str, torch.Tensor]) -> float:
         return accuracy(logits_of(rebuilt_classifier(cnn, params), test.inputs), test.labels)
 
     def fit_it(state, checkpoint) -> dict:
-        siren, history = fit_innr(cfg.innr, seed, problem, evaluate, state, checkpoint)
+        siren, history = fit_innr(cfg.innr, seed, targets, evaluate, state, checkpoint)
         return {"siren": siren.state_dict(), "history": history}
 
     finished = trained_once(store, "innr", cfg.section_hash("data", "cnn", "innr"), seed,
                             fit_it, lambda state: f"at step {len(state['history']['loss'])}")
-    siren = build_siren(cfg.innr).to(test.inputs.device)
+    siren = new_siren(cfg.innr).to(test.inputs.device)
     siren.load_state_dict(finished["siren"])
-    return siren.eval(), problem, finished["history"]
+    return siren.eval(), targets, finished["history"]
 
 
 def rebuilt_classifier(cnn: nn.Module, params: dict[str, torch.Tensor]):

@@ -23,7 +23,7 @@ PILOT = CONFIGS / "pilot.json"  # the pilot run's per-seed numbers (python -m in
 TEMPLATE = REPO_ROOT / "paper" / "innr_report.tex.j2"
 README = REPO_ROOT / "README.md"
 
-# the published reproduction (committed; written only by python -m innr.report.publish)
+# the published reproduction (committed; written only by python -m innr.report.release)
 PUBLISHED = CONFIGS / "published"
 PUBLISHED_RESULTS = PUBLISHED / "results"  # laid out like RESULTS_ROOT
 PUBLISHED_BENCH = PUBLISHED / "bench.json"

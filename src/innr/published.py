@@ -6,9 +6,9 @@
       networks/<config>/cnn_seed<S>.pt  a trained CNN: its state_dict, nothing else
       networks/<config>/innr_seed<S>.pt the SIREN fitted to the CNN of seed S, an INNR file
                                         (innr.api's format; innr.load reads it)
-      bench.json                       the benchmark of the same machine (innr.perf.bench)
+      bench.json                       the benchmark of the same machine (innr.bench)
 
-`python -m innr.report.publish` writes the folder from a finished run; no experiment writes
+`python -m innr.report.release` writes the folder from a finished run; no experiment writes
 it. Every network file holds tensors, numbers and strings only, so `torch.load(path,
 weights_only=True)` reads it without running any code:
 
@@ -69,7 +69,7 @@ def read_manifest(folder: Path) -> dict:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise ValueError(f"{path} is missing or unreadable ({e}); run python -m "
-                         "innr.report.publish") from None
+                         "innr.report.release") from None
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{path} is not a manifest of format {FORMAT}")
     return manifest

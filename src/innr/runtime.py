@@ -44,7 +44,7 @@ def keep_freed_memory() -> bool:
     The fit allocates and frees megabyte buffers (a matmul's output, a chunk's activations)
     many times a step. By default glibc maps blocks that large fresh from the kernel and gives a
     worker thread's freed memory back to the kernel, so the next chunk page-faults it in again
-    (`python -m innr.perf.bench --return-freed-memory` counts the faults). Holding freed memory
+    (`python -m innr.bench --return-freed-memory` counts the faults). Holding freed memory
     (up to 1 GiB before trimming) costs only the process's peak memory. PyTorch's CPU tuning
     guide gives the same advice (jemalloc or tcmalloc); this needs nothing installed. Returns
     whether it took (False where libc is not glibc).

@@ -47,8 +47,3 @@ def predictor_budget(share: float, n_weights: int, n_outliers: int = 0,
         raise ValueError(f"a budget of {share:.1%} of {n_weights} weights leaves nothing for the "
                          f"predictor after {n_outliers} outliers")
     return left // BITS
-
-
-def params_equivalent(bits: int) -> float:
-    """A size in bits as a number of float32 parameters (how budgets are reported)."""
-    return bits / BITS

@@ -32,6 +32,10 @@ def layout_of(params: dict[str, torch.Tensor], variant: VariantConfig) -> Layout
     return kernel_layout(params, variant.head, variant.linear_group)
 
 
+def moved(layout: Layout, device: torch.device) -> Layout:
+    return Layout(layout.coords.to(device), layout.slot.to(device), layout.head)
+
+
 def outlier_mask(flat: torch.Tensor, share: float) -> torch.Tensor:
     """True at the round(share * N) weights of largest magnitude."""
     mask = torch.zeros_like(flat, dtype=torch.bool)
@@ -56,15 +60,18 @@ class Targets:
 
     @classmethod
     def of(cls, networks: Sequence[dict[str, torch.Tensor]], variant: VariantConfig,
-           chain: Sequence[Link] = ()) -> Targets:
+           chain: Sequence[Link] = (), device: torch.device | None = None) -> Targets:
+        """The targets, prepared on `device`: the CPU by default, where the layout is built
+        (Targets.to moves them after); the networks' own device for the faithful INNR, whose
+        standardisation has always been computed there (a sum's digits depend on the device)."""
+        device = torch.device("cpu") if device is None else device
         stored = []
         for params in networks:
-            # prepared on the CPU, where the layout is built; Targets.to moves them after
-            params = OrderedDict((k, v.detach().float().cpu()) for k, v in params.items())
+            params = OrderedDict((k, v.detach().float().to(device)) for k, v in params.items())
             if variant.permute:
                 params = OrderedDict(smooth(params, chain)[0])
             stored.append(params)
-        layout = layout_of(stored[0], variant)
+        layout = moved(layout_of(stored[0], variant), device)
         flat = torch.stack([flatten_params(p) for p in stored])  # [M, N]
         outlier = torch.stack([outlier_mask(f, variant.outliers) for f in flat])
         inliers = [f[~o] for f, o in zip(flat, outlier, strict=True)]
@@ -77,13 +84,28 @@ class Targets:
         return cls(layout, values, weight, mean, std, outlier,
                    torch.where(outlier, flat, 0.0), stored)
 
+    @classmethod
+    def for_decoding(cls, shapes: dict[str, Sequence[int]], variant: VariantConfig, mean: float,
+                     std: float, outlier_index: torch.Tensor | None = None,
+                     outlier_values: torch.Tensor | None = None) -> Targets:
+        """What decoding one stored network needs, without its weights: the layout of tensors of
+        `shapes`, the standardisation and the outliers (the loss's values left empty)."""
+        like = OrderedDict((k, torch.zeros(tuple(s))) for k, s in shapes.items())
+        layout = layout_of(like, variant)
+        n = sum(p.numel() for p in like.values())
+        outlier, values = torch.zeros(1, n, dtype=torch.bool), torch.zeros(1, n)
+        if outlier_index is not None:
+            outlier[0, outlier_index] = True
+            values[0, outlier_index] = outlier_values
+        empty = torch.zeros(1, layout.rows * layout.head)
+        return cls(layout, empty, empty, torch.tensor([[mean]]), torch.tensor([[std]]), outlier,
+                   values, [like])
+
     def to(self, device: torch.device) -> Targets:
-        moved = {k: getattr(self, k).to(device) for k in
-                 ("values", "weight", "mean", "std", "outlier", "outlier_values")}
-        layout = Layout(self.layout.coords.to(device), self.layout.slot.to(device),
-                        self.layout.head)
+        tensors = {k: getattr(self, k).to(device) for k in
+                   ("values", "weight", "mean", "std", "outlier", "outlier_values")}
         stored = [OrderedDict((k, v.to(device)) for k, v in p.items()) for p in self.stored]
-        return Targets(layout, stored=stored, **moved)
+        return Targets(moved(self.layout, device), stored=stored, **tensors)
 
     def __len__(self) -> int:
         return len(self.stored)

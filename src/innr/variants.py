@@ -13,6 +13,10 @@ mini-batches of `batch_rows` rows of which a share `magnitude_share` is drawn in
 each row's L1 norm (NeRN: large kernels matter most) and the rest uniformly.
 Stage 2 (distillation, Choi et al. 2024): `distill_steps` of KL(network || rebuilt network) on
 synthetic inputs (never the data), plus `distill_mse` times the stage-1 loss over every row.
+
+The faithful INNR is one point of this space, `faithful_variant(cfg.innr)`: the same targets,
+predictor and decoding; innr.fit fits it one network at a time, resumably, with a step backend
+of innr.steps (innr.perf's fast step where it applies), which `fit` here does not use.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from innr.config import VariantConfig
+from innr.config import INNRConfig, VariantConfig
 from innr.distil import check_finite, distil, kl_loss
-from innr.predictors import build_predictor, count_params, width_for_budget
+from innr.predictors import build_predictor, predictor_size, width_for_budget
 from innr.progress import Progress
 from innr.quantise import straight_through
 from innr.runtime import seed_everything
@@ -36,6 +40,15 @@ from innr.size import BITS
 from innr.target import Targets
 
 # --- the predictor and its size --------------------------------------------------------------
+
+def faithful_variant(innr: INNRConfig) -> VariantConfig:
+    """The original's INNR as a point of the variant space: a per-weight SIREN of `innr`'s
+    shape and frequencies, fitted full batch by Adam at a constant lr (innr.fit.fit_innr fits
+    it, with a step backend of innr.steps)."""
+    return VariantConfig(scheme="weight", predictor="siren", depth=innr.layers,
+                         width=innr.hidden, w0_initial=innr.w0_initial, w0=innr.w0, c=innr.c,
+                         lr=innr.lr, lr_schedule="constant", steps=innr.steps)
+
 
 def predictor_shape(variant: VariantConfig, targets: Targets, width: int) -> dict:
     return {"dim_in": targets.layout.coords.shape[1], "width": width, "depth": variant.depth,
@@ -52,7 +65,7 @@ def width_for(variant: VariantConfig, targets: Targets, budget: int) -> int:
 
 
 def predictor_params(variant: VariantConfig, targets: Targets, width: int) -> int:
-    return count_params(variant.predictor, levels=variant.levels,
+    return predictor_size(variant.predictor, levels=variant.levels,
                         **predictor_shape(variant, targets, width))
 
 
@@ -271,6 +284,13 @@ def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
     progress.close()
     history["seconds"] = time.perf_counter() - start
     return stack, history
+
+
+def rebuild_one(predictor: nn.Module, targets: Targets) -> dict[str, torch.Tensor]:
+    """The weights of the one network of `targets` as `predictor` rebuilds them."""
+    with torch.no_grad():
+        decoded = targets.decode(predictor(targets.layout.coords)[None])
+    return {k: v[0] for k, v in decoded.items()}
 
 
 def rebuild(stack: Stack, targets: Targets) -> list[dict[str, torch.Tensor]]:

@@ -1,131 +1,40 @@
 """What every experiment script shares: arguments, the seed loop, results files, aggregates.
 
 An experiment is a function `run(ctx, seed) -> {"metrics": {...}, "details": {...}}`. This
-module gives it a Context (config, device, store, data splits loaded once, and each seed's
-networks), skips seeds whose results file is already complete, records provenance next to every
-result, marks a diverged seed as failed instead of stopping the others, and writes the aggregate
-over seeds.
+module gives it a Workbench (innr.experiments.workbench: config, device, store, data splits and
+CNNs loaded once, each seed's networks), skips seeds whose results file is already complete,
+wraps every result in the envelope (config, hash, provenance, times), marks a diverged seed as
+failed instead of stopping the others, and writes the aggregate over seeds.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 import torch
-from torch import nn
 
 from innr import cli
 from innr.config import Config, ConfigError, load_config
-from innr.coordinates import flatten_params
-from innr.fit import (
-    DivergenceError,
-    INNRProblem,
-    Split,
-    get_cnn,
-    get_innr,
-    load_splits,
-    rebuilt_classifier,
-)
-from innr.metrics import Classifier, accuracy, logits_of, weight_error
-from innr.predictors.siren import Siren
+from innr.experiments.workbench import Clock, Workbench, envelope
 from innr.progress import time_left
 from innr.runtime import (
-    describe,
     git_state,
     keep_freed_memory,
     pick_device,
     set_deterministic,
 )
-from innr.size import count_params
 from innr.stats import summary
+from innr.steps import DivergenceError
 from innr.store import Store, atomic_write_text, check_writable, read_json, write_json
-from innr.yardsticks import noisy, pruned
 
-Experiment = Callable[["Context", int], dict]
-
-
-@dataclass
-class Networks:
-    """A seed's CNN, its INNR and the network rebuilt from the INNR."""
-
-    cnn: nn.Module
-    cnn_history: dict
-    siren: Siren
-    problem: INNRProblem  # coordinates, targets, standardisation, the CNN's tensors
-    innr_history: dict
-    rebuilt_params: dict[str, torch.Tensor]  # the CNN's state_dict as the INNR rebuilds it
-
-    @property
-    def rebuilt(self) -> Classifier:
-        return rebuilt_classifier(self.cnn, self.rebuilt_params)
-
-    @property
-    def pruned(self) -> Classifier:
-        """The CNN magnitude-pruned to the INNR's parameter count (innr.yardsticks)."""
-        return rebuilt_classifier(self.cnn, pruned(self.cnn, count_params(self.siren)))
-
-    def noisy(self, seed: int) -> Classifier:
-        """The CNN plus Gaussian noise as large as the INNR's weight error (innr.yardsticks)."""
-        error = weight_error(flatten_params(self.problem.like),
-                             flatten_params(self.rebuilt_params))["rel_l2"]
-        return rebuilt_classifier(self.cnn, noisy(self.problem.like, error, seed))
-
-    def test_logits(self, test: Split) -> tuple[torch.Tensor, torch.Tensor]:
-        """The CNN's and the rebuilt network's logits on the test split."""
-        return logits_of(self.cnn, test.inputs), logits_of(self.rebuilt, test.inputs)
+Experiment = Callable[[Workbench, int], dict]
 
 
-def accuracies(logits_cnn: torch.Tensor, logits_rebuilt: torch.Tensor,
-                    labels: torch.Tensor) -> dict:
-    """The two test accuracies every claim reports, under the names the results use."""
-    return {"accuracy_original": accuracy(logits_cnn, labels),
-            "accuracy_rebuilt": accuracy(logits_rebuilt, labels)}
-
-
-@dataclass
-class Context:
-    config: Config
-    store: Store
-    device: object = field(default=None)
-
-    @cached_property
-    def splits(self) -> tuple[Split, Split]:
-        return load_splits(self.config, self.device)
-
-    def cnn(self, seed: int) -> tuple[nn.Module, dict]:
-        """The trained CNN of `seed` and its history (trained once, then cached)."""
-        train, test = self.splits
-        return get_cnn(self.config, seed, self.store, train, test)
-
-    def networks(self, seed: int) -> Networks:
-        """The CNN of `seed`, its INNR (fitted once, then cached) and the rebuilt network."""
-        cnn, cnn_history = self.cnn(seed)
-        siren, problem, innr_history = get_innr(self.config, seed, self.store, cnn,
-                                                self.splits[1])
-        return Networks(cnn, cnn_history, siren, problem, innr_history, problem.rebuild(siren))
-
-    def control_seed(self, seed: int) -> int:
-        """The independently trained CNN paired with source `seed` (config.control_seeds)."""
-        control = self.config.control_of(seed)
-        if control is None:
-            raise ConfigError(f"config {self.config.name!r} lists no control_seeds: add one "
-                              f"seed per source seed, none of them in seeds")
-        return control
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def run_seed(name: str, run: Experiment, ctx: Context, seed: int) -> tuple[dict, bool]:
+def run_seed(name: str, run: Experiment, ctx: Workbench, seed: int) -> tuple[dict, bool]:
     """Run one seed and write its results file, or load its finished results; returns the
     results and whether they were computed now."""
     path = ctx.store.result(name, seed)
@@ -136,23 +45,21 @@ def run_seed(name: str, run: Experiment, ctx: Context, seed: int) -> tuple[dict,
     if previous is not None:
         print(f"{name}: seed {seed}: {path} was made with another config "
               f"({previous.get('config_hash')}); recomputing it")
-    started, t0 = _now(), time.perf_counter()
+    clock = Clock()
     try:
         out = {"status": "ok", **run(ctx, seed)}
     except DivergenceError as e:
         print(f"warning: {name}: seed {seed} failed: {e}", file=sys.stderr)
         out = {"status": "failed", "error": str(e), "metrics": {}, "details": {}}
     result = {"experiment": name, "seed": seed, **out,
-              "config": ctx.config.to_dict(), "config_hash": ctx.config.hash(),
-              "provenance": describe(ctx.device), "started": started, "finished": _now(),
-              "wall_seconds": time.perf_counter() - t0, "complete": True}
+              **envelope(ctx.config, ctx.config.hash(), ctx.device, clock)}
     write_json(path, result)
     print(f"{name}: seed {seed} {out['status']} in {result['wall_seconds']:.1f} s -> {path}",
           flush=True)
     return result, True
 
 
-def run_seeds(name: str, run: Experiment, ctx: Context, seeds: Sequence[int]) -> None:
+def run_seeds(name: str, run: Experiment, ctx: Workbench, seeds: Sequence[int]) -> None:
     """Every seed in turn; after each one run here, how many are left and about how long."""
     ran: list[float] = []
     for i, seed in enumerate(seeds):
@@ -209,8 +116,8 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
         if unknown:
             raise ConfigError(f"--seeds {unknown} are not among the seeds {covered} that {name} "
                               f"covers in {args.config}")
-        ctx = Context(config, *start(config, args.results))
-        _ = ctx.splits  # bad data stops here, before anything is written
+        ctx = Workbench(config, *start(config, args.results))
+        ctx.splits()  # bad data stops here, before anything is written
         with ctx.store.lock():
             run_seeds(name, run, ctx, seeds)
             every = [r for s in covered if (r := read_json(ctx.store.result(name, s)))

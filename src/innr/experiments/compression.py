@@ -14,7 +14,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from innr.experiments.common import Context, accuracies, main
+from innr.experiments.common import main
+from innr.experiments.workbench import Workbench, accuracies
 from innr.metrics import accuracy, logits_of
 from innr.size import count_params
 from innr.stats import paired_test, summary
@@ -33,12 +34,12 @@ def compression_metrics(params_cnn: int, params_innr: int, acc: dict,
             "pruned_gap": acc["accuracy_original"] - accuracy_pruned}
 
 
-def run(ctx: Context, seed: int) -> dict:
+def run(ctx: Workbench, seed: int) -> dict:
     nets = ctx.networks(seed)
-    test = ctx.splits[1]
+    test = ctx.splits()[1]
     acc = accuracies(*nets.test_logits(test), test.labels)
     return {"metrics": compression_metrics(count_params(nets.cnn), count_params(nets.siren), acc,
-                                           accuracy(logits_of(nets.pruned, test.inputs),
+                                           accuracy(logits_of(nets.pruned_cnn, test.inputs),
                                                     test.labels)),
             "details": {}}
 

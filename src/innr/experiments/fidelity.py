@@ -17,7 +17,8 @@ import sys
 import torch
 
 from innr.coordinates import flatten_params
-from innr.experiments.common import Context, accuracies, main
+from innr.experiments.common import main
+from innr.experiments.workbench import Workbench, accuracies
 from innr.metrics import accuracy, agreement, logits_of, weight_error
 
 SCATTER_POINTS = 4000  # weights kept for the true-vs-rebuilt scatter (a fixed, seeded subset)
@@ -33,15 +34,15 @@ def yardstick_metrics(logits_cnn: torch.Tensor, yardsticks: dict[str, torch.Tens
     return metrics
 
 
-def run(ctx: Context, seed: int) -> dict:
+def run(ctx: Workbench, seed: int) -> dict:
     nets = ctx.networks(seed)
     control, _ = ctx.cnn(ctx.control_seed(seed))
-    true, rebuilt = nets.problem.like, nets.rebuilt_params
-    logits_cnn, logits_rebuilt = nets.test_logits(ctx.splits[1])
-    test = ctx.splits[1]
+    true, rebuilt = nets.weights, nets.rebuilt_params
+    logits_cnn, logits_rebuilt = nets.test_logits(ctx.splits()[1])
+    test = ctx.splits()[1]
     yardsticks = {"control": logits_of(control, test.inputs),
-                  "pruned": logits_of(nets.pruned, test.inputs),
-                  "noise": logits_of(nets.noisy(seed), test.inputs)}
+                  "pruned": logits_of(nets.pruned_cnn, test.inputs),
+                  "noise": logits_of(nets.noisy_cnn(seed), test.inputs)}
 
     per_layer = [{"layer": name, **weight_error(true[name], rebuilt[name])} for name in true]
     overall = weight_error(flatten_params(true), flatten_params(rebuilt))
@@ -52,7 +53,7 @@ def run(ctx: Context, seed: int) -> dict:
         "metrics": {
             **{f"weight_{k}": v for k, v in overall.items() if k != "n"},
             **agreement(logits_cnn, logits_rebuilt),
-            **accuracies(logits_cnn, logits_rebuilt, ctx.splits[1].labels),
+            **accuracies(logits_cnn, logits_rebuilt, ctx.splits()[1].labels),
             "final_fit_loss": nets.innr_history["loss"][-1],
             **yardstick_metrics(logits_cnn, yardsticks, test.labels),
         },

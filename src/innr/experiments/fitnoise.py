@@ -21,11 +21,13 @@ from collections.abc import Sequence
 
 from innr.config import Config
 from innr.coordinates import flatten_params
-from innr.experiments.common import Context, main
+from innr.experiments.common import main
+from innr.experiments.workbench import Workbench, evaluate
 from innr.fit import get_innr, rebuilt_classifier
-from innr.metrics import accuracy, agreement, logits_of, weight_error
+from innr.metrics import accuracy, logits_of, weight_error
 from innr.stats import summary, variance_components
 from innr.store import Store, write_json
+from innr.variants import rebuild_one
 
 METRICS = ("accuracy_rebuilt", "top1_agreement", "weight_rel_l2")
 
@@ -49,21 +51,18 @@ def variants(config: Config, seed: int) -> dict[str, Config]:
     return out
 
 
-def run(ctx: Context, seed: int) -> dict:
+def run(ctx: Workbench, seed: int) -> dict:
     cnn, _ = ctx.cnn(seed)
-    test = ctx.splits[1]
+    test = ctx.splits()[1]
     logits_cnn = logits_of(cnn, test.inputs)
     fits, rebuilt_weights = {}, {}
     for name, config in variants(ctx.config, seed).items():
-        siren, problem, history = get_innr(config, seed, ctx.store, cnn, test)
-        params = problem.rebuild(siren)
+        siren, targets, history = get_innr(config, seed, ctx.store, cnn, test)
+        params = rebuild_one(siren, targets)
         logits = logits_of(rebuilt_classifier(cnn, params), test.inputs)
         rebuilt_weights[name] = flatten_params(params)
-        fits[name] = {"accuracy_rebuilt": accuracy(logits, test.labels),
-                      "top1_agreement": agreement(logits_cnn, logits)["top1_agreement"],
-                      "weight_rel_l2": weight_error(flatten_params(problem.like),
-                                                    rebuilt_weights[name])["rel_l2"],
-                      "step": history["step"]}
+        scores = evaluate(logits_cnn, logits, test.labels, (targets.stored[0], params))
+        fits[name] = {**{k: scores[k] for k in METRICS}, "step": history["step"]}
     # how far apart two fits of one CNN land, relative to the CNN's weights
     apart = {f"{name}_vs_run_rel_l2": weight_error(rebuilt_weights["run"], w)["rel_l2"]
              for name, w in rebuilt_weights.items() if name != "run"}

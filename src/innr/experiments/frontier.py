@@ -32,23 +32,23 @@ from torch import nn
 
 from innr import cli
 from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
-from innr.experiments.ablation import Ablation, Arm, budget_label, evaluate, run_selection
-from innr.experiments.common import _now
-from innr.fit import INNRProblem, build_siren, get_cnn
+from innr.experiments.selection import run_selection
+from innr.experiments.workbench import Arm, Clock, Workbench, budget_label, evaluate
+from innr.fit import get_cnn, innr_targets, new_siren
 from innr.methods import Compressed, Compression, get
 from innr.methods.narrow_cnn import narrow_channels
-from innr.metrics import accuracy, agreement, logits_of
+from innr.metrics import accuracy, logits_of
 from innr.permutations import chain_of
 from innr.runtime import describe, git_state, keep_freed_memory, pick_device, set_deterministic
 from innr.size import BITS, budget_bits, count_params
 from innr.store import Store, check_writable, read_json, write_json
 from innr.sweep import EXECUTORS, run_sweep
 from innr.target import Targets
-from innr.variants import Stack, SyntheticInputs, rebuild, synthetic_inputs
+from innr.variants import Stack, SyntheticInputs, rebuild, rebuild_one, synthetic_inputs
 
 # --- the points ------------------------------------------------------------------------------
 
-def points(config: Config) -> list[dict]:
+def frontier_points(config: Config) -> list[dict]:
     """Every (method, budget, seed) of the config's frontier."""
     f = config.frontier
     out = []
@@ -96,38 +96,37 @@ class Frontier:
 
     def __init__(self, config: Config, results: Path | None):
         self.config, self.results = config, results
-        self._ab: Ablation | None = None
+        self._bench: Workbench | None = None
 
     def __getstate__(self) -> dict:  # a submitted job carries the config, not loaded data
-        return {"config": self.config, "results": self.results, "_ab": None}
+        return {"config": self.config, "results": self.results, "_bench": None}
 
     @property
-    def ab(self) -> Ablation:
-        if self._ab is None:
+    def bench(self) -> Workbench:
+        if self._bench is None:
             set_deterministic()
             keep_freed_memory()
             device = pick_device(self.config.device, self.config.allow_tf32)
-            self._ab = Ablation(self.config, Store(self.config.name, self.results), device)
-        return self._ab
+            self._bench = Workbench(self.config, Store(self.config.name, self.results), device)
+        return self._bench
 
     def cnn(self, seed: int) -> nn.Module:
-        return self.ab.cnns("report")[self.config.seeds.index(seed)]
+        return self.bench.cnn(seed)[0]
 
     def __call__(self, batch: list[dict]) -> list[dict]:
-        started, t0 = _now(), time.perf_counter()
+        clock = Clock()
         method = batch[0]["method"]
         if method == "cnn":
-            self.ab.cnns("report")  # trains what is missing, once per seed
-            test = self.ab.splits("report")[1]
+            self.bench.cnns("report")  # trains what is missing, once per seed
+            test = self.bench.splits("report")[1]
             out = [{"accuracy": accuracy(logits_of(self.cnn(p["seed"]), test.inputs),
                                          test.labels)} for p in batch]
         elif method == "selection":
-            out = [{"selection": run_selection(self.ab)}]
+            out = [{"selection": run_selection(self.bench)}]
         else:
             out = get(method).run(self, batch)
-        stamp = {"config_hash": self.config.ablation_hash(), "started": started,
-                 "finished": _now(), "job_seconds": time.perf_counter() - t0,
-                 "provenance": describe(self.ab.device)}
+        stamp = {"config_hash": self.config.ablation_hash(), **clock.times("job_seconds"),
+                 "provenance": describe(self.bench.device)}
         uses_data = method not in ("cnn", "selection") and get(method).uses_data
         return [{**r, **stamp, "uses_data": uses_data} for r in out]
 
@@ -135,16 +134,17 @@ class Frontier:
     def innr(self, batch: list[dict]) -> list[dict]:
         method, budget = batch[0]["method"], batch[0]["budget"]
         seeds = [p["seed"] for p in batch]
-        selection = read_json(self.ab.store.root / "ablation" / "selection.json")
+        selection = read_json(self.bench.store.root / "ablation" / "selection.json")
         if method == "innr_faithful":
-            body = self.ab.faithful(Arm("report", "faithful", budget), seeds)
+            body = self.bench.faithful_fit(Arm("report", "faithful", budget), seeds)
             decode = self.faithful_decoder(body["width"])
         else:
             variant = variant_of(VariantConfig(), selection["best"])
             bits = batch[0].get("bits", 0)
             body = self.reused(budget, seeds) if not bits else None
             if body is None:
-                body = self.ab.variant(Arm("report", f"{method}", budget, variant), seeds, bits)
+                body = self.bench.variant_fit(Arm("report", f"{method}", budget, variant), seeds,
+                                              bits)
             decode = self.variant_decoder(variant, body["width"], bits)
         seconds = median_seconds(decode, self.config.frontier.decode_repeats)
         shared = {k: body[k] for k in ("width", "predictor_params", "stored_bits", "budget_bits")}
@@ -154,7 +154,7 @@ class Frontier:
     def reused(self, budget: float, seeds: Sequence[int]) -> dict | None:
         """The ablation's own fit of its best variant at `budget`, if it made one for these
         seeds with this config (the same variant, seeds and code: the same numbers)."""
-        arm = read_json(self.ab.store.root / "ablation" / Arm("report", "best", budget).file)
+        arm = read_json(self.bench.store.root / "ablation" / Arm("report", "best", budget).file)
         if (arm is None or arm.get("config_hash") != self.config.ablation_hash()
                 or not all(str(s) in arm["per_seed"] for s in seeds)):
             return None
@@ -163,15 +163,15 @@ class Frontier:
     def variant_decoder(self, variant: VariantConfig, width: int, bits: int):
         cnn = self.cnn(self.config.seeds[0])
         targets = Targets.of([cnn.state_dict()], variant, chain_of(cnn) if variant.permute
-                             else ()).to(self.ab.device)
-        stack = Stack.init(variant, targets, width, [0], self.ab.device, bits)
+                             else ()).to(self.bench.device)
+        stack = Stack.init(variant, targets, width, [0], self.bench.device, bits)
         return lambda: rebuild(stack, targets)
 
     def faithful_decoder(self, width: int):
-        problem = INNRProblem.of(self.cnn(self.config.seeds[0]))
-        siren = build_siren(dataclasses.replace(self.config.innr, hidden=width))
-        siren = siren.to(self.ab.device)
-        return lambda: problem.rebuild(siren)
+        innr = dataclasses.replace(self.config.innr, hidden=width)
+        targets = innr_targets(innr, self.cnn(self.config.seeds[0]))
+        siren = new_siren(innr).to(self.bench.device)
+        return lambda: rebuild_one(siren, targets)
 
     # the data-free baselines
     def baseline(self, method: Compression, point: dict) -> dict:
@@ -186,9 +186,7 @@ class Frontier:
         t0 = time.perf_counter()
         params = method.tune(self, cnn, c, seed)
         fit_seconds = time.perf_counter() - t0
-        test = self.ab.splits("report")[1]
-        logits_cnn = self.ab.cnn_logits("report", seed, cnn)
-        return {**evaluate(cnn, like, params, test, logits_cnn), "fits": True,
+        return {**self.bench.evaluate("report", seed, cnn, like, params), "fits": True,
                 "stored_bits": c.bits, "budget_bits": allowed, "setting": c.setting,
                 "params": method.kept(c), "fit_seconds": fit_seconds,
                 "decode_seconds": median_seconds(method.decoder(c, like),
@@ -197,14 +195,14 @@ class Frontier:
     def distillation(self) -> tuple[VariantConfig, SyntheticInputs]:
         """The INNR's distillation settings and its synthetic inputs, for a distilled baseline."""
         variant = self.best_variant()
-        test = self.ab.splits("report")[1]
+        test = self.bench.splits("report")[1]
         return variant, synthetic_inputs(variant.distill_inputs, tuple(test.inputs.shape[1:]),
                                          self.config.data.mean, self.config.data.std)
 
     def best_variant(self) -> VariantConfig:
         """The distillation the INNR gets: the best variant's, or (if the selection left it
         out) the ablation's distillation idea on top of it."""
-        selection = read_json(self.ab.store.root / "ablation" / "selection.json")
+        selection = read_json(self.bench.store.root / "ablation" / "selection.json")
         if selection is None:
             raise ConfigError("the distilled baselines use the best variant's distillation "
                               "settings; run the ablation's selection first (the frontier's "
@@ -222,18 +220,14 @@ class Frontier:
         seed, c = point["seed"], narrow_channels(self.config, point["budget"])
         narrow = dataclasses.replace(self.config, cnn=dataclasses.replace(self.config.cnn,
                                                                           channels=c))
-        train, test = self.ab.splits("report")
+        train, test = self.bench.splits("report")
         t0 = time.perf_counter()
-        model, _ = get_cnn(narrow, seed, self.ab.store, train, test)
+        model, _ = get_cnn(narrow, seed, self.bench.store, train, test)
         fit_seconds = time.perf_counter() - t0
         logits = logits_of(model, test.inputs)
-        logits_cnn = self.ab.cnn_logits("report", seed, self.cnn(seed))
-        acc_cnn, acc = accuracy(logits_cnn, test.labels), accuracy(logits, test.labels)
+        logits_cnn = self.bench.cnn_logits("report", seed, self.cnn(seed))
         n = count_params(model)
-        return {"accuracy_original": acc_cnn, "accuracy_rebuilt": acc,
-                "accuracy_gap": acc_cnn - acc,
-                "top1_agreement": agreement(logits_cnn, logits)["top1_agreement"],
-                "snr_db": None, "weight_rel_l2": None, "fits": True, "stored_bits": n * BITS,
+        return {**evaluate(logits_cnn, logits, test.labels), "fits": True, "stored_bits": n * BITS,
                 "budget_bits": budget_bits(point["budget"], count_params(self.cnn(seed))),
                 "params": n, "setting": {"channels": c}, "fit_seconds": fit_seconds,
                 "decode_seconds": 0.0}
@@ -264,7 +258,7 @@ def run_frontier(job: Frontier, executor: str, folder: Path, parameters: dict | 
                          batch_of=batch, valid=valid, parallel=config.frontier.parallel)
 
     t0 = time.perf_counter()
-    every = points(config)
+    every = frontier_points(config)
     print(f"frontier: {len(every)} points, {len({batch_of(p) for p in every})} jobs "
           f"({executor})", flush=True)
     sweep([{"dataset": config.name, "method": "cnn", "seed": s} for s in config.seeds],
@@ -297,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_writable(store.root)
         git_state()
         job = Frontier(config, args.results)
-        job.ab.splits("report")  # bad data stops here; the inline jobs reuse what it loaded
+        job.bench.splits("report")  # bad data stops here; the inline jobs reuse what it loaded
         parameters = {"slurm_partition": args.slurm_partition} if args.slurm_partition else {}
         run_frontier(job, executor, store.root / "frontier" / "submitit", parameters)
 

@@ -25,7 +25,8 @@ import torch
 
 from innr.attacks import gradient_sign, perturb, random_sign, transfer_rate
 from innr.config import AttackConfig, DataConfig
-from innr.experiments.common import Context, main
+from innr.experiments.common import main
+from innr.experiments.workbench import Workbench
 from innr.fit import Split
 from innr.metrics import Classifier, logits_of
 from innr.progress import Progress
@@ -119,14 +120,14 @@ def metrics_of(records: list[dict], noise: list[dict] = ()) -> dict:
     return metrics
 
 
-def run(ctx: Context, seed: int) -> dict:
+def run(ctx: Workbench, seed: int) -> dict:
     control_seed = ctx.control_seed(seed)
     nets = ctx.networks(seed)
     control, _ = ctx.cnn(control_seed)
     models = {"original": nets.cnn, "rebuilt": nets.rebuilt, "control": control}
-    records, examples = attack(models, ctx.splits[1], ctx.config.attack, ctx.config.data,
+    records, examples = attack(models, ctx.splits()[1], ctx.config.attack, ctx.config.data,
                                what=f"FGSM seed {seed}")
-    noise = noise_baseline(models, ctx.splits[1], ctx.config.attack, ctx.config.data, seed)
+    noise = noise_baseline(models, ctx.splits()[1], ctx.config.attack, ctx.config.data, seed)
     return {"metrics": metrics_of(records, noise),
             "details": {"records": records, "examples": examples, "noise": noise,
                         "control_seed": control_seed}}

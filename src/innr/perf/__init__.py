@@ -1,14 +1,15 @@
-"""The speed layer: the INNR fit's full-batch step without autograd, and its benchmark.
+"""The speed layer: the INNR fit's full-batch step without autograd.
 
     from innr.perf import SirenStep
     step = SirenStep(siren, opt, coords, targets, build="compiled")
     loss = step()  # one optimizer step on the MSE; the loss stays a device tensor (no sync)
 
 Fitting the INNR is thousands of full-batch steps of a SIREN over every weight of the CNN, most
-of a reproduction's time. The science (innr.fit) states the step as autograd computes it
-(`innr.fit.autograd_step`, the reference); this layer computes the same gradient faster and is
-tested against that reference (tests/test_fast.py, tests/test_native.py). Nothing else in the
-package imports it except innr.fit, where a fit runs.
+of a reproduction's time. The science states the step as autograd computes it
+(`innr.steps.AutogradStep`, the reference); this layer computes the same gradient faster and is
+tested against that reference (tests/test_perf.py, tests/test_native.py). It is one of the step
+backends of innr.steps, which imports it where a fit runs (and innr.bench measures it); it
+imports nothing of the package when it runs (the SIREN's class only for type hints).
 
 How (step.py): the coordinates are cut into equal chunks (the padding masked out of the loss);
 `chunk_grads` writes a chunk's forward and backward out by hand (each layer keeps its sin and
@@ -31,7 +32,7 @@ Builds round differently (sum order, polynomial sin/cos, fused multiply-adds), s
 depend on the build, and the build on the CPU: results record which build ran. On a GPU one
 chunk is the whole batch and the "native" build does not apply.
 
-`python -m innr.perf.bench` measures each build against the machine's matmul rate and the
+`python -m innr.bench` measures each build against the machine's matmul rate and the
 autograd step, and where the time goes; its numbers are in its output, not here.
 """
 

@@ -22,11 +22,15 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from innr.perf.sincos import COS_COEFFICIENTS, PI_PARTS, SIN_COEFFICIENTS
 from innr.predictors.siren import Siren
+
+if TYPE_CHECKING:  # only the SIREN's shape is read: the speed layer imports no science
+    from innr.predictors.siren import Siren
 
 SOURCE = Path(__file__).parent / "csrc" / "siren_chunk.cpp"
 FLAGS = ["-O3", "-mavx512f", "-mavx512dq", "-mfma", "-ffp-contract=fast", "-shared", "-fPIC"]

@@ -8,6 +8,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +16,9 @@ import torch.nn.functional as F
 from innr.perf.native import NativeChunk, NativeUnavailable, unsupported
 from innr.perf.sincos import exact_sincos, sincos
 from innr.predictors.siren import Siren
+
+if TYPE_CHECKING:  # only the SIREN's shape is read: the speed layer imports no science
+    from innr.predictors.siren import Siren
 
 BUILDS = ("eager", "inductor", "native", "compiled")  # "compiled": the best of native, inductor
 # Rows per chunk on the CPU: small enough for a chunk's activations to stay near its core,
@@ -185,10 +189,6 @@ class SirenStep:
         if self.build == "native":
             return [torch.cat([p.detach().reshape(-1) for p in self.params])]
         return self.params
-
-    def run_chunk(self, j: int) -> tuple[torch.Tensor, ...]:
-        """Chunk j's loss and gradients on this thread (what one worker does)."""
-        return self.chunks.run(self.fn, j, *self.chunk_args())
 
     @torch.no_grad()
     def grads(self) -> torch.Tensor:

@@ -2,7 +2,7 @@
 registered by name in PREDICTORS (a variant's `predictor`).
 
 Every predictor has one shape, `depth` hidden layers of width `width` and a linear output layer,
-so that predictors are compared at equal parameter budgets: count_params gives the exact size of
+so that predictors are compared at equal parameter budgets: predictor_size gives the exact size of
 each without building it (from its first layer's inputs, `fan_in`), and width_for_budget the
 widest predictor a budget allows; tests hold every registered predictor to its count.
 """
@@ -69,7 +69,7 @@ def build_predictor(kind: str, *, dim_in: int, width: int, depth: int, dim_out: 
     return predictor.build(dim_in, width, depth, dim_out, o)
 
 
-def count_params(kind: str, *, dim_in: int, width: int, depth: int, dim_out: int,
+def predictor_size(kind: str, *, dim_in: int, width: int, depth: int, dim_out: int,
                  **options) -> int:
     """The exact parameter count of build_predictor(kind, ...), without building it."""
     o = Options(**options)
@@ -82,7 +82,7 @@ def width_for_budget(budget: int, kind: str, *, dim_in: int, depth: int, dim_out
                      **options) -> int:
     """The largest width whose predictor has at most `budget` parameters (32 bits each)."""
     def size(width: int) -> int:
-        return count_params(kind, dim_in=dim_in, width=width, depth=depth, dim_out=dim_out,
+        return predictor_size(kind, dim_in=dim_in, width=width, depth=depth, dim_out=dim_out,
                             **options)
 
     width = largest(lambda w: size(w) <= budget, 1)  # the size grows with the width

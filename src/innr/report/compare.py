@@ -45,7 +45,7 @@ from innr.published import MANIFEST_NAME, sha256
 from innr.report import load, verdicts
 from innr.report.formats import exact, num, pct, pct_points
 from innr.report.load import Criteria, OriginalStudy
-from innr.report.publish import configs_of
+from innr.report.release import configs_of
 from innr.report.tables import Table
 from innr.stats import welch
 from innr.store import atomic_write_text, check_writable

@@ -313,7 +313,7 @@ def load_pilot(path: Path) -> dict | None:
 
 
 def load_bench(path: Path) -> dict | None:
-    """innr.perf.bench's results file, or None when it was not written (or is not its JSON)."""
+    """innr.bench's results file, or None when it was not written (or is not its JSON)."""
     return _json_with_list(path, "rows")
 
 
@@ -382,16 +382,6 @@ def transfer_records(res: Results) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["seed", "direction", "protocol", "eps", "source", "target",
                                         "accuracy", "transfer_rate"])
     return frame.astype({"accuracy": float, "transfer_rate": float})
-
-
-def transfer_at(res: Results, protocol: str, eps: float, column: str = "transfer_rate"
-                ) -> dict[tuple[str, str], list[float]]:
-    """(direction, target) -> `column` at one protocol and eps, one value per ok seed in seed
-    order (so that two lists pair by seed)."""
-    df = transfer_records(res)
-    at = df[(df["protocol"] == protocol) & (df["eps"] == eps)].sort_values("seed", kind="stable")
-    return {key: group[column].tolist()
-            for key, group in at.groupby(["direction", "target"], sort=False)}
 
 
 def seconds(res: Results) -> pd.DataFrame:

@@ -61,7 +61,7 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
     data = load.load_bench(bench)
     if data is not None:
         where = tables.bench_machine(data) or "this machine"
-        lines += ["", f"From the benchmark (`python -m innr.perf.bench`, one run on {where}):",
+        lines += ["", f"From the benchmark (`python -m innr.bench`, one run on {where}):",
                   "", *tables.bench(data).markdown()]
     if not any(r["provenance"]["device"].startswith("cuda") for r in res.all()):
         lines += ["", "No GPU run has been recorded yet: `./run_all.sh` on a CUDA machine "

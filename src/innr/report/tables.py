@@ -385,7 +385,7 @@ def failures(res: Results) -> Table:
 
 
 def bench(data: dict) -> Table:
-    """innr.perf.bench's file: each measurement's time, throughput and ratios, then the wall
+    """innr.bench's file: each measurement's time, throughput and ratios, then the wall
     time of every stage of the quick reproduction."""
     def cell(r: dict, key: str, fmt) -> str:
         return fmt(r[key]) if finite(r.get(key)) else ""
@@ -400,7 +400,7 @@ def bench(data: dict) -> Table:
 
 
 def bench_machine(data: dict) -> str | None:
-    """Where innr.perf.bench ran, in words ("Intel Xeon, 2 threads, AVX512, torch 2.13.0"):
+    """Where innr.bench ran, in words ("Intel Xeon, 2 threads, AVX512, torch 2.13.0"):
     its ratios are this machine's, not the code's alone."""
     m = data.get("machine")
     if not isinstance(m, dict):

@@ -1,4 +1,4 @@
-"""Publishing a run (innr.report.publish), reading what was published (innr.published) and
+"""Publishing a run (innr.report.release), reading what was published (innr.published) and
 holding a rerun against it (innr.report.compare)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch
 from innr import published
 from innr.config import ConfigError, load_config
 from innr.coordinates import flatten_params
-from innr.report import compare, publish
+from innr.report import compare, release
 
 from .conftest import QUICK
 
@@ -22,14 +22,14 @@ from .conftest import QUICK
 def quick_published(quick_results, tmp_path_factory):
     """The quick run published into a folder of its own (the run is left untouched)."""
     to = tmp_path_factory.mktemp("published") / "published"
-    publish.publish(QUICK, quick_results.parent, bench=to / "no-bench.json", to=to)
+    release.release(QUICK, quick_results.parent, bench=to / "no-bench.json", to=to)
     return to
 
 
 def test_publish_copies_every_results_file_and_lists_it(quick_results, quick_published):
     manifest = published.read_manifest(quick_published)
     copied = {f"results/quick/{p.relative_to(quick_results).as_posix()}"
-              for p in publish.results_files(quick_results)}
+              for p in release.results_files(quick_results)}
     assert copied and copied <= set(manifest["files"])
     assert not any("/cache/" in f or f.endswith(".lock") for f in manifest["files"])
     for rel in copied:
@@ -94,9 +94,9 @@ def test_an_unfinished_run_is_not_published(quick_results, tmp_path):
     (run / "quick" / "transfer" / "seed_1235.json").unlink()
     to = tmp_path / "published"
     with pytest.raises(ConfigError, match=r"quick/transfer: seeds 1235 have no results"):
-        publish.publish(QUICK, run, to=to)
+        release.release(QUICK, run, to=to)
     assert not to.exists()
-    assert publish.main(["--config", str(QUICK), "--results", str(run), "--to", str(to)]) == 2
+    assert release.main(["--config", str(QUICK), "--results", str(run), "--to", str(to)]) == 2
 
 
 def test_a_network_missing_from_the_cache_stops_the_publication(quick_results, tmp_path):
@@ -105,7 +105,7 @@ def test_a_network_missing_from_the_cache_stops_the_publication(quick_results, t
     for p in (run / "quick" / "cache").glob("innr_*seed1235.*"):
         p.unlink()
     with pytest.raises(ConfigError, match="INNR of seed 1235 is not in the cache"):
-        publish.publish(QUICK, run, to=tmp_path / "published")
+        release.release(QUICK, run, to=tmp_path / "published")
 
 
 # --- compare ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Publish a finished run into experiments/published/: its results files as written, the full
 configuration's trained networks (weights only), the benchmark, and a manifest of them all.
 
-    python -m innr.report.publish [--config experiments/full.toml] [--results DIR]
+    python -m innr.report.release [--config experiments/full.toml] [--results DIR]
                                   [--bench FILE] [--to DIR]
 
 Only a finished run is published: every seed of every claim, the fit noise, the ablation and
@@ -133,7 +133,7 @@ def _run(records: list[dict]) -> dict:
             "finished": max((r["finished"] for r in records if "finished" in r), default=None)}
 
 
-def publish(config_path: Path, results: Path | None = None, bench: Path = BENCH_RESULTS,
+def release(config_path: Path, results: Path | None = None, bench: Path = BENCH_RESULTS,
             to: Path = PUBLISHED) -> Path:
     """Write the published folder `to` from the results under `results`; returns the manifest.
 
@@ -193,13 +193,13 @@ def publish(config_path: Path, results: Path | None = None, bench: Path = BENCH_
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    p = cli.parser("innr.report.publish", __doc__, config=FULL_CONFIG, results=True,
+    p = cli.parser("innr.report.release", __doc__, config=FULL_CONFIG, results=True,
                    bench=BENCH_RESULTS)
     p.add_argument("--to", type=Path, default=PUBLISHED,
                    help=f"the published folder to replace (default {shown(PUBLISHED)})")
 
     def body(args: argparse.Namespace) -> None:
-        manifest = publish(args.config, args.results, args.bench, args.to)
+        manifest = release(args.config, args.results, args.bench, args.to)
         n = len(json.loads(manifest.read_text())["files"])
         print(f"published {n} files; manifest {shown(manifest)}")
 

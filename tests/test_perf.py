@@ -12,11 +12,12 @@ import warnings
 import pytest
 import torch
 
+from innr import fit
 from innr.config import INNRConfig
-from innr.fit import AutogradStep, build_siren
 from innr.perf import SirenStep
 from innr.perf.sincos import sincos
 from innr.predictors.siren import Siren
+from innr.steps import AutogradStep
 
 N = 301  # not a multiple of the chunk sizes below, so the last chunk is padded
 
@@ -29,7 +30,7 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
 
 def narrow(layers: int = 3, **kw) -> Siren:
     """The original's w0s (100 pi first, then 1) on a narrow net."""
-    return build_siren(INNRConfig(hidden=16, layers=layers, **kw))
+    return fit.new_siren(INNRConfig(hidden=16, layers=layers, **kw))
 
 
 def new_siren(seed: int = 1) -> tuple[Siren, torch.optim.Adam]:
@@ -121,16 +122,16 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(data, monkeypatch):
 
 
 def test_benchmark_counts_the_original_sirens_matmul_flops():
-    from innr.perf.bench import step_flops
+    from innr.bench import step_flops
 
     # 5 -> 64, 11 x 64 -> 64, 64 -> 1 over 62,240 coordinates: ~16.9 GFLOP a step
-    flops = step_flops(build_siren(INNRConfig()), 62_240)
+    flops = step_flops(fit.new_siren(INNRConfig()), 62_240)
     macs = 5 * 64 + 11 * 64 * 64 + 64
     assert flops == 2 * 62_240 * (2 * macs + macs - 5 * 64) and round(flops / 1e9, 1) == 16.9
 
 
 def test_step_bound_is_the_cores_chunk_rate_over_the_matmul_rate():
-    from innr.perf.bench import MATMUL_N, bound_rows
+    from innr.bench import MATMUL_N, bound_rows
 
     matmul = 0.05  # all cores; one core alone takes twice as long: perfect scaling
     flops, n, rows, cores = 16.9e9, 62_240, 2008, 2

@@ -1,14 +1,14 @@
 """How close the INNR fit step runs to this machine's matrix-multiply limit, and what each
 stage of a reproduction costs.
 
-    python -m innr.perf.bench [--quick-config experiments/quick.toml] [--skip-reproduction]
+    python -m innr.bench [--quick-config experiments/quick.toml] [--skip-reproduction]
                               [--out benchmarks/results/bench.json] [--repeats 9]
 
 One run measures, on the CPU (or the GPU that `device = "auto"` picks):
 - the float32 matmul rate of a large square matmul;
 - the INNR fit step on the original's problem (the 62,240 weights of MnistExampleNet(32), random
   weights; the original's SIREN), as GFLOP/s of its matmuls (forward + backward) and as a ratio
-  to the matmul rate: the autograd reference (innr.fit.AutogradStep) and innr.perf's builds
+  to the matmul rate: the autograd reference (innr.steps.AutogradStep) and innr.perf's builds
   (eager, compiled, inductor; inductor without the thread pool); what inductor's build would
   reach with its MKL matmuls alone (same chunks and threads, no elementwise work) on the step's
   own inputs and on inputs that stay in cache; and, on a CPU with several cores, as many seeds
@@ -53,11 +53,13 @@ from innr import cli
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.datasets import DATASETS, DataError, load
-from innr.fit import AutogradStep, INNRProblem, Split, build_siren, prepare, train_cnn
+from innr.fit import Split, innr_targets, new_siren, prepare, train_cnn
 from innr.paths import BENCH_RESULTS, QUICK_CONFIG, REPO_ROOT
 from innr.perf.step import CHUNK, RowChunks, SirenStep, chunk_params, compile_chunk
 from innr.runtime import describe, keep_freed_memory, pick_device
+from innr.steps import AutogradStep
 from innr.store import check_writable, write_json
+from innr.target import Targets
 
 MATMUL_N = 2048  # large enough for a BLAS's peak rate on a few cores, quick enough to repeat
 CNN_BATCHES = 20  # batches timed per CNN epoch estimate; an epoch of 60,000 images has 118
@@ -135,10 +137,10 @@ class MatmulsOnly:
         self.chunks.map(self.fn, *self.params)
 
 
-def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
+def fit_steps(targets: Targets, cfg: INNRConfig, device: torch.device
               ) -> dict[str, tuple[Callable[[], torch.Tensor], float]]:
     """name -> (step, warm-up seconds: construction, compilation and the first step)."""
-    data = (problem.coords, problem.targets)
+    data = (targets.layout.coords, targets.values[0])
     makers = {
         "INNR step, autograd (original loop)": lambda s, o: AutogradStep(s, o, *data),
         "INNR step, fast eager": lambda s, o: SirenStep(s, o, *data, build="eager"),
@@ -154,7 +156,7 @@ def fit_steps(problem: INNRProblem, cfg: INNRConfig, device: torch.device
     steps = {}
     for name, make in makers.items():
         torch.manual_seed(0)
-        siren = build_siren(cfg).to(device)
+        siren = new_siren(cfg).to(device)
         opt = torch.optim.Adam(siren.parameters(), lr=cfg.lr)
         start = time.perf_counter()
         step = make(siren, opt)
@@ -169,11 +171,11 @@ def _seed_worker(seed: int, conn) -> None:
     torch.set_num_threads(1)
     keep_freed_memory()
     torch.manual_seed(seed)
-    problem = INNRProblem.of(MnistExampleNet(32))
+    targets = innr_targets(INNRConfig(), MnistExampleNet(32))
     cfg = INNRConfig()
-    siren = build_siren(cfg)
-    step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr), problem.coords,
-                     problem.targets, build="compiled")
+    siren = new_siren(cfg)
+    step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr), targets.layout.coords,
+                     targets.values[0], build="compiled")
     step()
     conn.send("ready")
     while conn.recv() is not None:
@@ -226,7 +228,7 @@ class OneCore:
             torch.set_num_threads(threads)
 
 
-def one_core_chunk(problem: INNRProblem, cfg: INNRConfig) -> tuple[OneCore, int]:
+def one_core_chunk(targets: Targets, cfg: INNRConfig) -> tuple[OneCore, int]:
     """The compiled step's chunk (its first, as many times as the step has chunks) on one
     core, with no pool, no optimizer and nothing else running: a core of the full step, which
     shares the machine and does more, does no better. Returns the call and its rows."""
@@ -234,9 +236,9 @@ def one_core_chunk(problem: INNRProblem, cfg: INNRConfig) -> tuple[OneCore, int]
     torch.set_num_threads(1)  # compiled for one thread, like the pool's workers
     try:
         torch.manual_seed(0)
-        siren = build_siren(cfg)
+        siren = new_siren(cfg)
         step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr),
-                         problem.coords, problem.targets, build="compiled")
+                         targets.layout.coords, targets.values[0], build="compiled")
     finally:
         torch.set_num_threads(threads)
     args = step.chunk_args()
@@ -244,11 +246,11 @@ def one_core_chunk(problem: INNRProblem, cfg: INNRConfig) -> tuple[OneCore, int]
             step.chunks.size)
 
 
-def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeats: int
+def time_fit(targets: Targets, cfg: INNRConfig, device: torch.device, repeats: int
              ) -> tuple[list[dict], dict]:
     """Rows for the matmul rate and each step, medians over interleaved rounds; the samples."""
     a, b = (torch.randn(MATMUL_N, MATMUL_N, device=device) for _ in range(2))
-    steps = fit_steps(problem, cfg, device)
+    steps = fit_steps(targets, cfg, device)
     seeds = {name: 1 for name in steps}  # seeds stepped per call
     parallel, alone, cores = None, {}, torch.get_num_threads()
     if device.type == "cpu" and cores > 1:
@@ -256,7 +258,7 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
         parallel = SeedsAtOnce(cores)
         name = f"INNR step, {cores} seeds at once ({cores} processes x 1 core)"
         steps[name], seeds[name] = (parallel, time.perf_counter() - start), cores
-        chunk, chunk_rows = one_core_chunk(problem, cfg)
+        chunk, chunk_rows = one_core_chunk(targets, cfg)
         alone = {"matmul": OneCore(lambda: a @ b, times=3), "chunk": chunk}
     samples = {"matmul": [], **{name: [] for name in steps},
                **{f"one core: {name}": [] for name in alone}}
@@ -281,7 +283,7 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
             parallel.close()
     matmul = statistics.median(samples["matmul"])
     rate = 2 * MATMUL_N**3 / matmul / 1e9
-    flops = step_flops(build_siren(cfg), len(problem.coords))
+    flops = step_flops(new_siren(cfg), len(targets.layout.coords))
     reference = statistics.median(samples["INNR step, autograd (original loop)"])
     rows = [{"name": f"float32 matmul {MATMUL_N}x{MATMUL_N}", "seconds": matmul,
              "gflops": rate, "ratio_to_matmul": 1.0}]
@@ -296,8 +298,8 @@ def time_fit(problem: INNRProblem, cfg: INNRConfig, device: torch.device, repeat
     if alone:
         rows += bound_rows(statistics.median(samples["one core: matmul"]),
                            statistics.median(samples["one core: chunk"]), chunk_rows,
-                           len(problem.coords), flops, matmul, cores)
-    return rows, {"step_gflop": flops / 1e9, "n_coordinates": len(problem.coords),
+                           len(targets.layout.coords), flops, matmul, cores)
+    return rows, {"step_gflop": flops / 1e9, "n_coordinates": len(targets.layout.coords),
                   "samples_seconds": samples}
 
 
@@ -438,7 +440,7 @@ def print_table(rows: list[dict], stages: list[dict]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    p = cli.parser("innr.perf.bench", __doc__, config=False)
+    p = cli.parser("innr.bench", __doc__, config=False)
     p.add_argument("--quick-config", type=Path, default=QUICK_CONFIG,
                    help="the config of the timed quick reproduction (default "
                         "experiments/quick.toml)")
@@ -459,8 +461,8 @@ def _main(args: argparse.Namespace) -> int:
     device = pick_device("auto")
     info = {**machine(device), "keep_freed_memory": kept}
     torch.manual_seed(0)
-    problem = INNRProblem.of(MnistExampleNet(32).to(device))
-    rows, fit = time_fit(problem, INNRConfig(), device, args.repeats)
+    targets = innr_targets(INNRConfig(), MnistExampleNet(32).to(device))
+    rows, fit = time_fit(targets, INNRConfig(), device, args.repeats)
     rows += kernel_fit_rows(device, args.repeats, rows[0]["gflops"])
     rows.append(cnn_epoch_seconds(device))
     stages = [] if args.skip_reproduction else reproduction_stages(args.quick_config)
