@@ -85,3 +85,36 @@ def test_bad_arguments_stop_with_a_message(capsys, tmp_path):
         ablation.main(["--config", str(QUICK), "--seeds", "1234", "--results", str(tmp_path)])
     assert stop.value.code == 2
     assert "unrecognized arguments: --seeds 1234" in capsys.readouterr().err
+
+
+def test_selection_keeps_each_ideas_best_alternative_and_combines_the_winners():
+    from innr.experiments.selection import select
+
+    config = load_config(QUICK)
+    scores = {"w0_30": 0.5, "w0_100": 0.6, "predictor_0": 0.55, "predictor_1": 0.65,
+              "permute_0": 0.62, "sampling_0": 0.58, "outliers_0": 0.61, "distill_0": 0.5,
+              "best": 0.7}
+
+    class Bench:  # every arm scored by name, nothing fitted
+        times: list[float] = []
+
+        def __init__(self):
+            self.config, self.ran = config, []
+
+        def seeds(self, stage):
+            return [1]
+
+        def variant_fit(self, arm):
+            raise AssertionError("not called: run() is replaced")
+
+        def run(self, arm, position, body_of):
+            self.ran.append(arm)
+            return {"per_seed": {"1": {"accuracy_rebuilt": scores[arm.name]}}}
+
+    bench = Bench()
+    chosen = select(bench)
+    assert chosen["w0_initial"] == 100.0 and chosen["base_score"] == 0.6
+    assert chosen["ideas"]["predictor"]["alternative"] == 1
+    assert chosen["best_ideas"] == ["predictor", "permute", "outliers"]
+    assert chosen["best"]["permute"] and chosen["best"]["predictor"] == "pe_mlp"
+    assert [a.name for a in bench.ran][-1] == "best" and len(bench.ran) == len(scores)

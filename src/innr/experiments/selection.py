@@ -32,13 +32,13 @@ def select(bench: Workbench) -> dict:
     sweep = {f"w0_{w:g}": variant_of(a.base, {"w0_initial": w}) for w in a.w0_sweep}
     total = len(sweep) + sum(len(alts) for alts in a.ideas.values()) + 1
 
-    def score(arm: Arm, i: int) -> float:
+    def mean_accuracy(arm: Arm, i: int) -> float:
         """The arm's mean validation accuracy, run as arm i of the stage."""
         times = bench.times
         eta = f", {time_left(total - i, sum(times), len(times))}" if times else ""
         return mean_of(bench.run(arm, f"[selection {i + 1}/{total}{eta}]", bench.variant_fit))
 
-    scores = {name: score(Arm("select", name, budget, v), i)
+    scores = {name: mean_accuracy(Arm("select", name, budget, v), i)
               for i, (name, v) in enumerate(sweep.items())}
     best_w0 = max(a.w0_sweep, key=lambda w: scores[f"w0_{w:g}"])
     base = variant_of(a.base, {"w0_initial": best_w0})
@@ -48,7 +48,7 @@ def select(bench: Workbench) -> dict:
         options = []
         for j, override in enumerate(alts):
             arm = Arm("select", f"{idea}_{j}", budget, variant_of(base, override))
-            options.append((score(arm, i), j))
+            options.append((mean_accuracy(arm, i), j))
             scores[arm.name] = options[-1][0]
             i += 1
         score, j = max(options)
@@ -62,7 +62,7 @@ def select(bench: Workbench) -> dict:
             best_ideas.append(idea)
             fields |= set(chosen[idea]["override"])
     best = variant_of(base, *(chosen[idea]["override"] for idea in best_ideas))
-    scores["best"] = score(Arm("select", "best", budget, best), i)
+    scores["best"] = mean_accuracy(Arm("select", "best", budget, best), i)
     return {"w0_initial": best_w0, "base": dataclasses.asdict(base), "base_score": base_score,
             "ideas": chosen, "best_ideas": best_ideas, "best": dataclasses.asdict(best),
             "scores": scores, "budget": budget, "seeds": bench.seeds("select"), "complete": True}
