@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 import torch
 
 from innr.perf.sincos import COS_COEFFICIENTS, PI_PARTS, SIN_COEFFICIENTS
-from innr.predictors.siren import Siren
 
 if TYPE_CHECKING:  # only the SIREN's shape is read: the speed layer imports no science
     from innr.predictors.siren import Siren

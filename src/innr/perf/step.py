@@ -15,7 +15,6 @@ import torch.nn.functional as F
 
 from innr.perf.native import NativeChunk, NativeUnavailable, unsupported
 from innr.perf.sincos import exact_sincos, sincos
-from innr.predictors.siren import Siren
 
 if TYPE_CHECKING:  # only the SIREN's shape is read: the speed layer imports no science
     from innr.predictors.siren import Siren
