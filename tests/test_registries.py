@@ -94,7 +94,7 @@ def test_a_registered_dataset_and_architecture_run_the_frontier(toy, tmp_path):
                           *sets]) == 0
     config = load_config(QUICK_CONFIG, [a for a in toy + sets if a != "--set"])
     results = [read_json(frontier.path_of(Store("quick", tmp_path), p))
-               for p in frontier.points(config)]
+               for p in frontier.frontier_points(config)]
     assert {r["point"]["method"] for r in results} == {"innr_best", "pruned", "narrow_cnn"}
     assert all(r["status"] == "ok" and r["stored_bits"] <= r["budget_bits"] for r in results)
 
