@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from innr import cli
+from innr import bench, cli
 from innr.config import ConfigError
 from innr.experiments import ablation, common, fidelity, frontier
-from innr.perf import bench
 from innr.report import __main__ as report
-from innr.report import compare, pilot, publish, readme
+from innr.report import compare, pilot, readme, release
 from innr.store import Store, atomic_write_text, write_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +26,7 @@ QUICK = REPO / "experiments" / "quick.toml"
 ENTRY_POINTS = {
     "experiments": lambda argv: common.main("fidelity", fidelity.run, argv),
     "ablation": ablation.main, "frontier": frontier.main, "report": report.main,
-    "compare": compare.main, "publish": publish.main, "readme": readme.main,
+    "compare": compare.main, "release": release.main, "readme": readme.main,
     "pilot": pilot.main, "bench": bench.main,
 }
 
