@@ -17,11 +17,11 @@ from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import VariantConfig, load_config
 from innr.distil import distilled, kl_loss
 from innr.experiments import frontier
-from innr.fit import DivergenceError
 from innr.methods import Compressed, Compression, get
 from innr.methods.narrow_cnn import narrow_channels
 from innr.paths import QUICK_CONFIG
 from innr.size import BITS, budget_bits, count_params
+from innr.steps import DivergenceError
 from innr.store import Store, read_json
 from innr.target import Targets
 from innr.variants import predictor_bits, synthetic_inputs, width_for_bits
@@ -142,7 +142,7 @@ def test_a_method_registered_outside_runs_through_the_frontier(tmp_path, half):
     store = Store("quick", tmp_path)
     config = quick(*overrides)
     results = {(r["point"]["budget"], r["point"]["seed"]): r for r in
-               (read_json(frontier.path_of(store, p)) for p in frontier.points(config))}
+               (read_json(frontier.path_of(store, p)) for p in frontier.frontier_points(config))}
     assert len(results) == 4 and all(r["status"] == "ok" for r in results.values())
     for seed in config.seeds:  # 16 of 32 bits a weight: fits half the bytes, not a quarter
         assert not results[0.25, seed]["fits"]

@@ -18,7 +18,7 @@ One file format for every INNR, FORMAT ("innr/2"): a dict of tensors, numbers an
 `torch.load(path, weights_only=True)` reads without running code, with the keys of INNR's
 fields beside "format" (dtypes as names, "float32"). innr.load also reads the two formats before
 it: "innr/1" (the same without dtypes and tied) and "innr-siren/1", the faithful SIREN of
-innr.report.publish, in which experiments/published/ holds its networks.
+innr.report.release, in which experiments/published/ holds its networks.
 """
 
 from __future__ import annotations
