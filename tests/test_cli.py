@@ -73,13 +73,13 @@ def test_ctrl_c_stops_an_experiment_with_one_line_and_exit_code_130(tmp_path):
     # the experiment's data loading is made to wait, from outside, until the signal comes
     script = textwrap.dedent(f"""
         import sys, time
-        from innr.experiments import common, fidelity
+        from innr.experiments import common, fidelity, workbench
 
         def wait(*args):
             print("ready", flush=True)
             time.sleep(60)
 
-        common.load_splits = wait
+        workbench.load_splits = wait
         sys.exit(common.main("fidelity", fidelity.run,
                              ["--config", {str(QUICK)!r}, "--results", {str(tmp_path)!r}]))
     """)
