@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
+from innr.config import ConfigError
 from innr.experiments.workbench import budget_label
 from innr.paths import CRITERIA
 from innr.report import __main__ as cli
@@ -220,6 +221,19 @@ def test_the_summary_says_plainly_where_innr_stands():
 def test_the_declared_frontier_criteria_load():
     c = load.load_criteria(CRITERIA)
     assert c.frontier["alpha"] == 0.05 and c.frontier["rationale"] and c.frontier["declared"]
+    amended = c.frontier["amendment"]  # issue 26: declared before the amended frontier runs
+    assert amended["declared"].startswith("2026-12-03") and amended["sizes"] == "coded"
+    assert amended["budgets"][0] == 0.01 and 0.7425 in amended["budgets"]
+    assert set(amended["margins"]) == {"MNIST", "Fashion-MNIST"}
+
+
+def test_an_amendment_out_of_range_stops(tmp_path):
+    text = CRITERIA.read_text()
+    for good, bad in [("sizes = \"coded\"", "sizes = \"bytes\""),
+                      ("\"MNIST\" = 0.005", "\"MNIST\" = -0.005")]:
+        (tmp_path / "c.toml").write_text(text.replace(good, bad))
+        with pytest.raises(ConfigError, match="amendment"):
+            load.load_criteria(tmp_path / "c.toml")
 
 
 # --- the report, from results files ----------------------------------------------------------
@@ -305,6 +319,8 @@ def test_the_report_has_the_frontier_section(with_frontier):
     assert "narrow CNN (uses data)" in section
     assert r"Section~\ref{sec:frontier}" in text.split(r"\end{abstract}")[0]
     assert r"\bibitem{strumpler}" in text and r"\cite{coin}" in section
+    assert r"\paragraph{Amended criteria, for the frontier's next run.}" in section
+    assert r"MNIST 0.5\%; Fashion-MNIST 0.5\%" in section
     for suffix in (".pdf", ".png"):
         assert (with_frontier["dirs"]["figures_dir"] / f"frontier{suffix}").stat().st_size > 1000
 

@@ -283,7 +283,24 @@ def _frontier_criteria(raw: dict | None) -> dict:
     if raw is None:
         return {}
     return {"declared": raw["declared"], "seen_before": raw["seen_before"],
-            "rationale": raw["rationale"], "alpha": float(raw["alpha"])}
+            "rationale": raw["rationale"], "alpha": float(raw["alpha"]),
+            "amendment": _frontier_amendment(raw.get("amendment"))}
+
+
+def _frontier_amendment(raw: dict | None) -> dict:
+    """[frontier.amendment]: the rule declared for frontier runs after the published one."""
+    if raw is None:
+        return {}
+    margins = {label: float(m) for label, m in raw["equivalence_margin"].items()}
+    budgets = tuple(float(b) for b in raw["budgets"])
+    if not (0 < float(raw["alpha"]) < 0.5 and margins and min(margins.values()) > 0
+            and budgets and all(0 < b <= 1 for b in budgets)
+            and raw["sizes"] in ("coded", "raw")):
+        raise KeyError("[frontier.amendment]: alpha in (0, 0.5), positive margins, budgets in "
+                       "(0, 1] and sizes 'coded' or 'raw'")
+    return {"declared": raw["declared"], "seen_before": raw["seen_before"],
+            "rationale": raw["rationale"], "alpha": float(raw["alpha"]),
+            "margins": margins, "budgets": budgets, "sizes": raw["sizes"]}
 
 
 TOLERANCES = ("accuracy", "transfer", "relative", "counted")  # kinds of number (compare)

@@ -322,7 +322,18 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
         "alpha": exact(criteria.frontier["alpha"]),
         "declared": criteria.frontier["declared"],
         "seen_before": criteria.frontier["seen_before"],
-        "rationale": criteria.frontier["rationale"]}
+        "rationale": criteria.frontier["rationale"],
+        "amendment": _amendment(criteria.frontier.get("amendment"))}
+
+
+def _amendment(declared: dict | None) -> dict | None:
+    """[frontier.amendment] as the report prints it (numbers formatted here, not typed)."""
+    if not declared:
+        return None
+    return {**declared, "alpha": exact(declared["alpha"]),
+            "margins": "; ".join(f"{label} {pct(m, 1)}"
+                                 for label, m in declared["margins"].items()),
+            "budgets": ", ".join(budget_text(b) for b in declared["budgets"])}
 
 
 def _slip(study: OriginalStudy) -> dict | None:
