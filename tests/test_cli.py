@@ -18,7 +18,7 @@ from innr.config import ConfigError
 from innr.experiments import ablation, common, fidelity, frontier
 from innr.report import __main__ as report
 from innr.report import compare, pilot, readme, release
-from innr.store import Store, atomic_write_text, write_json
+from innr.store import Store, atomic_write_text, check_writable, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = REPO / "experiments" / "quick.toml"
@@ -106,6 +106,15 @@ def test_an_unwritable_results_folder_stops_before_any_work(name, tmp_path, monk
     blocker.write_text("")
     assert ENTRY_POINTS[name](["--config", str(QUICK), "--results", str(blocker)]) == 2
     assert capsys.readouterr().err == f"error: cannot write to {blocker}/quick: Not a directory\n"
+
+
+def test_the_writable_check_makes_no_folder(tmp_path):
+    # a run that stops later on bad data must leave nothing behind (tests/test_faults.py)
+    check_writable(tmp_path / "results" / "quick")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError, match="Not a directory"):
+        (tmp_path / "a file").write_text("")
+        check_writable(tmp_path / "a file" / "below")
 
 
 def _mode(path: Path) -> int:

@@ -71,11 +71,16 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def check_writable(folder: Path) -> None:
-    """Make `folder` and write a file in it, so that a run stops at once, not at its first
-    save, when it cannot write there."""
+    """Write a temporary file in `folder`, or in its nearest existing parent, so that a run
+    stops at once, not at its first save, when it cannot write there. It makes no folder:
+    a run that stops later on bad input leaves nothing behind."""
+    probe = Path(folder).absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()
+        if not probe.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+        tempfile.TemporaryFile(dir=probe).close()
     except OSError as e:
         raise OSError(f"cannot write to {folder}: {e.strerror}") from None
 
