@@ -83,8 +83,11 @@ def test_ctrl_c_stops_an_experiment_with_one_line_and_exit_code_130(tmp_path):
         sys.exit(common.main("fidelity", fidelity.run,
                              ["--config", {str(QUICK)!r}, "--results", {str(tmp_path)!r}]))
     """)
+    # as from a shell: Python turns SIGINT into KeyboardInterrupt only when it does not start
+    # with SIGINT ignored, which an earlier test in this process may have left behind
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline() == "ready\n"
         proc.send_signal(signal.SIGINT)

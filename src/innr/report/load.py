@@ -262,6 +262,9 @@ def load_criteria(path: Path) -> Criteria:
     if not (0 < out.alpha < 0.5 and 0 < out.power < 1 and 0 < out.margin < 1
             and 0 < out.frontier.get("alpha", out.alpha) < 0.5):
         raise ConfigError(f"{path}: alpha must lie in (0, 0.5), power and margin in (0, 1)")
+    if not _amendment_in_range(out.frontier.get("amendment", {})):
+        raise ConfigError(f"{path}: [frontier.amendment] alpha must lie in (0, 0.5), its margins "
+                          "above 0, its budgets in (0, 1] and sizes be 'coded' or 'raw'")
     rep = out.reproduction
     if rep and not (0 < rep["alpha"] < 0.5 and min(rep["tolerance"].values()) >= 0):
         raise ConfigError(f"{path}: [reproduction] alpha must lie in (0, 0.5), its tolerances "
@@ -291,16 +294,18 @@ def _frontier_amendment(raw: dict | None) -> dict:
     """[frontier.amendment]: the rule declared for frontier runs after the published one."""
     if raw is None:
         return {}
-    margins = {label: float(m) for label, m in raw["equivalence_margin"].items()}
-    budgets = tuple(float(b) for b in raw["budgets"])
-    if not (0 < float(raw["alpha"]) < 0.5 and margins and min(margins.values()) > 0
-            and budgets and all(0 < b <= 1 for b in budgets)
-            and raw["sizes"] in ("coded", "raw")):
-        raise KeyError("[frontier.amendment]: alpha in (0, 0.5), positive margins, budgets in "
-                       "(0, 1] and sizes 'coded' or 'raw'")
     return {"declared": raw["declared"], "seen_before": raw["seen_before"],
             "rationale": raw["rationale"], "alpha": float(raw["alpha"]),
-            "margins": margins, "budgets": budgets, "sizes": raw["sizes"]}
+            "margins": {label: float(m) for label, m in raw["equivalence_margin"].items()},
+            "budgets": tuple(float(b) for b in raw["budgets"]), "sizes": raw["sizes"]}
+
+
+def _amendment_in_range(amended: dict) -> bool:
+    """[frontier.amendment]'s values can be applied (an absent amendment is in range)."""
+    return not amended or (
+        0 < amended["alpha"] < 0.5 and bool(amended["margins"])
+        and min(amended["margins"].values()) > 0 and bool(amended["budgets"])
+        and all(0 < b <= 1 for b in amended["budgets"]) and amended["sizes"] in ("coded", "raw"))
 
 
 TOLERANCES = ("accuracy", "transfer", "relative", "counted")  # kinds of number (compare)
