@@ -29,12 +29,16 @@ Params = dict[str, torch.Tensor]
 
 @dataclass(frozen=True)
 class Compressed:
-    """The weights a method gives the CNN, and the bits it stores to give them."""
+    """The weights a method gives the CNN, the bits it stores to give them (raw: each value at
+    its width, before entropy coding) and what it would write to disk (`stored`: integer codes in
+    the smallest integer dtype, float32 scales or values, indices; innr.coding.pack makes the
+    file, whose length is the coded size)."""
 
     method: str
     params: Params
     bits: int
     setting: dict = field(default_factory=dict)
+    stored: Params = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
