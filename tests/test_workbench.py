@@ -63,10 +63,11 @@ def test_the_evaluation_has_the_results_keys_in_order():
 def test_the_envelope_says_how_a_result_was_made():
     config = Config(name="t")
     stamp = envelope(config, config.hash(), torch.device("cpu"), Clock())
+    work = ["flops", "matmul_flops_per_second", "compute_share"]  # innr.compute.record
     assert list(stamp) == ["config", "config_hash", "provenance", "started", "finished",
-                           "wall_seconds", "complete"]
+                           "wall_seconds", *work, "complete"]
     assert stamp["config"] == config.to_dict() and stamp["wall_seconds"] >= 0
-    assert list(Clock().times("job_seconds")) == ["started", "finished", "job_seconds"]
+    assert list(Clock().times("job_seconds")) == ["started", "finished", "job_seconds", *work]
 
 
 def test_a_cnn_is_loaded_once_per_run(monkeypatch):

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from innr import compute
 from innr.architectures import build_cnn
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.coordinates import DIMS
@@ -83,6 +84,9 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
         history = state["history"]
     n = len(train.labels)
     batches = math.ceil(n / cfg.batch_size)
+    shape = tuple(train.inputs.shape[1:])  # an epoch's work: n images trained, the test passed
+    epoch_flops = (n * compute.training_flops(model, shape)
+                   + len(test.labels) * compute.forward_flops(model, shape))
     progress = Progress(f"CNN seed {seed}", cfg.epochs * batches, "batch",
                         done=len(history["epoch"]) * batches)
     for epoch in range(len(history["epoch"]), cfg.epochs):
@@ -101,6 +105,7 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
             total += loss.detach() * len(idx)
             progress.update(progress.done + 1, f"epoch {epoch + 1}/{cfg.epochs}")
         mean_loss = float(total) / n
+        compute.add(epoch_flops)
         if not math.isfinite(mean_loss):
             progress.close("stopped")
             raise DivergenceError(f"seed {seed}: CNN loss became non-finite in epoch {epoch + 1};"
@@ -188,6 +193,7 @@ def fit_innr(cfg: INNRConfig, seed: int, targets: Targets, evaluate=None,
     ran = history.get("step")  # the build decides the last digits: say which one ran
     history["step"] = step.build if ran in (None, step.build) else f"{ran}, then {step.build}"
     steps_done = len(history["loss"])
+    step_flops = compute.fit_step_flops(siren, *targets.layout.coords.shape)
     progress = Progress(f"INNR seed {seed}", cfg.steps, "step", done=steps_done)
     while steps_done < cfg.steps:
         start = time.perf_counter()
@@ -201,6 +207,7 @@ def fit_innr(cfg: INNRConfig, seed: int, targets: Targets, evaluate=None,
             raise DivergenceError(f"seed {seed}: INNR loss became non-finite at step "
                                   f"{steps_done + bad[0] + 1}; lower innr.lr (now {cfg.lr})")
         history["loss"] += losses
+        compute.add(step_flops * len(losses))
         steps_done = stop
         if evaluate is not None and (steps_done % cfg.eval_every == 0
                                      or steps_done == cfg.steps):
@@ -223,6 +230,7 @@ def get_innr(cfg: Config, seed: int, store: Store, cnn: nn.Module, test: Split
     targets = innr_targets(cfg.innr, cnn)
 
     def evaluate(params: dict[str, torch.Tensor]) -> float:
+        compute.add(len(test.labels) * compute.forward_flops(cnn, tuple(test.inputs.shape[1:])))
         return accuracy(logits_of(rebuilt_classifier(cnn, params), test.inputs), test.labels)
 
     def fit_it(state, checkpoint) -> dict:

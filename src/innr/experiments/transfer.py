@@ -24,6 +24,7 @@ import sys
 import torch
 
 from innr.attacks import gradient_sign, perturb, random_sign, transfer_rate
+from innr.compute import Counted
 from innr.config import AttackConfig, DataConfig
 from innr.experiments.common import main
 from innr.experiments.workbench import Workbench
@@ -124,7 +125,9 @@ def run(ctx: Workbench, seed: int) -> dict:
     control_seed = ctx.control_seed(seed)
     nets = ctx.networks(seed)
     control, _ = ctx.cnn(control_seed)
-    models = {"original": nets.cnn, "rebuilt": nets.rebuilt, "control": control}
+    shape = tuple(ctx.splits()[1].inputs.shape[1:])
+    models = {name: Counted(model, nets.cnn, shape) for name, model in
+              {"original": nets.cnn, "rebuilt": nets.rebuilt, "control": control}.items()}
     records, examples = attack(models, ctx.splits()[1], ctx.config.attack, ctx.config.data,
                                what=f"FGSM seed {seed}")
     noise = noise_baseline(models, ctx.splits()[1], ctx.config.attack, ctx.config.data, seed)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import torch
 from torch import nn
 
+from innr import compute
 from innr.config import Config, ConfigError, VariantConfig
 from innr.coordinates import DIMS, flatten_params
 from innr.datasets import dataset_of, load
@@ -33,6 +34,7 @@ from innr.store import Store, read_json, write_json
 from innr.target import Targets
 from innr.variants import (
     fit,
+    new_predictor,
     predictor_bits,
     predictor_params,
     rebuild,
@@ -50,15 +52,18 @@ def now() -> str:
 
 
 class Clock:
-    """When a piece of work started; `times()` when it ends."""
+    """When a piece of work started and the work counted so far (innr.compute); `times()` when
+    it ends."""
 
     def __init__(self):
-        self.started, self.t0 = now(), time.perf_counter()
+        self.started, self.t0, self.flops0 = now(), time.perf_counter(), compute.METER.flops
 
     def times(self, seconds: str = "wall_seconds") -> dict:
-        """started, finished and the seconds between them (under the name `seconds`)."""
-        return {"started": self.started, "finished": now(),
-                seconds: time.perf_counter() - self.t0}
+        """started, finished and the seconds between them (under the name `seconds`), and the
+        work counted in between with its share of the matmul rate (innr.compute.record)."""
+        elapsed = time.perf_counter() - self.t0
+        return {"started": self.started, "finished": now(), seconds: elapsed,
+                **compute.record(compute.METER.flops - self.flops0, elapsed)}
 
 
 def envelope(config: Config, config_hash: str, device: torch.device, clock: Clock) -> dict:
@@ -148,6 +153,19 @@ class Arm:
         return f"{self.stage}_{budget_label(self.budget)}_{self.name}.json"
 
 
+def fit_flops(v: VariantConfig, targets: Targets, width: int, network: nn.Module,
+              shape: tuple[int, ...]) -> int:
+    """The work of innr.variants.fit for every network of `targets`, counted from one step of
+    one predictor (innr.compute): its rows a step, and in distillation each step's networks
+    (the CNN's training pass through the rebuilt weights, the teacher's forward pass)."""
+    predictor = compute.built_on_meta(lambda: new_predictor(v, targets, width))
+    rows, dim_in = targets.layout.coords.shape
+    fit_rows = compute.fit_step_flops(predictor, v.batch_rows or rows, dim_in)
+    distill = (compute.fit_step_flops(predictor, rows, dim_in) + v.distill_batch * (
+        compute.training_flops(network, shape) + compute.forward_flops(network, shape)))
+    return len(targets) * (v.steps * fit_rows + v.distill_steps * distill)
+
+
 # --- the workbench -----------------------------------------------------------------------------
 
 class Workbench:
@@ -155,6 +173,7 @@ class Workbench:
 
     def __init__(self, config: Config, store: Store, device: torch.device):
         self.config, self.store, self.device = config, store, device
+        compute.start(device)  # the matmul rate every stage's share is taken of, measured once
         self.times: list[float] = []  # seconds of each arm run here (for the time left)
         self._splits: dict[str, tuple[Split, Split]] = {}
         self._cnns: dict[tuple[str, int], tuple[nn.Module, dict]] = {}
@@ -204,8 +223,15 @@ class Workbench:
 
     def cnn_logits(self, stage: str, seed: int, cnn: nn.Module) -> torch.Tensor:
         if (stage, seed) not in self.logits:
-            self.logits[stage, seed] = logits_of(cnn, self.splits(stage)[1].inputs)
+            self.logits[stage, seed] = self.pass_held_out(stage, cnn, cnn)
         return self.logits[stage, seed]
+
+    def pass_held_out(self, stage: str, cnn: nn.Module, network: Classifier) -> torch.Tensor:
+        """The logits of `network` (`cnn`'s architecture) on the stage's held-out split,
+        its work counted (innr.compute)."""
+        inputs = self.splits(stage)[1].inputs
+        compute.add(len(inputs) * compute.forward_flops(cnn, tuple(inputs.shape[1:])))
+        return logits_of(network, inputs)
 
     def networks(self, seed: int) -> Networks:
         """The CNN of `seed`, its INNR (fitted once, then cached) and the rebuilt network."""
@@ -228,7 +254,7 @@ class Workbench:
         """`evaluate` of the network with `params` against the CNN of (stage, seed), whose
         weights `params` approximate (`reference`), on the stage's held-out split."""
         held_out = self.splits(stage)[1]
-        logits = logits_of(rebuilt_classifier(cnn, params), held_out.inputs)
+        logits = self.pass_held_out(stage, cnn, rebuilt_classifier(cnn, params))
         return evaluate(self.cnn_logits(stage, seed, cnn), logits, held_out.labels,
                         (reference, params))
 
@@ -249,6 +275,7 @@ class Workbench:
                                   self.config.data.mean, self.config.data.std)
         stack, history = fit(v, targets, seeds, width, network=cnns[0], inputs=inputs,
                              label=f"{arm.name} {arm.budget:.0%}", bits=bits)
+        compute.add(fit_flops(v, targets, width, cnns[0], tuple(held_out.inputs.shape[1:])))
         per_seed = {}
         for m, (seed, cnn, params) in enumerate(zip(seeds, cnns, rebuild(stack, targets),
                                                     strict=True)):

@@ -1,0 +1,105 @@
+"""The run measures itself: work counted from shapes equals the textbook formulas, the loops
+count what they did, a stage's results file records its work and share, and stages add up to
+the whole run (weighted by wall time, at one rate)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from innr import compute
+from innr.architectures.mnist_example_net import MnistExampleNet
+from innr.config import CNNConfig, Config
+from innr.datasets import load
+from innr.experiments.common import run_seed
+from innr.experiments.workbench import Clock, Workbench
+from innr.fit import prepare, train_cnn
+from innr.store import Store
+
+
+def test_a_matmul_and_a_convolution_count_as_their_formulas():
+    m, k, n = 7, 11, 13
+    a, b = torch.empty(m, k, device="meta"), torch.empty(k, n, device="meta")
+    assert compute.count(lambda: a @ b) == 2 * m * k * n
+    conv = nn.Conv2d(3, 8, 5, bias=False)
+    side = 28 - 5 + 1
+    assert compute.forward_flops(conv, (3, 28, 28)) == 2 * side * side * 8 * 3 * 5 * 5
+
+
+def test_training_counts_the_backward_pass_the_input_gradient_only_what_it_needs():
+    a, b, c = 6, 10, 4
+    mlp = nn.Sequential(nn.Linear(a, b, bias=False), nn.Linear(b, c, bias=False))
+    forward = 2 * a * b + 2 * b * c
+    assert compute.forward_flops(mlp, (a,)) == forward
+    # both weights' gradients and the gradient into the second layer; none into the input
+    assert compute.training_flops(mlp, (a,)) == forward + 2 * a * b + 2 * b * c + 2 * b * c
+    # FGSM: the gradients into each layer's input, none into the weights
+    assert compute.input_gradient_flops(mlp, (a,)) == forward + 2 * b * c + 2 * a * b
+    assert compute.fit_step_flops(mlp, 5, a) == 5 * compute.training_flops(mlp, (a,))
+
+
+def test_counting_touches_neither_the_network_nor_the_random_streams():
+    net = MnistExampleNet(4)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    state = torch.random.get_rng_state()
+    compute.training_flops(net, (1, 28, 28))
+    compute.built_on_meta(lambda: nn.Linear(3, 3))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_a_counted_network_adds_its_passes_to_the_meter():
+    net = MnistExampleNet(4)
+    counted = compute.Counted(net, net, (1, 28, 28))
+    start = compute.METER.flops
+    counted(torch.zeros(3, 1, 28, 28))
+    counted(torch.zeros(2, 1, 28, 28, requires_grad=True)).sum().backward()
+    assert compute.METER.flops - start == 3 * counted.forward + 2 * counted.gradient
+    assert counted.gradient > counted.forward
+
+
+def test_cnn_training_counts_every_epoch_and_test_pass():
+    cfg = Config(name="t")
+    train = prepare(load("", "train").head(96), cfg, torch.device("cpu"))
+    test = prepare(load("", "test").head(40), cfg, torch.device("cpu"))
+    cnn = CNNConfig(channels=2, epochs=2, batch_size=32)
+    start = compute.METER.flops
+    train_cnn(cnn, 0, train, test)
+    net, shape = MnistExampleNet(2), (1, 28, 28)
+    per_epoch = (96 * compute.training_flops(net, shape) + 40 * compute.forward_flops(net, shape))
+    assert compute.METER.flops - start == 2 * per_epoch
+
+
+def test_the_matmul_rate_is_measured_once_and_recorded():
+    rate = compute.start(torch.device("cpu"))
+    assert rate["flops_per_second"] > 0 and rate["side"] == compute.MATMUL_SIDE["cpu"]
+    assert compute.start(torch.device("cpu")) is rate  # once per process
+
+
+def test_a_stage_records_its_work_time_and_share(tmp_path):
+    ctx = Workbench(Config(name="t"), Store("t", tmp_path), torch.device("cpu"))
+    compute.add(123)  # before the stage: not its work
+
+    def stage(ctx, seed):
+        compute.add(10**9)
+        return {"metrics": {}, "details": {}}
+
+    result, computed = run_seed("fidelity", stage, ctx, 1)
+    assert computed and result["flops"] == 10**9
+    rate = result["matmul_flops_per_second"]
+    assert rate == compute.METER.rate["flops_per_second"]
+    assert result["compute_share"] == pytest.approx(10**9 / (result["wall_seconds"] * rate))
+    clock = Clock()
+    assert clock.times()["flops"] == 0 and clock.times()["compute_share"] is None
+
+
+def test_the_whole_runs_share_is_its_stages_weighted_by_wall_time():
+    stages = [(4e9, 2.0, 1e10), (1e9, 3.0, 1e10), (6e9, 1.0, 2e10)]
+    capacity = [t * r for _, t, r in stages]  # what the matmul rate does in each stage's time
+    weights = [c / sum(capacity) for c in capacity]  # wall time, where the rates are equal
+    whole = compute.whole(stages)
+    assert whole == pytest.approx(sum(compute.share(*s) * w
+                                      for s, w in zip(stages, weights, strict=True)))
+    assert whole == pytest.approx(11e9 / (2e10 + 3e10 + 2e10))
+    assert compute.whole([(None, 5.0, 1e10)]) is None  # a run that recorded no work
