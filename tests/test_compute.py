@@ -103,3 +103,27 @@ def test_the_whole_runs_share_is_its_stages_weighted_by_wall_time():
                                       for s, w in zip(stages, weights, strict=True)))
     assert whole == pytest.approx(11e9 / (2e10 + 3e10 + 2e10))
     assert compute.whole([(None, 5.0, 1e10)]) is None  # a run that recorded no work
+
+
+def _record(flops, seconds, rate=1e10) -> dict:
+    return {"wall_seconds": seconds, "flops": flops, "matmul_flops_per_second": rate}
+
+
+def test_the_compute_table_shows_recorded_work_and_never_invents_it(tmp_path):
+    from innr.report import cost
+    from innr.report.load import Results
+
+    runs = {"fidelity": [_record(2e9, 1.0), _record(4e9, 3.0)],
+            "transfer": [_record(3e9, 2.0, 2e10)]}
+    res = Results("t", tmp_path, (1, 2), Config(name="t"), runs)
+    rows, (whole,) = cost.table(res).groups
+    assert rows == [["fidelity", "4.0 s", "6", "15%"], ["transfer", "2.0 s", "3", "8%"]]
+    assert whole == ["whole run", "6.0 s", "9", "11%"]  # 9e9 / (4 s * 1e10 + 2 s * 2e10)
+    assert "10 to 20 GFLOP/s" in cost.caption(res)
+    runs["compression"] = [{"wall_seconds": 5.0}]  # made before the counting
+    rows, (whole,) = cost.table(res).groups
+    assert rows[1] == ["compression", "5.0 s", cost.NOT_RECORDED, cost.NOT_RECORDED]
+    assert whole == ["whole run", "11.0 s", cost.NOT_RECORDED, cost.NOT_RECORDED]
+    published = Results("t", tmp_path, (1,), Config(name="t"),
+                        {"fidelity": [{"wall_seconds": 1}]})
+    assert cost.NOT_RECORDED in cost.caption(published)

@@ -26,7 +26,7 @@ from innr.datasets import dataset_of
 from innr.paths import shown
 from innr.predictors.encoding import ENCODINGS
 from innr.progress import duration
-from innr.report import decide, load, sentences, tables, verdicts
+from innr.report import cost, decide, load, sentences, tables, verdicts
 from innr.report.compare import Comparison, tolerances_text
 from innr.report.formats import (
     LEVEL,
@@ -407,6 +407,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         "slip": _slip(study), "fig": fig, "comparison": _comparison(comparison, criteria),
         "bench": tables.bench(bench) if bench is not None else None,
         "bench_path": shown(bench_path), "bench_machine": bench and tables.bench_machine(bench),
+        "cost": {"caption": cost.caption(res), "table": cost.table(res)},
     }
 
 

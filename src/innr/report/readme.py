@@ -29,7 +29,7 @@ from innr.paths import (
     shown,
 )
 from innr.progress import duration
-from innr.report import decide, load, sentences, tables, verdicts
+from innr.report import cost, decide, load, sentences, tables, verdicts
 from innr.report.formats import LEVEL, budget_text
 from innr.store import atomic_write_text
 
@@ -58,6 +58,7 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
               *tables.wall_times(res).markdown()]
+    lines += ["", cost.caption(res), "", *cost.table(res).markdown()]
     data = load.load_bench(bench)
     if data is not None:
         where = tables.bench_machine(data) or "this machine"

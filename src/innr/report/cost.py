@@ -1,0 +1,86 @@
+"""The compute table: each stage's wall time, the work it counted (innr.compute) and the share
+of the float32 matmul rate it reached, and the whole run's; for the README and the PDF.
+
+A stage whose results files record no work (made before innr.compute) says "not recorded":
+nothing is estimated after the fact.
+"""
+
+from __future__ import annotations
+
+from innr.compute import share, whole
+from innr.progress import duration
+from innr.report import load
+from innr.report.formats import num, pct
+from innr.report.load import Results
+from innr.report.tables import Table
+from innr.store import read_json
+
+NOT_RECORDED = "not recorded"
+WORK = ("flops", "matmul_flops_per_second")  # what innr.compute.record adds to a results file
+
+
+def _frontier_jobs(res: Results) -> list[dict]:
+    """The frontier's jobs (each stamps its points with one Clock): one record per job, its
+    seconds under `wall_seconds`."""
+    f = res.frontier()
+    if f is None:
+        return []
+    jobs = {}
+    for rel in f.index["points"]:
+        p = read_json(res.root / rel)
+        if p is not None and "job_seconds" in p:
+            jobs[p["started"], p["job_seconds"]] = {**p, "wall_seconds": p["job_seconds"]}
+    return list(jobs.values())
+
+
+def stages(res: Results) -> dict[str, list[dict]]:
+    """Each stage that ran: its results records (one per seed, arm or job)."""
+    out = {e: res.runs.get(e, []) for e in (*load.EXPERIMENTS, load.FITNOISE)}
+    ab = res.ablation()
+    out[load.ABLATION] = [] if ab is None else [*ab.selected, *ab.arms]
+    out[load.FRONTIER] = _frontier_jobs(res)
+    return {stage: records for stage, records in out.items() if records}
+
+
+def totals(records: list[dict]) -> tuple[float | None, float, float | None]:
+    """A stage's (flops, wall seconds, matmul rate): the rate of the time's capacity, so that
+    flops / (seconds * rate) is the stage's share; flops None when any record lacks them."""
+    seconds = sum(r["wall_seconds"] for r in records)
+    if not all(r.get(k) is not None for r in records for k in WORK) or not seconds:
+        return None, seconds, None
+    capacity = sum(r["wall_seconds"] * r["matmul_flops_per_second"] for r in records)
+    return sum(r["flops"] for r in records), seconds, capacity / seconds
+
+
+def table(res: Results) -> Table:
+    """Stage, wall time, GFLOP, share of the matmul rate; then the whole run."""
+    def row(label: str, flops, seconds, rate) -> list[str]:
+        if flops is None:
+            return [label, duration(seconds), NOT_RECORDED, NOT_RECORDED]
+        return [label, duration(seconds), num(flops / 1e9), pct(share(flops, seconds, rate), 0)]
+
+    per_stage = {stage: totals(records) for stage, records in stages(res).items()}
+    rows = [row(stage, *t) for stage, t in per_stage.items()]
+    recorded = [t for t in per_stage.values() if t[0] is not None]
+    seconds = sum(t[1] for t in per_stage.values())
+    if recorded and len(recorded) == len(per_stage):
+        run = ["whole run", duration(seconds), num(sum(t[0] for t in recorded) / 1e9),
+               pct(whole(recorded), 0)]
+    else:
+        run = ["whole run", duration(seconds), NOT_RECORDED, NOT_RECORDED]
+    return Table(["stage", "wall time", "GFLOP", "of matmul rate"], [rows, [run]])
+
+
+def caption(res: Results) -> str:
+    """What the table shows, with the matmul rates its shares are of (measured at each
+    process's start), or that these results predate the counting."""
+    found = sorted({r["matmul_flops_per_second"] for records in stages(res).values()
+                    for r in records if r.get("matmul_flops_per_second")})
+    text = ("Compute: each stage's wall time and the work it counted from its shapes "
+            "(matmuls and convolutions, forward and backward), as a share of the float32 matmul "
+            "rate")
+    if not found:
+        return text + f" ({NOT_RECORDED}: these results predate the counting):"
+    low, high = num(found[0] / 1e9), num(found[-1] / 1e9)
+    rate = f"{low} GFLOP/s" if low == high else f"{low} to {high} GFLOP/s"
+    return text + f" measured at the run's start ({rate}):"
