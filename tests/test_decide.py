@@ -136,3 +136,103 @@ def test_the_standing_keeps_every_method_summary_the_references_too():
     s = decide.standing(acc, ["a"], ["r"], ALPHA)
     assert s.accuracy["narrow"] == summary(list(acc["narrow"].values()))
     assert s.winner == "a"  # the reference is never the winner
+
+
+# --- the amended frontier rule: a standing per INNR method ([frontier.amendment]) ---------------
+
+MARGIN = 0.005
+
+
+def shifted(base: dict[int, float], by: float, wobble: float = 0.0) -> dict[int, float]:
+    """`base` moved by `by` on every seed, plus `wobble` times a fixed pattern of mean zero."""
+    pattern = (1.0, -1.0, 0.5, -0.5, 0.0)
+    return {s: v + by + wobble * pattern[i % 5] for i, (s, v) in enumerate(base.items())}
+
+
+BASE = {s: 0.90 + 0.01 * k for k, s in enumerate(SEEDS)}  # the CNNs differ, the seeds pair
+
+
+def test_equivalence_is_decided_on_the_interval_never_on_the_mean():
+    inside = [0.001, -0.001, 0.0005, -0.0005, 0.0]
+    assert decide.equivalent(inside, MARGIN, ALPHA)
+    wide = [0.02, -0.02, 0.01, -0.01, 0.001]  # mean 0.0002, inside; its interval is not
+    assert abs(summary(wide)["mean"]) < MARGIN and not decide.equivalent(wide, MARGIN, ALPHA)
+    near = [0.0046, 0.0025, 0.0049, 0.0030, 0.0049]  # mean inside, upper end past the margin
+    upper = summary(near, 1 - 2 * ALPHA)["ci_high"]
+    assert upper > MARGIN and not decide.equivalent(near, MARGIN, ALPHA)
+    assert not decide.equivalent([0.0], MARGIN, ALPHA)  # one seed: no interval
+    assert decide.equivalent([0.001] * 3, MARGIN, ALPHA)  # every seed the same: exact
+
+
+def test_equivalence_uses_the_two_one_sided_tests_level():
+    """1 - 2 alpha (90%), not 95%: an interval inside at 90% but not at 95% is level."""
+    d = [0.0030, 0.0005, 0.0020, -0.0005, 0.0010]
+    assert summary(d, 0.95)["ci_high"] > 0.0026 > summary(d, 0.90)["ci_high"]
+    assert decide.equivalent(d, 0.0026, ALPHA)
+
+
+@pytest.mark.parametrize("innr, rivals, standing", [
+    # detectably below one rival: loses, whatever it does against the others
+    (shifted(BASE, -0.02, 0.002), {"r": BASE, "q": shifted(BASE, -0.1)}, "loses"),
+    # detectably above every rival
+    (shifted(BASE, 0.02, 0.002), {"r": BASE, "q": shifted(BASE, -0.1)}, "beats"),
+    # no rival detectably better, the interval against the strongest inside the margin
+    (shifted(BASE, 0.0005, 0.002), {"r": BASE, "q": shifted(BASE, -0.1)}, "level with"),
+    # no rival detectably better, the interval too wide to show it level
+    (shifted(BASE, 0.0, 0.02), {"r": BASE, "q": shifted(BASE, -0.1)}, "inconclusive"),
+])
+def test_each_amended_standing(innr, rivals, standing):
+    acc = {"i": innr, **rivals}
+    s = decide.method_standing(acc, "i", list(rivals), "r", ALPHA, MARGIN)
+    assert s.standing == standing and s.strongest == "r"
+    assert s.beaten_by == (("r",) if standing == "loses" else ())
+    assert s.difference == summary([innr[k] - BASE[k] for k in SEEDS])
+    assert s.equivalence == summary([innr[k] - BASE[k] for k in SEEDS], 0.90)
+
+
+def test_a_detectable_loss_inside_the_margin_still_loses():
+    """Loses comes first: a consistent loss of 0.1 point is detected though within 0.5."""
+    innr = shifted(BASE, -0.001, 0.0001)
+    s = decide.method_standing({"i": innr, "r": BASE}, "i", ["r"], "r", ALPHA, MARGIN)
+    assert decide.equivalent([innr[k] - BASE[k] for k in SEEDS], MARGIN, ALPHA)
+    assert s.standing == "loses"
+
+
+def test_better_than_some_rivals_and_level_with_the_strongest_is_level_not_beats():
+    acc = {"i": shifted(BASE, 0.0005, 0.002), "r": BASE, "q": shifted(BASE, -0.1)}
+    s = decide.method_standing(acc, "i", ["r", "q"], "r", ALPHA, MARGIN)
+    assert {d.rival: d.outcome(ALPHA) for d in s.duels} == {
+        "r": "no detectable difference", "q": "better"}
+    assert s.standing == "level with"
+
+
+def test_a_rival_without_two_shared_seeds_keeps_a_method_from_beating_every_one():
+    acc = {"i": shifted(BASE, 0.02, 0.002), "r": BASE, "one": {SEEDS[0]: 0.5}}
+    s = decide.method_standing(acc, "i", ["r", "one"], "r", ALPHA, MARGIN)
+    assert [d.outcome(ALPHA) for d in s.duels] == ["better", "untested"]
+    assert s.standing == "inconclusive"  # not beating every one; 2 points apart: not level
+
+
+@pytest.mark.parametrize("rivals, strongest", [([], None), (["one"], "one")])
+def test_a_method_with_no_tested_rival_is_untested(rivals, strongest):
+    acc = {"i": BASE, "one": {SEEDS[0]: 0.5}}
+    s = decide.method_standing(acc, "i", rivals, strongest, ALPHA, MARGIN)
+    assert s.standing == "untested" and s.beaten_by == ()
+
+
+def test_the_amended_rule_adjusts_over_one_methods_rivals_only():
+    """Holm over this method's rivals: the other INNR methods' duels do not dilute it."""
+    acc = {"i": shifted(BASE, -0.004, 0.004), "r": BASE, "q": shifted(BASE, -0.1)}
+    s = decide.method_standing(acc, "i", ["r", "q"], "r", ALPHA, MARGIN)
+    assert [d.p_holm for d in s.duels] == pytest.approx(holm([d.p for d in s.duels]))
+    assert len(s.duels) == 2
+
+
+def test_the_strongest_is_chosen_by_its_score_in_the_given_order_on_a_tie():
+    assert decide.strongest({"a": 0.8, "b": 0.9, "c": 0.9}, ["a", "b", "c"]) == "b"
+    assert decide.strongest({"a": 0.8}, []) is None
+
+
+def test_an_amended_standing_outside_the_list_is_refused():
+    with pytest.raises(ValueError, match="standing"):
+        decide.MethodStanding("i", "wins", None, summary([]), summary([]), (), ())

@@ -4,6 +4,7 @@ innr.experiments.frontier's schema (this config's and a companion's)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -15,7 +16,7 @@ from innr.config import ConfigError
 from innr.experiments.workbench import budget_label
 from innr.paths import CRITERIA
 from innr.report import __main__ as cli
-from innr.report import decide, load, readme, sentences, verdicts
+from innr.report import decide, load, readme, sentences, tables, verdicts
 from innr.report.load import Criteria
 from innr.store import write_json
 from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
@@ -119,6 +120,14 @@ def test_a_frontier_standing_below_zero_only_undetected_after_holm_is_weak():
     assert strong.standing == "on the frontier" and not strong.weak
 
 
+def test_weak_is_decided_on_the_interval_not_on_the_mean():
+    """A mean below zero whose unadjusted interval reaches above it is not weak."""
+    frame = _frame(_rows("innr_best", 0.5, 0.849 + 3 * NOISE), _rows("pruned", 0.5, 0.85))
+    v = _judge(frame, 0.5)
+    assert v.standing == "on the frontier" and v.margin["mean"] < 0 < v.margin["ci_high"]
+    assert not v.weak and v.standing_shown == "on the frontier"
+
+
 def test_innr_loses_by_the_smallest_margin_of_its_best_method():
     frame = _frame(_rows("innr_best", 0.5, 0.80 + NOISE), _rows("innr_faithful", 0.5, 0.70),
                    _rows("pruned", 0.5, 0.83), _rows("quantised", 0.5, 0.90 + NOISE[::-1]),
@@ -216,6 +225,128 @@ def test_the_summary_says_plainly_where_innr_stands():
         "at 25%.")
     win = _frame(_rows("innr_best", 0.5, 0.9 + NOISE), _rows("pruned", 0.5, 0.8, dataset="D"))
     assert sentences.frontier_summary([_judge(win, 0.5)]) == "On D INNR wins at every budget."
+
+
+# --- the amended rule: choices on validation, a standing per INNR method ----------------------
+
+MARGIN = 0.005
+AMENDED = {**CRITERIA_.frontier, "amendment": {
+    "alpha": ALPHA, "margins": {"D": MARGIN}, "sizes": "coded", "budgets": (0.25, 0.5),
+    "declared": "d2", "seen_before": "s2", "rationale": "r2"}}
+
+
+def _valid(method: str, budget: float, score: float, dataset: str = "D") -> list[dict]:
+    """A point's validation records on two selection seeds, of mean `score`."""
+    return [{"dataset": dataset, "method": method, "budget": budget, "seed": s,
+             "val_accuracy": score + d} for s, d in ((101, 0.001), (102, -0.001))]
+
+
+def _vframe(*rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([r for rs in rows for r in rs], columns=load.VALIDATION_COLUMNS)
+
+
+def _judge_amended(frame, validation, budget, margin=MARGIN) -> verdicts.FrontierVerdict:
+    env = decide.envelope(frame, validation, coded=True)
+    return verdicts.frontier_budget_amended(env[env["budget"] == budget], ALPHA, margin)
+
+
+def test_the_amended_envelope_chooses_on_validation_never_on_test():
+    frame = _frame(_rows("pruned", 0.25, 0.80), _rows("pruned", 0.5, 0.70),
+                   _rows("low_rank", 0.25, 0.9), _rows("low_rank", 0.5, 0.6))
+    valid = _vframe(_valid("pruned", 0.25, 0.70), _valid("pruned", 0.5, 0.75),
+                    _valid("low_rank", 0.5, 0.5))  # low rank at 25%: no validation record
+    env = decide.envelope(frame, valid)
+    at = env.groupby(["budget", "method"])[["computed_at", "chosen_by"]].first()
+    assert at.loc[(0.5, "pruned")].tolist() == pytest.approx([0.5, 0.75])  # test says 25%
+    assert at.loc[(0.5, "low_rank")].tolist() == pytest.approx([0.5, 0.5])  # never unvalidated
+    assert (0.25, "low_rank") not in at.index
+    assert decide.envelope(frame).groupby(["budget", "method"])["computed_at"].first()[
+        0.5, "pruned"] == 0.25  # the published rule: by test accuracy
+
+
+def test_the_amended_envelope_sizes_by_coded_bytes():
+    rows = _rows("pruned", 0.25, 0.8, stored=1.5)  # raw bits over the budget's
+    for r in rows:
+        r["bytes_coded"] = 0.9 * r["budget_bits"] / 8  # the coded file fits
+    frame, valid = _frame(rows), _vframe(_valid("pruned", 0.25, 0.8))
+    assert decide.envelope(frame, valid, coded=False).empty
+    assert len(decide.envelope(frame, valid, coded=True)) == len(SEEDS)
+
+
+def test_the_headline_method_and_the_strongest_rival_are_chosen_on_validation():
+    frame = _frame(_rows("innr_best", 0.5, 0.90 + NOISE), _rows("innr_quantised", 0.5, 0.70),
+                   _rows("pruned", 0.5, 0.88 + NOISE[::-1]), _rows("quantised", 0.5, 0.89),
+                   _rows("narrow_cnn", 0.5, 0.99))
+    valid = _vframe(_valid("innr_best", 0.5, 0.6), _valid("innr_quantised", 0.5, 0.8),
+                    _valid("pruned", 0.5, 0.9), _valid("quantised", 0.5, 0.7),
+                    _valid("narrow_cnn", 0.5, 0.95))
+    v = _judge_amended(frame, valid, 0.5)
+    assert (v.rule, v.innr, v.rival, v.strongest) == (
+        "amended", "innr_quantised", "pruned", "pruned")
+    assert v.standing == "loses" and v.winner == "innr_best"  # winner: by test, shown only
+    by = {s.innr: s for s in v.standings}
+    assert by["innr_best"].standing == "beats" and by["innr_quantised"].standing == "loses"
+    assert v.margin == by["innr_quantised"].difference
+    assert "headline INNR method" in v.sentence and "INNR, best variant beats" in v.sentence
+    assert "never judged" in v.sentence  # the narrow CNN beside it
+    assert all("narrow_cnn" not in (d.innr, d.rival) for d in v.duels)
+
+
+def test_level_with_the_strongest_rival_needs_the_declared_margin():
+    frame = _frame(_rows("innr_best", 0.5, 0.85 + NOISE / 4), _rows("pruned", 0.5, 0.85),
+                   _rows("quantised", 0.5, 0.70))
+    valid = _vframe(_valid("innr_best", 0.5, 0.8), _valid("pruned", 0.5, 0.9),
+                    _valid("quantised", 0.5, 0.5))
+    assert _judge_amended(frame, valid, 0.5).standing == "level with"
+    undeclared = _judge_amended(frame, valid, 0.5, margin=float("nan"))
+    assert undeclared.standing == "inconclusive"  # no margin declared: never level
+
+
+def test_a_run_without_validation_records_is_judged_by_the_published_rule():
+    frame = _frame(_rows("innr_best", 0.5, 0.90 + NOISE), _rows("pruned", 0.5, 0.85))
+    criteria = dataclasses.replace(CRITERIA_, frontier=AMENDED)
+    published = load.Frontier("D", "d", frame, [], [], {"config_hash": "h"})
+    [v] = verdicts.judge_frontier([published], criteria)
+    assert v.rule == "published" and v.standing == "wins"
+    amended = dataclasses.replace(published, validation=_vframe(
+        _valid("innr_best", 0.5, 0.9), _valid("pruned", 0.5, 0.8)))
+    r = verdicts.frontier_rule(amended, criteria)
+    assert (r.rule, r.alpha, r.margin) == ("amended", ALPHA, MARGIN)
+    [w] = verdicts.judge_frontier([amended], criteria)
+    assert w.rule == "amended" and w.standing == "beats" and w.innr == "innr_best"
+
+
+def test_the_amended_tables_and_summary():
+    frame = _frame(_rows("innr_best", 0.25, 0.6 + NOISE), _rows("pruned", 0.25, 0.7),
+                   _rows("innr_best", 0.5, 0.85 + NOISE / 4), _rows("pruned", 0.5, 0.85))
+    valid = _vframe(*[_valid(m, b, 0.8 + b / 10) for m in ("innr_best", "pruned")
+                      for b in (0.25, 0.5)])
+    judged = [_judge_amended(frame, valid, b) for b in (0.25, 0.5)]
+    assert [v.standing for v in judged] == ["loses", "level with"]
+    table = tables.frontier_standings(judged, verdicts.method_label)
+    assert table.groups[0][1][:4] == ["50%", "pruned", "85.00%", "INNR, best variant"]
+    assert table.groups[0][1][-1] == "level with"
+    assert tables.frontier_methods(judged, verdicts.method_label).groups == [
+        [["INNR, best variant", "loses", "level with"]]]
+    assert sentences.frontier_summary(judged) == (
+        "On D some INNR method is level with or better than every data-free rival at 50%; "
+        "the headline method loses at 25% and is level with the rivals at 50%.")
+    assert "INNR does best against the strongest rival at 50%" in sentences.frontier_best(
+        "D", judged, verdicts.method_label)
+
+
+def test_where_a_method_is_level_with_the_cnn():
+    frame = _frame(_rows("quantised", 0.25, 0.80), _rows("quantised", 0.5, 0.9 + NOISE / 10),
+                   _rows("pruned", 0.25, 0.85), _rows("pruned", 0.5, 0.9 + 3 * NOISE))
+    valid = _vframe(*[_valid(m, b, 0.8 + b / 10) for m in ("quantised", "pruned")
+                      for b in (0.25, 0.5)])
+    rule = verdicts.FrontierRule("amended", ALPHA, MARGIN, decide.envelope(frame, valid))
+    found = verdicts.lossless(rule)  # the gap: CNN (90%) minus the method
+    assert found == {"pruned": [], "quantised": [0.5]}  # pruned: its interval is too wide
+    assert sentences.frontier_lossless("D", found, [0.25, 0.5], MARGIN, ALPHA,
+                                       verdicts.method_label) == (
+        "On D, level with the CNN (the 90% interval of the accuracy gap inside +/-0.50%): "
+        "pruned at no budget; quantised from 50%.")
 
 
 def test_the_declared_frontier_criteria_load():

@@ -4,7 +4,9 @@ decided here; innr.report.verdicts reads the results files and puts the two toge
 
 Each primary test is one-sided at the declared alpha and paired over seeds (each seed's CNN with
 its own rebuilt network and its own control); the frontier's duels are two-sided, Holm-adjusted
-over a budget's pairs. The declared criteria are in experiments/criteria.toml.
+over a budget's pairs (the published rule, [frontier]) or over one INNR method's rivals (the
+amended rule, [frontier.amendment], with its equivalence test). The declared criteria are in
+experiments/criteria.toml.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from innr.stats import (
 )
 
 OUTCOMES = ("supported", "not supported", "inconclusive")
-STANDINGS = ("wins", "on the frontier", "loses", "untested")
+STANDINGS = ("wins", "on the frontier", "loses", "untested")  # the published rule's
+# the amended rule's, one per INNR method (criteria.toml's [frontier.amendment])
+AMENDED_STANDINGS = ("beats", "level with", "loses", "inconclusive", "untested")
 
 
 # --- paired comparisons over seeds --------------------------------------------------------------
@@ -148,26 +152,39 @@ def target_outcome(upper: float, target: float | None) -> str:
 
 # --- the compression frontier -------------------------------------------------------------------
 
-def envelope(points: pd.DataFrame) -> pd.DataFrame:
-    """A method's accuracy at budget B: its best point (highest mean test accuracy over its
-    seeds; the smaller budget on a tie) among those computed at budgets b <= B whose stored bits
-    fit B's. `points`: load.Frontier.points (one dataset or several). Returns that point's
-    per-seed rows for every (dataset, B, method) with one, `budget` = B, `computed_at` = b and
-    `allowed_bits` = B's bits."""
+def envelope(points: pd.DataFrame, validation: pd.DataFrame | None = None,
+             coded: bool = False) -> pd.DataFrame:
+    """A method's accuracy at budget B: its best point among those computed at budgets b <= B
+    whose stored size fits B's bits; the smaller budget on a tie. Best by mean test accuracy
+    over its seeds (the published rule), or, given `validation` (load.Frontier.validation), by
+    mean validation accuracy over the selection seeds (the amended rule: a point without one
+    is never chosen). Size: the raw stored bits, or with `coded` the entropy-coded file's
+    bytes (the raw bits where a point records none: never smaller). `points`:
+    load.Frontier.points (one dataset or several). Returns that point's per-seed rows for every
+    (dataset, B, method) with one, `budget` = B, `computed_at` = b, `allowed_bits` = B's bits
+    and `chosen_by` = the mean it was chosen by."""
     out = []
-    for _, d in points.groupby("dataset", sort=False):
+    for dataset, d in points.groupby("dataset", sort=False):
         allowed = d.groupby("budget")["budget_bits"].min()  # B's bits, as its points record
-        means = d.groupby(["method", "budget"])["accuracy"].mean()
-        largest = d.groupby(["method", "budget"])["stored_bits"].max()
+        if validation is None:
+            means = d.groupby(["method", "budget"])["accuracy"].mean()
+        else:
+            v = validation[validation["dataset"] == dataset]
+            means = v.groupby(["method", "budget"])["val_accuracy"].mean()
+        size = (8 * d["bytes_coded"].fillna(d["stored_bytes"]) if coded
+                else d["stored_bits"]).rename("size")
+        largest = size.groupby([d["method"], d["budget"]]).max()
         for budget, bits in allowed.items():
             for method in dict.fromkeys(d["method"]):
-                fits = [(means[method, b], -b) for b in means[method].index
-                        if b <= budget and largest[method, b] <= bits]
+                fits = [(means[method, b], -b) for b in largest[method].index
+                        if b <= budget and largest[method, b] <= bits
+                        and (method, b) in means.index]
                 if fits:
-                    b = -max(fits)[1]
-                    rows = d[(d["method"] == method) & (d["budget"] == b)]
-                    out.append(rows.assign(budget=budget, computed_at=b, allowed_bits=bits))
-    columns = [*load.FRONTIER_COLUMNS, "computed_at", "allowed_bits"]
+                    score, b = max(fits)
+                    rows = d[(d["method"] == method) & (d["budget"] == -b)]
+                    out.append(rows.assign(budget=budget, computed_at=-b, allowed_bits=bits,
+                                           chosen_by=score))
+    columns = [*load.FRONTIER_COLUMNS, "computed_at", "allowed_bits", "chosen_by"]
     return pd.concat(out, ignore_index=True)[columns] if out else pd.DataFrame(columns=columns)
 
 
@@ -281,3 +298,63 @@ def standing(acc: dict[str, dict[int, float]], innrs: Sequence[str], rivals: Seq
     return Standing(kind, innr, rival, strongest, best([*innrs, *rivals]), stats, margin,
                     tuple(fought), tuple(innrs), tuple(rivals), len(beaten),
                     kind == "on the frontier" and margin["ci_high"] < 0)
+
+
+# --- the amended rule: a standing per INNR method ([frontier.amendment]) ------------------------
+
+def equivalent(differences: Sequence[float], margin: float, alpha: float) -> bool:
+    """Two one-sided tests at `alpha`: the 1 - 2 alpha t-interval of the mean difference lies
+    inside (-margin, margin). Decided on the interval, never on the mean; False with fewer than
+    two values."""
+    s = summary(differences, 1 - 2 * alpha)
+    return s["n"] >= 2 and -margin < s["ci_low"] and s["ci_high"] < margin
+
+
+def strongest(scores: dict[str, float], methods: Sequence[str]) -> str | None:
+    """The method of `methods` with the highest score (mean validation accuracy); the first in
+    the given order on a tie; None without one."""
+    return max(methods, key=lambda m: scores[m], default=None)
+
+
+@dataclass(frozen=True)
+class MethodStanding:
+    """One INNR method's standing at one budget against the data-free rivals (amended rule)."""
+
+    innr: str
+    standing: str  # one of AMENDED_STANDINGS
+    strongest: str | None  # the rival with the highest mean validation accuracy
+    difference: dict  # `innr` minus `strongest`, paired over seeds (innr.stats.summary, 95%)
+    equivalence: dict  # the same at level 1 - 2 alpha: the two one-sided tests' interval
+    duels: tuple[Duel, ...]  # against each rival, Holm over this method's rivals
+    beaten_by: tuple[str, ...]  # the rivals detectably better
+
+    def __post_init__(self):
+        if self.standing not in AMENDED_STANDINGS:
+            raise ValueError(f"standing {self.standing!r} is not one of {AMENDED_STANDINGS}")
+
+
+def method_standing(acc: dict[str, dict[int, float]], innr: str, rivals: Sequence[str],
+                    strongest_rival: str | None, alpha: float, margin: float
+                    ) -> MethodStanding:
+    """`innr` loses if any rival is detectably better (two-sided paired tests, Holm over its
+    rivals); beats them if detectably better than every one; is level with them if its
+    difference from `strongest_rival` is shown inside +/- `margin` (equivalent); else is
+    inconclusive; untested where no rival has two seeds in common with it. `acc`: method ->
+    seed -> test accuracy."""
+    fought = duels(acc, [innr], rivals)
+    outcomes = [d.outcome(alpha) for d in fought]
+    seeds = sorted(set(acc[innr]) & set(acc.get(strongest_rival, {})))
+    diff = [acc[innr][s] - acc[strongest_rival][s] for s in seeds]
+    beaten = tuple(d.rival for d, o in zip(fought, outcomes, strict=True) if o == "worse")
+    if set(outcomes) <= {"untested"}:
+        kind = "untested"
+    elif beaten:
+        kind = "loses"
+    elif set(outcomes) == {"better"}:
+        kind = "beats"
+    elif equivalent(diff, margin, alpha):
+        kind = "level with"
+    else:
+        kind = "inconclusive"
+    return MethodStanding(innr, kind, strongest_rival, summary(diff),
+                          summary(diff, 1 - 2 * alpha), tuple(fought), beaten)

@@ -90,6 +90,7 @@ class Results:
             if f.label in {g.label for g in out[:i]}:
                 f.label = f"{f.label} ({f.name})"
                 f.points = f.points.assign(dataset=f.label)
+                f.validation = f.validation.assign(dataset=f.label)
         return out
 
 
@@ -106,7 +107,10 @@ class Ablation:
 
 FRONTIER_COLUMNS = ["dataset", "method", "budget", "seed", "accuracy", "gap", "agreement",
                     "cnn_accuracy", "stored_bits", "stored_bytes", "budget_bits", "params",
-                    "decode_seconds", "fit_seconds", "uses_data"]
+                    "decode_seconds", "fit_seconds", "uses_data", "bytes_coded"]
+# the validation split's accuracy of a point on a selection seed's CNN (amended rule)
+VALIDATION_COLUMNS = ["dataset", "method", "budget", "seed", "val_accuracy"]
+VALIDATION = "selection"  # RESULTS/<config>/frontier/selection/<method>/<budget>_seed<s>.json
 
 
 @dataclass
@@ -120,6 +124,10 @@ class Frontier:
     missing: list[str]  # points the index lists without a readable, current results file
     index: dict  # index.json: points, failed, config_hash, frontier (the settings), wall_seconds
     provenance: list[dict] = field(default_factory=list)  # each ok point's (machine, commit)
+    # VALIDATION_COLUMNS: each point's validation accuracy on the selection seeds' CNNs, where
+    # the frontier recorded one (empty for a run judged by the published rule)
+    validation: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=VALIDATION_COLUMNS))
 
     @property
     def settings(self) -> dict:
@@ -154,11 +162,29 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
                          "budget_bits": p["budget_bits"], "params": p.get("params"),
                          "decode_seconds": p.get("decode_seconds", math.nan),
                          "fit_seconds": p.get("fit_seconds", math.nan),
-                         "uses_data": bool(p.get("uses_data", False))})
+                         "uses_data": bool(p.get("uses_data", False)),
+                         "bytes_coded": p.get("bytes_coded", math.nan)})
     label = (index.get("frontier") or {}).get("label") or label or next(
         (d for d in datasets if d), name)
     frame = pd.DataFrame(rows, columns=FRONTIER_COLUMNS[1:]).assign(dataset=label)
-    return Frontier(label, name, frame[FRONTIER_COLUMNS], failed, missing, index, provenance)
+    return Frontier(label, name, frame[FRONTIER_COLUMNS], failed, missing, index, provenance,
+                    _validation(root, index["config_hash"], label))
+
+
+def _validation(root: Path, config_hash: str, label: str) -> pd.DataFrame:
+    """The frontier's validation records (VALIDATION): the ok, fitting points of the current
+    config that record a `val_accuracy`."""
+    rows = []
+    for path in sorted((root / FRONTIER / VALIDATION).glob("*/*.json")):
+        p = read_json(path)
+        if (p is None or p.get("status") != "ok" or not p.get("fits", True)
+                or "val_accuracy" not in p or p.get("config_hash", config_hash) != config_hash):
+            continue
+        point = p["point"]
+        rows.append({"method": point["method"], "budget": point["budget"],
+                     "seed": point["seed"], "val_accuracy": p["val_accuracy"]})
+    frame = pd.DataFrame(rows, columns=VALIDATION_COLUMNS[1:]).assign(dataset=label)
+    return frame[VALIDATION_COLUMNS]
 
 
 def _arm_frame(arms: list[dict]) -> pd.DataFrame:

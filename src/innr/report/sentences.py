@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from innr.report.decide import Comparison, Duel, NonInferiority, Standing
+from innr.report.decide import Comparison, Duel, MethodStanding, NonInferiority, Standing
 from innr.report.formats import (
     LEVEL,
     budget_text,
+    interval,
     num,
     p_text,
     pct,
@@ -254,29 +255,122 @@ def frontier_where(dataset: str, budget: float, kilobytes: float) -> str:
 def frontier_summary(judged: Sequence) -> str:
     """Where INNR stands, in one plain sentence, from innr.report.verdicts.FrontierVerdicts:
     'INNR wins at no budget on any dataset: on MNIST it is on the frontier at 50% and loses at
-    10%, 25%.'"""
+    10%, 25%.' (the published rule), or per dataset the budgets where some INNR method is level
+    with or better than every rival (the amended rule)."""
     if not judged:
         return "No frontier results."
     datasets = list(dict.fromkeys(v.dataset for v in judged))
+    if any(v.rule == "amended" for v in judged):
+        parts = [_amended_summary(d, mine) if mine[0].rule == "amended"
+                 else f"on {d} (the published rule) INNR {_and(_published_phrases(mine))}"
+                 for d in datasets if (mine := [v for v in judged if v.dataset == d])]
+        text = "; ".join(parts)
+        return f"{text[0].upper()}{text[1:]}."
     won = any(v.standing == "wins" for v in judged)
-    verbs = {"wins": "wins", "on the frontier": "is on the frontier",
-             "on the frontier (weak)": "is on the frontier only for want of power",
-             "loses": "loses", "untested": "is untested"}
-
-    def at(vs) -> str:
-        return ", ".join(budget_text(v.budget) for v in vs)
-
     parts = []
     for d in datasets:
         mine = [v for v in judged if v.dataset == d]
-        said = [f"{verbs[s]} at {at(vs)}" for s in verbs
-                if (vs := [v for v in mine if v.standing_shown == s])]
-        if len(said) == 1:
-            said = [f"{verbs[mine[0].standing_shown]} at every budget"]
-        parts.append(f"on {d} {'it' if parts or not won else 'INNR'} {_and(said)}")
+        parts.append(f"on {d} {'it' if parts or not won else 'INNR'} "
+                     f"{_and(_published_phrases(mine))}")
     text = "; ".join(parts)
     return (f"{text[0].upper()}{text[1:]}." if won else
             f"INNR wins at no budget on any dataset: {text}.")
+
+
+def _published_phrases(mine: Sequence) -> list[str]:
+    """One dataset's standings by the published rule: 'wins at 75%', 'loses at 10%, 25%'."""
+    verbs = {"wins": "wins", "on the frontier": "is on the frontier",
+             "on the frontier (weak)": "is on the frontier only for want of power",
+             "loses": "loses", "untested": "is untested"}
+    said = [f"{verbs[s]} at {_budgets([v.budget for v in vs])}" for s in verbs
+            if (vs := [v for v in mine if v.standing_shown == s])]
+    return [f"{verbs[mine[0].standing_shown]} at every budget"] if len(said) == 1 else said
+
+
+def _budgets(budgets: Sequence[float]) -> str:
+    return ", ".join(budget_text(b) for b in budgets)
+
+
+GOOD = ("beats", "level with")  # amended standings where an INNR method holds its own
+
+
+def _amended_summary(dataset: str, mine: Sequence) -> str:
+    """One dataset by the amended rule: where some INNR method is level with or better than
+    every rival, and the headline method's standings."""
+    good = [v.budget for v in mine if any(s.standing in GOOD for s in v.standings)]
+    where = (f"some INNR method is level with or better than every data-free rival at "
+             f"{_budgets(good)}" if good else
+             "no INNR method is level with or better than every data-free rival at any budget")
+    by = {k: [v.budget for v in mine if v.standing == k] for k in dict.fromkeys(
+        v.standing for v in mine)}
+    headline = _and([f"{_VERBS[k]} at {_budgets(bs)}" for k, bs in by.items()])
+    return f"on {dataset} {where}; the headline method {headline}"
+
+
+_VERBS = {"beats": "beats every rival", "level with": "is level with the rivals",
+          "loses": "loses", "inconclusive": "is inconclusive", "untested": "is untested"}
+
+
+def frontier_amended(where: str, headline: MethodStanding | None,
+                     standings: Sequence[MethodStanding], accuracy: dict, margin: float,
+                     alpha: float, reference: dict | None, label: Callable[[str], str]) -> str:
+    """The amended rule at one budget: the headline INNR method (chosen on validation) and its
+    standing against the strongest rival (chosen on validation), then the other INNR methods'
+    standings, and the narrow CNN beside them. `accuracy`: method -> innr.stats.summary."""
+    def named(m: str) -> str:
+        return f"{label(m)} ({pct(accuracy[m]['mean'], 2)})"
+
+    if headline is None or headline.strongest is None:
+        why = "no INNR method has a point that fits" if headline is None else (
+            "no data-free rival has a point that fits")
+        return _reference(f"{where}, INNR is untested: {why}.", reference)
+    level = pct(1 - 2 * alpha, 0)
+    versus = (f"its difference from the strongest rival, {named(headline.strongest)}, is "
+              f"{with_interval(headline.difference, pct_points)}, {level} interval "
+              f"{interval(headline.equivalence, pct_points)} against a margin of "
+              f"+/-{pct_points(margin)}")
+    verdict = {
+        "beats": "beats every data-free rival detectably",
+        "level with": "is level with the data-free rivals: none is detectably better and",
+        "loses": (f"loses: {len(headline.beaten_by)} of {len(headline.duels)} data-free "
+                  "rivals are detectably better, and"),
+        "inconclusive": "is inconclusive: no rival is detectably better, yet",
+        "untested": "is untested (no rival has two seeds in common with it), and"}
+    said = (f"{where}, the headline INNR method (the highest mean validation accuracy), "
+            f"{named(headline.innr)}, {verdict[headline.standing]}"
+            + ("; " if headline.standing == "beats" else " ") + versus + ".")
+    others = [s for s in standings if s is not headline]
+    if others:
+        said += " " + _and([f"{label(s.innr)} {_VERBS[s.standing]}" for s in others]) + "."
+    return _reference(said, reference)
+
+
+def frontier_lossless(dataset: str, found: dict[str, list[float]], budgets: Sequence[float],
+                      margin: float, alpha: float, label: Callable[[str], str]) -> str:
+    """Where each data-free method is level with the CNN (innr.report.verdicts.lossless):
+    'from 10%' where it is at every budget from there on, else the budgets."""
+    def at(bs: list[float]) -> str:
+        if not bs:
+            return "at no budget"
+        if bs == [b for b in budgets if b >= bs[0]]:
+            return f"from {budget_text(bs[0])}"
+        return f"at {_budgets(bs)}"
+
+    return (f"On {dataset}, level with the CNN (the {pct(1 - 2 * alpha, 0)} interval of the "
+            f"accuracy gap inside +/-{pct_points(margin)}): "
+            + "; ".join(f"{label(m)} {at(bs)}" for m, bs in found.items()) + ".")
+
+
+def frontier_best(dataset: str, judged: Sequence, label: Callable[[str], str]) -> str:
+    """Where INNR does best: the budget where its method (the headline, or the published
+    rule's) comes closest to, or furthest beyond, the strongest rival."""
+    shown = [v for v in judged if v.innr and v.rival and v.margin["n"] > 0]
+    if not shown:
+        return f"On {dataset} no INNR method could be set against a rival."
+    v = max(shown, key=lambda x: x.margin["mean"])
+    return (f"On {dataset} INNR does best against the strongest rival at "
+            f"{budget_text(v.budget)}: {label(v.innr)} minus {label(v.rival)} is "
+            f"{with_interval(v.margin, pct_points)}.")
 
 
 def _and(items: Sequence[str]) -> str:

@@ -440,23 +440,44 @@ def frontier_accuracy(env: pd.DataFrame, groups: list[list[str]],
                  align="l" + "r" * (len(budgets) + 1))
 
 
+STANDINGS_COLUMNS = ["budget", "best rival", "accuracy", "INNR method", "accuracy",
+                     f"difference [{LEVEL} CI]", "standing"]
+
+
+def _standing_rows(judged: Sequence, label: Callable[[str], str]) -> list[list[str]]:
+    """A row per budget of innr.report.verdicts.FrontierVerdicts: the strongest rival, the INNR
+    method the standing is about, their paired difference and the standing."""
+    def named(m: str | None, v) -> list[str]:
+        return [label(m), pct(v.accuracy[m]["mean"], 2)] if m else ["n/a", "n/a"]
+
+    return [[budget_text(v.budget), *named(v.strongest, v),
+             *named(v.innr, v), mean_interval(v.margin, pct_points), v.standing_shown]
+            for v in judged]
+
+
+def frontier_standings(judged: Sequence, label: Callable[[str], str]) -> Table:
+    """One dataset's standings, a row per budget (_standing_rows): the compact table."""
+    return Table(STANDINGS_COLUMNS, [_standing_rows(judged, label)], align="llrlrrl")
+
+
 def frontier_verdicts(judged: Sequence, label: Callable[[str], str]) -> Table:
-    """Per dataset and budget: the winner (highest mean accuracy, data-free) and its accuracy,
-    the INNR method the standing is about, its margin over the strongest data-free rival
-    (paired, with its interval) and INNR's standing."""
+    """Every dataset's standings in one table (the README's): a group per dataset."""
     groups = []
     for dataset in dict.fromkeys(v.dataset for v in judged):
-        rows = []
-        for i, v in enumerate(x for x in judged if x.dataset == dataset):
-            rows.append([dataset if i == 0 else "", budget_text(v.budget),
-                         label(v.winner) if v.winner else "n/a",
-                         pct(v.accuracy[v.winner]["mean"], 2) if v.winner else "n/a",
-                         label(v.innr) if v.innr else "n/a",
-                         mean_interval(v.margin, pct_points), v.standing_shown])
-        groups.append(rows)
-    return Table(["dataset", "budget", "winner", "accuracy", "INNR method",
-                  f"minus best rival [{LEVEL} CI]", "standing"], groups,
-                 align="lllrlrl")
+        rows = _standing_rows([v for v in judged if v.dataset == dataset], label)
+        groups.append([[dataset if i == 0 else "", *row] for i, row in enumerate(rows)])
+    return Table(["dataset", *STANDINGS_COLUMNS], groups, align="lllrlrrl")
+
+
+def frontier_methods(judged: Sequence, label: Callable[[str], str]) -> Table:
+    """One dataset by the amended rule: each INNR method's standing (rows) at each budget
+    (columns); --: no point of the method fits."""
+    budgets = [v.budget for v in judged]
+    methods = list(dict.fromkeys(s.innr for v in judged for s in v.standings))
+    at = {(v.budget, s.innr): s.standing for v in judged for s in v.standings}
+    return Table(["INNR method", *[budget_text(b) for b in budgets]],
+                 [[[label(m), *[at.get((b, m), "--") for b in budgets]] for m in methods]],
+                 align="l" + "c" * len(budgets))
 
 
 def frontier_times(frontiers: Sequence[load.Frontier], methods: list[str],

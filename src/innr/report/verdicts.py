@@ -23,7 +23,16 @@ import pandas as pd
 
 from innr.methods import METHODS
 from innr.report import decide, load, sentences
-from innr.report.decide import OUTCOMES, STANDINGS, Comparison, Duel, compare, holm_family
+from innr.report.decide import (
+    AMENDED_STANDINGS,
+    OUTCOMES,
+    STANDINGS,
+    Comparison,
+    Duel,
+    MethodStanding,
+    compare,
+    holm_family,
+)
 from innr.report.load import Criteria, OriginalStudy, Results
 from innr.stats import one_sided_bound, one_sided_test, summary
 
@@ -309,18 +318,27 @@ def method_groups(points: pd.DataFrame) -> list[list[str]]:
             [m for m in methods if m in data]]
 
 
+RULES = {"published": STANDINGS, "amended": AMENDED_STANDINGS}  # a frontier's rule -> standings
+
+
 @dataclass(frozen=True)
 class FrontierVerdict:
-    """INNR's standing at one budget of one dataset (see criteria.toml's [frontier])."""
+    """INNR's standing at one budget of one dataset, by the published rule (criteria.toml's
+    [frontier]: the best of the INNR methods) or the amended one ([frontier.amendment]: each
+    INNR method its own standing; the headline method's is the budget's)."""
 
     dataset: str
     budget: float
     kilobytes: float  # the budget in kB (1,000 bytes)
-    standing: str  # one of STANDINGS
+    standing: str  # one of RULES[rule]
     sentence: str
     winner: str | None  # the data-free method with the highest mean accuracy (INNR included)
-    innr: str | None  # the INNR method the standing is about (the best one when it loses)
-    rival: str | None  # the rival the sentence names (the strongest, or the closest that wins)
+    # published rule: the INNR method the standing is about (the best one when it loses);
+    # amended: the headline method (the INNR method with the highest mean validation accuracy)
+    innr: str | None
+    # the rival the sentence names: published, the strongest by mean test accuracy or the
+    # closest that wins; amended, the strongest by mean validation accuracy
+    rival: str | None
     accuracy: dict  # method -> innr.stats.summary of its accuracy at this budget
     margin: dict  # `innr` minus the strongest rival, paired (innr.stats.summary)
     duels: tuple[Duel, ...]
@@ -328,6 +346,11 @@ class FrontierVerdict:
     # on the frontier only for want of power: the method's unadjusted interval against the
     # strongest rival lies wholly below zero, yet Holm's correction leaves it undetected
     weak: bool = False
+    rule: str = "published"  # a key of RULES
+    # the rival `margin` is taken against: the highest mean test accuracy (published rule) or
+    # validation accuracy (amended)
+    strongest: str | None = None
+    standings: tuple[MethodStanding, ...] = ()  # amended: every INNR method's, in report order
 
     @property
     def standing_shown(self) -> str:
@@ -335,32 +358,103 @@ class FrontierVerdict:
         return f"{self.standing} (weak)" if self.weak else self.standing
 
     def __post_init__(self):
-        if self.standing not in STANDINGS:
-            raise ValueError(f"standing {self.standing!r} is not one of {STANDINGS}")
+        if self.standing not in RULES[self.rule]:
+            raise ValueError(f"standing {self.standing!r} is not one of {RULES[self.rule]}")
+
+
+def _accuracies(env: pd.DataFrame) -> dict[str, dict[int, float]]:
+    return {m: dict(zip(g["seed"].astype(int), g["accuracy"], strict=True))
+            for m, g in env.groupby("method", sort=False)}
 
 
 def frontier_budget(env: pd.DataFrame, alpha: float) -> FrontierVerdict:
     """`env`: the envelope's rows of one dataset at one budget (decide.envelope)."""
     dataset, budget = env["dataset"].iloc[0], float(env["budget"].iloc[0])
     kb = float(env["allowed_bits"].iloc[0]) / 8 / 1000
-    acc = {m: dict(zip(g["seed"].astype(int), g["accuracy"], strict=True))
-           for m, g in env.groupby("method", sort=False)}
+    acc = _accuracies(env)
     innrs, rivals, data = method_groups(env)
     s = decide.standing(acc, innrs, rivals, alpha)
     reference = s.accuracy[data[0]] if data else None
     sentence = sentences.frontier(sentences.frontier_where(dataset, budget, kb), s, reference,
                                   method_label)
     return FrontierVerdict(dataset, budget, kb, s.standing, sentence, s.winner, s.innr, s.rival,
-                           s.accuracy, s.margin, s.duels, reference, s.weak)
+                           s.accuracy, s.margin, s.duels, reference, s.weak,
+                           strongest=s.strongest)
+
+
+def frontier_budget_amended(env: pd.DataFrame, alpha: float, margin: float) -> FrontierVerdict:
+    """The amended rule at one budget: `env`, the envelope's rows of one dataset at one budget
+    chosen on validation (decide.envelope with `validation`: its `chosen_by` is each point's
+    mean validation accuracy); `margin`: the dataset's declared equivalence margin."""
+    dataset, budget = env["dataset"].iloc[0], float(env["budget"].iloc[0])
+    kb = float(env["allowed_bits"].iloc[0]) / 8 / 1000
+    acc = _accuracies(env)
+    stats = {m: summary(list(a.values())) for m, a in acc.items()}
+    innrs, rivals, data = method_groups(env)
+    scores = env.groupby("method", sort=False)["chosen_by"].first().to_dict()
+    strongest = decide.strongest(scores, rivals)
+    standings = tuple(decide.method_standing(acc, i, rivals, strongest, alpha, margin)
+                      for i in innrs)
+    headline = next((s for s in standings if s.innr == decide.strongest(scores, innrs)), None)
+    reference = stats[data[0]] if data else None
+    winner = max([*innrs, *rivals], key=lambda m: stats[m]["mean"], default=None)
+    sentence = sentences.frontier_amended(sentences.frontier_where(dataset, budget, kb),
+                                          headline, standings, stats, margin, alpha,
+                                          reference, method_label)
+    return FrontierVerdict(
+        dataset, budget, kb, headline.standing if headline else "untested", sentence, winner,
+        headline and headline.innr, strongest, stats,
+        headline.difference if headline else summary([]),
+        tuple(d for s in standings for d in s.duels), reference, rule="amended",
+        standings=standings, strongest=strongest)
+
+
+@dataclass(frozen=True)
+class FrontierRule:
+    """How one dataset's frontier is judged: the rule, its alpha and margin, its envelope."""
+
+    rule: str  # a key of RULES
+    alpha: float
+    margin: float  # the declared equivalence margin (NaN where none: never level)
+    envelope: pd.DataFrame  # decide.envelope's rows, by the rule's choice and sizes
+
+
+def frontier_rule(f: load.Frontier, criteria: Criteria) -> FrontierRule:
+    """The amended rule where the criteria declare it and the frontier recorded validation
+    accuracies (its choices need them); otherwise the published rule: a run without them is
+    judged by the rule its criteria had, and no validation number is invented."""
+    amended = criteria.frontier.get("amendment")
+    if amended and not f.validation.empty:
+        return FrontierRule("amended", amended["alpha"],
+                            amended["margins"].get(f.label, math.nan),
+                            decide.envelope(f.points, f.validation,
+                                            coded=amended["sizes"] == "coded"))
+    declared = criteria.frontier.get("amendment", {}).get("margins", {})
+    return FrontierRule("published", criteria.frontier.get("alpha", criteria.alpha),
+                        declared.get(f.label, math.nan), decide.envelope(f.points))
 
 
 def judge_frontier(frontiers: Sequence[load.Frontier], criteria: Criteria
                    ) -> list[FrontierVerdict]:
-    """One verdict per dataset (in the given order) and budget (ascending)."""
-    alpha = criteria.frontier.get("alpha", criteria.alpha)
+    """One verdict per dataset (in the given order) and budget (ascending), each dataset by
+    its rule (frontier_rule)."""
     out = []
     for f in frontiers:
-        env = decide.envelope(f.points)
-        out += [frontier_budget(env[env["budget"] == b], alpha)
-                for b in sorted(set(env["budget"]))]
+        r = frontier_rule(f, criteria)
+        env = r.envelope
+        for b in sorted(set(env["budget"])):
+            at = env[env["budget"] == b]
+            out.append(frontier_budget_amended(at, r.alpha, r.margin) if r.rule == "amended"
+                       else frontier_budget(at, r.alpha))
     return out
+
+
+def lossless(r: FrontierRule) -> dict[str, list[float]]:
+    """Per data-free method, the budgets where it is level with its CNN: its accuracy gap
+    (CNN minus method, paired) shown inside +/- the declared margin (decide.equivalent).
+    Descriptive under the published rule, which declared no margin of its own."""
+    env = r.envelope
+    innrs, rivals, _ = method_groups(env)
+    return {m: [float(b) for b, g in env[env["method"] == m].groupby("budget")
+                if decide.equivalent(list(g["gap"]), r.margin, r.alpha)]
+            for m in [*innrs, *rivals]}
