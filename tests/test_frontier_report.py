@@ -221,10 +221,11 @@ def test_the_summary_says_plainly_where_innr_stands():
                    _rows("innr_best", 0.5, 0.8 + NOISE), _rows("pruned", 0.5, 0.8))
     judged = [_judge(frame, 0.25), _judge(frame, 0.5)]
     assert sentences.frontier_summary(judged) == (
-        "INNR wins at no budget on any dataset: on D it is on the frontier at 50% and loses "
-        "at 25%.")
+        "By the published rule, INNR wins at no budget on any dataset: on D it is on the "
+        "frontier at 50% and loses at 25%.")
     win = _frame(_rows("innr_best", 0.5, 0.9 + NOISE), _rows("pruned", 0.5, 0.8, dataset="D"))
-    assert sentences.frontier_summary([_judge(win, 0.5)]) == "On D INNR wins at every budget."
+    assert sentences.frontier_summary([_judge(win, 0.5)]) == (
+        "By the published rule, on D INNR wins at every budget.")
 
 
 # --- the amended rule: choices on validation, a standing per INNR method ----------------------
@@ -372,9 +373,11 @@ def test_an_amendment_out_of_range_stops(tmp_path):
 COMPANION = "synthcomp"
 
 
-def _write_frontier(root, name: str, label: str, companions: list[str], shift: float) -> None:
+def _write_frontier(root, name: str, label: str, companions: list[str], shift: float,
+                    validation: bool = False) -> None:
     """innr.experiments.frontier's files for config `name` under `root`: every point, one
-    failed, one that does not fit, and the index."""
+    failed, one that does not fit, and the index; with `validation`, each point's validation
+    accuracy on two selection seeds (the amended rule's records)."""
     plan = {"innr_faithful": (0.75,), "innr_best": (0.25, 0.5, 0.75), "pruned": (0.25, 0.5, 0.75),
             "quantised": (0.25, 0.5, 0.75), "narrow_cnn": (0.5,)}
     paths = []
@@ -401,6 +404,12 @@ def _write_frontier(root, name: str, label: str, companions: list[str], shift: f
                 rel = f"frontier/{method}/{budget_label(budget)}_seed{seed}.json"
                 write_json(root / name / rel, {"point": point, **body, "complete": True})
                 paths.append(rel)
+            for selection_seed in (101, 102) if validation else ():
+                write_json(root / name / "frontier" / load.VALIDATION / method
+                           / f"{budget_label(budget)}_seed{selection_seed}.json",
+                           {"point": {**point, "seed": selection_seed}, "status": "ok",
+                            "val_accuracy": acc - 0.01 * (method == "quantised"),
+                            "config_hash": "h", "complete": True})
     write_json(root / name / "frontier" / "index.json", {
         "points": paths, "failed": [], "config_hash": "h", "wall_seconds": 75.0,
         "frontier": {"label": label, "companions": companions, "predictor_bits": 8},
@@ -413,7 +422,7 @@ def with_frontier(synthetic, tmp_path_factory):  # noqa: F811
     results = tmp / "results"
     shutil.copytree(synthetic["results"], results)
     _write_frontier(results, "synth", "Synth-MNIST", [COMPANION], 0.0)
-    _write_frontier(results, COMPANION, "Synth-Fashion", [], -0.2)
+    _write_frontier(results, COMPANION, "Synth-Fashion", [], -0.2, validation=True)
     dirs = {**synthetic["dirs"], "build_dir": tmp / "build", "figures_dir": tmp / "figures"}
     tex = cli.build(synthetic["config"], results, pdf=False, **dirs)
     return {"results": results, "text": tex.read_text(), "dirs": dirs,
@@ -441,10 +450,16 @@ def test_the_report_has_the_frontier_section(with_frontier):
     text = with_frontier["text"]
     section = text.split(r"\section{The compression frontier}")[1].split(r"\section{")[0]
     assert "has not run" not in section
-    assert r"\paragraph{Synth-MNIST, 25\%: loses.}" in section
-    assert r"\paragraph{Synth-Fashion, 75\%:" in section
-    assert ("On Synth-MNIST INNR wins at 75%, is on the frontier at 50% and loses at 25%; on "
-            "Synth-Fashion it wins") in section.replace(r"\%", "%")
+    plain = section.replace(r"\%", "%")
+    assert "25% & pruned & 69.77% & INNR, best variant & 62.40% &" in plain  # a row a budget
+    assert "Synth-MNIST: the standings, judged by the published rule" in plain
+    assert "Synth-Fashion: the standings, judged by the amended rule" in plain
+    assert "Each dataset by its own" in plain  # one with validation records, one without
+    assert ("On Synth-MNIST (the published rule) INNR wins at 75%, is on the frontier at 50% "
+            "and loses at 25%; on Synth-Fashion ") in plain
+    assert "each INNR method's own standing at each budget" in plain  # Synth-Fashion's
+    assert r"\paragraph{Synth-MNIST, 25\%" not in section  # a table, not a paragraph a budget
+    assert "after 3 epochs; the last epoch still added" in plain
     assert r"RuntimeError: boom\_\& 50\%" in section  # the failed point, escaped
     assert r"\includegraphics[width=\linewidth]" in section and "frontier.pdf" in section
     assert "narrow CNN (uses data)" in section

@@ -58,7 +58,8 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     figures_dir = figures_dir or default["figures_dir"]
     build_dir = build_dir or default["build_dir"]
     made = figures.make_all(res, figures_dir, study, declared.margin,
-                            declared.ablation.get("targets"))
+                            declared.ablation.get("targets"),
+                            declared.frontier.get("amendment", {}).get("margins"))
     comparison = compare.run_comparison(config_path, results, published, criteria, original, pilot)
     ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench,
                         declared, load.load_pilot(pilot), comparison)

@@ -386,8 +386,19 @@ def aggregate_seeds(res: Results, experiment: str) -> list[int]:
 # --- tidy frames (one row per observation, a `seed` column throughout) -----------------------
 
 def cnn_history(res: Results) -> pd.DataFrame:
+    return _cnn_history(res.ok("fidelity"))
+
+
+def cnn_history_at(root: Path) -> pd.DataFrame:
+    """cnn_history of the ok fidelity results under `root` (RESULTS/<config>), whichever seeds
+    they are: a companion config's, read without its config."""
+    found = [read_json(p) for p in sorted((root / "fidelity").glob("seed_*.json"))]
+    return _cnn_history([r for r in found if r is not None and r.get("status") == "ok"])
+
+
+def _cnn_history(runs: list[dict]) -> pd.DataFrame:
     rows = [{"seed": r["seed"], "epoch": e, "train_loss": loss, "test_accuracy": acc}
-            for r in res.ok("fidelity")
+            for r in runs
             for e, loss, acc in zip(r["details"]["cnn_history"]["epoch"],
                                     r["details"]["cnn_history"]["train_loss"],
                                     r["details"]["cnn_history"]["test_accuracy"], strict=True)]

@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 import jinja2
+import pandas as pd
 from markupsafe import Markup
 
 from innr.architectures import build_cnn
@@ -215,7 +216,7 @@ def _fitnoise(res: Results) -> dict:
             "apart_draw": apart["draw2"], "apart_autograd": apart["autograd"]}
 
 
-def _ablation(res: Results, criteria: Criteria) -> dict:
+def _ablation(res: Results, criteria: Criteria, study: OriginalStudy) -> dict:
     """The ablation's section: design, choices, the table, and a verdict per budget."""
     ab = res.ablation()
     if ab is None or not criteria.ablation:
@@ -249,7 +250,9 @@ def _ablation(res: Results, criteria: Criteria) -> dict:
         "select_budget": budget_text(a["select_budget"]),
         "selection_seeds": ", ".join(map(str, a["selection_seeds"])),
         "seeds": ", ".join(map(str, recorded["seeds"])), "n_seeds": len(recorded["seeds"]),
-        "faithful_seeds": len(set(faithful["seed"])),
+        # below the original's size the per-weight SIREN runs on fewer seeds (its cost)
+        "faithful_seeds": faithful.loc[faithful["budget"] < study.innr["param_ratio"],
+                                       "seed"].nunique(),
         "w0_sweep": ", ".join(exact(w) for w in a["w0_sweep"]),
         "w0": exact(selection["w0_initial"]),
         "best_ideas": ", ".join(selection["best_ideas"]) or "none",
@@ -289,6 +292,7 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
     datasets = []
     for f in frontiers:
         pts, mine = f.points, [v for v in judged if v.dataset == f.label]
+        rule = verdicts.frontier_rule(f, criteria)
         top = pts.loc[pts["budget"].idxmax()]
         weights = round(top["budget_bits"] / (top["budget"] * BITS))  # floor(share * N * BITS)
         seeds = sorted(set(pts["seed"]))
@@ -301,10 +305,17 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
                                  for v in mine),
             "seeds": ", ".join(map(str, seeds)),
             "fewer": "; ".join(fewer),
-            "table": tables.frontier_accuracy(decide.envelope(pts),
-                                              verdicts.method_groups(pts),
+            "table": tables.frontier_accuracy(rule.envelope, verdicts.method_groups(pts),
                                               {v.budget: v.winner for v in mine}, label),
-            "verdicts": [{"label": budget_text(v.budget), "verdict": v} for v in mine],
+            "rule": rule.rule,
+            "standings": tables.frontier_standings(mine, label),
+            "methods": (tables.frontier_methods(mine, label) if rule.rule == "amended"
+                        else None),
+            "lossless": (sentences.frontier_lossless(
+                f.label, verdicts.lossless(rule), [v.budget for v in mine], rule.margin,
+                rule.alpha, label) if math.isfinite(rule.margin) else None),
+            "best": sentences.frontier_best(f.label, mine, label),
+            "cnn": _cnn_convergence(f.label, load.cnn_history_at(res.root.parent / f.name)),
             "wall": duration(f.index.get("wall_seconds")),
             "machines": _machines(f.provenance),
             "commits": ", ".join(sorted({str(p.get("git_commit"))[:12]
@@ -312,10 +323,12 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
     methods = verdicts.method_order([m for f in frontiers for m in f.points["method"]])
     settings = frontiers[0].settings
     failed = sum(len(f.failed) + len(f.missing) for f in frontiers)
+    rules = {d["rule"] for d in datasets}
     return {
         "ran": True, "datasets": datasets, "labels": ", ".join(f.label for f in frontiers),
         "summary": sentences.frontier_summary(judged),
-        "verdict_table": tables.frontier_verdicts(judged, label),
+        "rule": rules.pop() if len(rules) == 1 else "mixed",
+        "epochs": res.config.cnn.epochs, "cnn_lr": exact(res.config.cnn.lr),
         "times": tables.frontier_times(frontiers, methods, label),
         "failed": tables.frontier_failed(frontiers, label) if failed else None,
         "n_failed": failed, "predictor_bits": settings.get("predictor_bits", "n/a"),
@@ -324,6 +337,19 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
         "seen_before": criteria.frontier["seen_before"],
         "rationale": criteria.frontier["rationale"],
         "amendment": _amendment(criteria.frontier.get("amendment"))}
+
+
+def _cnn_convergence(dataset: str, history: pd.DataFrame) -> str | None:
+    """What the CNNs' training shows on one dataset (sentences.cnn_convergence), from its
+    fidelity results; None where there are none or only one epoch."""
+    epochs = sorted(set(history["epoch"]))
+    if len(epochs) < 2:
+        return None
+    at = history.pivot(index="seed", columns="epoch")
+    last, before = at["test_accuracy"][epochs[-1]], at["test_accuracy"][epochs[-2]]
+    return sentences.cnn_convergence(dataset, len(epochs), summary(list(last)),
+                                     summary(list(last - before)),
+                                     summary(list(at["train_loss"][epochs[-1]])))
 
 
 def _amendment(declared: dict | None) -> dict | None:
@@ -395,7 +421,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         "compression": _compression(res, claims["compression"], study, test_images),
         "transfer": _transfer(res, claims["transfer"], criteria.alpha),
         "fitnoise": _fitnoise(res),
-        "ablation": _ablation(res, criteria),
+        "ablation": _ablation(res, criteria, study),
         "frontier": _frontier(res, criteria),
         "criteria": _criteria(criteria, claims, pilot, len(res.ok("compression"))),
         "original": {"source": study.source, "url": study.url, "seed": str(study.seed),

@@ -254,9 +254,9 @@ def frontier_where(dataset: str, budget: float, kilobytes: float) -> str:
 
 def frontier_summary(judged: Sequence) -> str:
     """Where INNR stands, in one plain sentence, from innr.report.verdicts.FrontierVerdicts:
-    'INNR wins at no budget on any dataset: on MNIST it is on the frontier at 50% and loses at
-    10%, 25%.' (the published rule), or per dataset the budgets where some INNR method is level
-    with or better than every rival (the amended rule)."""
+    'By the published rule, INNR wins at no budget on any dataset: on MNIST it is on the
+    frontier at 50% and loses at 10%, 25%.', or per dataset the budgets where some INNR method
+    is level with or better than every rival (the amended rule)."""
     if not judged:
         return "No frontier results."
     datasets = list(dict.fromkeys(v.dataset for v in judged))
@@ -273,8 +273,8 @@ def frontier_summary(judged: Sequence) -> str:
         parts.append(f"on {d} {'it' if parts or not won else 'INNR'} "
                      f"{_and(_published_phrases(mine))}")
     text = "; ".join(parts)
-    return (f"{text[0].upper()}{text[1:]}." if won else
-            f"INNR wins at no budget on any dataset: {text}.")
+    return (f"By the published rule, {text}." if won else
+            f"By the published rule, INNR wins at no budget on any dataset: {text}.")
 
 
 def _published_phrases(mine: Sequence) -> list[str]:
@@ -375,3 +375,11 @@ def frontier_best(dataset: str, judged: Sequence, label: Callable[[str], str]) -
 
 def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def cnn_convergence(dataset: str, epochs: int, accuracy: dict, gain: dict, loss: dict) -> str:
+    """What a dataset's CNN training shows (innr.stats.summary over seeds): its test accuracy
+    after the last epoch, what that epoch added (paired) and the training loss it ends at."""
+    return (f"On {dataset} the CNNs reach {with_interval(accuracy)} test accuracy after "
+            f"{epochs} epochs; the last epoch still added {with_interval(gain, pct_points)} "
+            f"and the training loss (cross-entropy) ends at {num(loss['mean'])}.")
