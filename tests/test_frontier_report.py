@@ -380,7 +380,7 @@ def _write_frontier(root, name: str, label: str, companions: list[str], shift: f
     accuracy on two selection seeds (the amended rule's records)."""
     plan = {"innr_faithful": (0.75,), "innr_best": (0.25, 0.5, 0.75), "pruned": (0.25, 0.5, 0.75),
             "quantised": (0.25, 0.5, 0.75), "narrow_cnn": (0.5,)}
-    paths = []
+    paths, selection = [], []
     for k, (method, budgets) in enumerate(plan.items()):
         for budget in budgets:
             for i, seed in enumerate(SEEDS[:4]):
@@ -405,15 +405,38 @@ def _write_frontier(root, name: str, label: str, companions: list[str], shift: f
                 write_json(root / name / rel, {"point": point, **body, "complete": True})
                 paths.append(rel)
             for selection_seed in (101, 102) if validation else ():
-                write_json(root / name / "frontier" / load.VALIDATION / method
-                           / f"{budget_label(budget)}_seed{selection_seed}.json",
+                rel = (f"frontier/{load.VALIDATION}/{method}/{budget_label(budget)}"
+                       f"_seed{selection_seed}.json")
+                write_json(root / name / rel,
                            {"point": {**point, "seed": selection_seed}, "status": "ok",
-                            "val_accuracy": acc - 0.01 * (method == "quantised"),
+                            "fits": True, "val_accuracy": acc - 0.01 * (method == "quantised"),
                             "config_hash": "h", "complete": True})
+                selection.append(rel)
     write_json(root / name / "frontier" / "index.json", {
-        "points": paths, "failed": [], "config_hash": "h", "wall_seconds": 75.0,
+        "points": paths, "selection_points": selection, "failed": [], "config_hash": "h",
+        "wall_seconds": 75.0,
         "frontier": {"label": label, "companions": companions, "predictor_bits": 8},
         "complete": True})
+
+
+def test_the_validation_records_are_read_from_the_index(tmp_path):
+    """Each selection point the index lists: read when current and ok, missing otherwise."""
+    listed = [f"frontier/{load.VALIDATION}/pruned/50_seed{s}.json" for s in (101, 102, 103)]
+    point = {"dataset": "d", "method": "pruned", "budget": 0.5}
+    write_json(tmp_path / listed[0], {"point": {**point, "seed": 101}, "status": "ok",
+                                      "fits": True, "val_accuracy": 0.8, "config_hash": "h",
+                                      "complete": True})
+    write_json(tmp_path / listed[1], {"point": {**point, "seed": 102}, "status": "ok",
+                                      "val_accuracy": 0.7, "config_hash": "old",
+                                      "complete": True})
+    write_json(tmp_path / "frontier" / "index.json", {
+        "points": [], "selection_points": listed, "config_hash": "h", "frontier": {},
+        "complete": True})
+    f = load.load_frontier(tmp_path, "d", "D")
+    assert f.validation.to_dict("records") == [{"dataset": "D", "method": "pruned",
+                                                "budget": 0.5, "seed": 101,
+                                                "val_accuracy": 0.8}]
+    assert f.missing == listed[1:]  # another config's file, and none at all
 
 
 @pytest.fixture(scope="module")

@@ -110,6 +110,8 @@ FRONTIER_COLUMNS = ["dataset", "method", "budget", "seed", "accuracy", "gap", "a
                     "decode_seconds", "fit_seconds", "uses_data", "bytes_coded"]
 # the validation split's accuracy of a point on a selection seed's CNN (amended rule)
 VALIDATION_COLUMNS = ["dataset", "method", "budget", "seed", "val_accuracy"]
+# the validation records (innr.experiments.frontier's choices on the selection CNNs), listed
+# in the frontier's index.json as `selection_points`
 VALIDATION = "selection"  # RESULTS/<config>/frontier/selection/<method>/<budget>_seed<s>.json
 
 
@@ -167,22 +169,25 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
     label = (index.get("frontier") or {}).get("label") or label or next(
         (d for d in datasets if d), name)
     frame = pd.DataFrame(rows, columns=FRONTIER_COLUMNS[1:]).assign(dataset=label)
+    validation = _validation(root, index, label, missing)
     return Frontier(label, name, frame[FRONTIER_COLUMNS], failed, missing, index, provenance,
-                    _validation(root, index["config_hash"], label))
+                    validation)
 
 
-def _validation(root: Path, config_hash: str, label: str) -> pd.DataFrame:
-    """The frontier's validation records (VALIDATION): the ok, fitting points of the current
-    config that record a `val_accuracy`."""
+def _validation(root: Path, index: dict, label: str, missing: list[str]) -> pd.DataFrame:
+    """The frontier's validation records: each point the index lists under `selection_points`
+    (VALIDATION) that is ok, fits and records a `val_accuracy`; one without a readable, current
+    file is added to `missing`."""
     rows = []
-    for path in sorted((root / FRONTIER / VALIDATION).glob("*/*.json")):
-        p = read_json(path)
-        if (p is None or p.get("status") != "ok" or not p.get("fits", True)
-                or "val_accuracy" not in p or p.get("config_hash", config_hash) != config_hash):
+    for rel in index.get("selection_points", []):
+        p = read_json(root / rel)
+        if p is None or p.get("config_hash", index["config_hash"]) != index["config_hash"]:
+            missing.append(rel)
             continue
-        point = p["point"]
-        rows.append({"method": point["method"], "budget": point["budget"],
-                     "seed": point["seed"], "val_accuracy": p["val_accuracy"]})
+        if p["status"] == "ok" and p.get("fits", True) and p.get("val_accuracy") is not None:
+            point = p["point"]
+            rows.append({"method": point["method"], "budget": point["budget"],
+                         "seed": point["seed"], "val_accuracy": p["val_accuracy"]})
     frame = pd.DataFrame(rows, columns=VALIDATION_COLUMNS[1:]).assign(dataset=label)
     return frame[VALIDATION_COLUMNS]
 
