@@ -482,6 +482,9 @@ def test_the_report_has_the_frontier_section(with_frontier):
             "and loses at 25%; on Synth-Fashion ") in plain
     assert "each INNR method's own standing at each budget" in plain  # Synth-Fashion's
     assert r"\paragraph{Synth-MNIST, 25\%" not in section  # a table, not a paragraph a budget
+    words = text.split(r"\section{The frontier's standings in words}")[1]
+    assert r"\paragraph{Synth-MNIST, 25\%: loses.}" in words  # in the appendix, with its tests
+    assert r"\paragraph{Synth-Fashion, 75\%: beats.}" in words
     assert "after 3 epochs; the last epoch still added" in plain
     assert r"RuntimeError: boom\_\& 50\%" in section  # the failed point, escaped
     assert r"\includegraphics[width=\linewidth]" in section and "frontier.pdf" in section

@@ -308,6 +308,7 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
             "table": tables.frontier_accuracy(rule.envelope, verdicts.method_groups(pts),
                                               {v.budget: v.winner for v in mine}, label),
             "rule": rule.rule,
+            "verdicts": [{"label": budget_text(v.budget), "verdict": v} for v in mine],
             "standings": tables.frontier_standings(mine, label),
             "methods": (tables.frontier_methods(mine, label) if rule.rule == "amended"
                         else None),
