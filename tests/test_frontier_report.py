@@ -396,6 +396,8 @@ def _write_frontier(root, name: str, label: str, companions: list[str], shift: f
                         "uses_data": method == "narrow_cnn", "config_hash": "h",
                         "provenance": {"device": "cpu", "cpu_count": 2,
                                        "cpu_capability": "AVX2", "git_commit": "c" * 40}}
+                if method == "pruned":
+                    body["bytes_coded"] = None if seed == SEEDS[1] else 0.9 * budget * 1250
                 if method == "quantised" and budget == 0.25:
                     body = {"status": "ok", "fits": False, "budget_bits": 2500,
                             "config_hash": "h"}
@@ -461,6 +463,8 @@ def test_the_companions_are_found_beside_the_results(with_frontier):
     assert len(own.failed) == 1 and own.failed[0]["method"] == "pruned"
     assert not (own.points["method"].eq("quantised") & own.points["budget"].eq(0.25)).any()
     assert len(own.points) == 4 * (1 + 3 + 3 + 2 + 1) - 1  # ok, fitting points only
+    coded = own.points.loc[own.points["method"] == "pruned", "bytes_coded"]
+    assert coded.isna().sum() == 3 and coded.dtype == float  # None: nothing coded
 
 
 def load_config_of(ctx):

@@ -165,13 +165,18 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
                          "decode_seconds": p.get("decode_seconds", math.nan),
                          "fit_seconds": p.get("fit_seconds", math.nan),
                          "uses_data": bool(p.get("uses_data", False)),
-                         "bytes_coded": p.get("bytes_coded", math.nan)})
+                         # None where the method gives nothing to store
+                         "bytes_coded": _or_nan(p.get("bytes_coded"))})
     label = (index.get("frontier") or {}).get("label") or label or next(
         (d for d in datasets if d), name)
     frame = pd.DataFrame(rows, columns=FRONTIER_COLUMNS[1:]).assign(dataset=label)
     validation = _validation(root, index, label, missing)
     return Frontier(label, name, frame[FRONTIER_COLUMNS], failed, missing, index, provenance,
                     validation)
+
+
+def _or_nan(x: float | None) -> float:
+    return math.nan if x is None else x
 
 
 def _validation(root: Path, index: dict, label: str, missing: list[str]) -> pd.DataFrame:
