@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import json
 import os
 import platform
 import random
@@ -36,6 +37,29 @@ def pick_device(name: str, allow_tf32: bool = False) -> torch.device:
         torch.backends.cuda.matmul.allow_tf32 = allow_tf32
         torch.backends.cudnn.allow_tf32 = allow_tf32
     return torch.device(name)
+
+
+def results_device(root: Path) -> str | None:
+    """The kind of device ("cpu", "cuda") the results under `root` (a config's results folder)
+    were made on, as the first results file that records one says; None when none does."""
+    for path in sorted(root.glob("*/*.json"), key=lambda p: p.stat().st_size):
+        try:
+            made = json.loads(path.read_text()).get("provenance", {}).get("device")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if made:
+            return torch.device(made).type
+    return None
+
+
+def check_results_device(root: Path, device: torch.device) -> None:
+    """Refuse (ConfigError, one line) to add results made on `device` to a folder of results
+    made on another kind of device: a GPU's numbers round differently, so CPU and GPU results
+    never mix (nor do their cached networks)."""
+    made = results_device(root)
+    if made is not None and made != device.type:
+        raise ConfigError(f"{root} holds results made on {made}, and this run is on "
+                          f"{device.type}: give it another results folder (--results DIR)")
 
 
 def keep_freed_memory() -> bool:

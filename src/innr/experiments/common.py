@@ -22,6 +22,7 @@ from innr.config import Config, ConfigError, load_config
 from innr.experiments.workbench import Clock, Workbench, envelope
 from innr.progress import time_left
 from innr.runtime import (
+    check_results_device,
     git_state,
     keep_freed_memory,
     pick_device,
@@ -97,7 +98,9 @@ def start(config: Config, results: Path | None) -> tuple[Store, torch.device]:
     git_state()
     set_deterministic()
     keep_freed_memory()
-    return store, pick_device(config.device, config.allow_tf32)
+    device = pick_device(config.device, config.allow_tf32)
+    check_results_device(store.root, device)
+    return store, device
 
 
 def main(name: str, run: Experiment, argv: Sequence[str] | None = None,

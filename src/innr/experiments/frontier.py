@@ -39,7 +39,14 @@ from innr.methods import Compressed, Compression, get
 from innr.methods.narrow_cnn import narrow_channels
 from innr.metrics import accuracy, logits_of
 from innr.permutations import chain_of
-from innr.runtime import describe, git_state, keep_freed_memory, pick_device, set_deterministic
+from innr.runtime import (
+    check_results_device,
+    describe,
+    git_state,
+    keep_freed_memory,
+    pick_device,
+    set_deterministic,
+)
 from innr.size import BITS, budget_bits, count_params
 from innr.store import Store, check_writable, read_json, write_json
 from innr.sweep import EXECUTORS, run_sweep
@@ -291,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_writable(store.root)
         git_state()
         job = Frontier(config, args.results)
+        check_results_device(store.root, job.bench.device)
         job.bench.splits("report")  # bad data stops here; the inline jobs reuse what it loaded
         parameters = {"slurm_partition": args.slurm_partition} if args.slurm_partition else {}
         run_frontier(job, executor, store.root / "frontier" / "submitit", parameters)
