@@ -15,7 +15,14 @@ from innr.config import AttackConfig, Config, DataConfig
 from innr.datasets import load
 from innr.experiments.common import aggregate
 from innr.experiments.compression import compression_metrics, over_seeds
-from innr.experiments.transfer import DIRECTIONS, attack, metrics_of, noise_baseline
+from innr.experiments.transfer import (
+    DIRECTIONS,
+    attack,
+    metrics_of,
+    noise_baseline,
+    predict,
+    signs,
+)
 from innr.experiments.workbench import accuracies
 from innr.fit import prepare
 from innr.stats import paired_test, summary
@@ -233,3 +240,19 @@ def test_each_source_seed_has_its_own_control_seed():
     assert [ctx.control_seed(s) for s in (1, 2, 3)] == [7, 8, 9]
     with pytest.raises(ConfigError, match="no control_seeds"):
         Workbench(Config(name="t", seeds=(1, 2)), None, None).control_seed(1)
+
+
+def test_the_attack_equals_one_pass_per_eps_and_target_to_the_bit(small):
+    # the attack shares passes (eps 0 is the clean pass): its records equal, to the bit, those
+    # of one pass over every (direction, protocol, eps, target)
+    models, test, cfg, records, _, _ = small
+    for r in records:
+        sign = signs(models[r["source"]], test, DATA, cfg.batch_size)
+        adv = perturb(test.pixels, sign, r["eps"], r["protocol"], DATA.mean, DATA.std)
+        fooled = predict(models[r["target"]], adv, cfg.batch_size) != test.labels
+        assert r["accuracy"] == 1 - float(fooled.float().mean())
+        if r["transfer_rate"] is not None:
+            source = predict(models[r["source"]], adv, cfg.batch_size) != test.labels
+            rate = transfer_rate(source, fooled)
+            assert r["transfer_rate"] == rate or math.isnan(rate) and math.isnan(
+                r["transfer_rate"])
