@@ -127,3 +127,21 @@ def test_the_compute_table_shows_recorded_work_and_never_invents_it(tmp_path):
     published = Results("t", tmp_path, (1,), Config(name="t"),
                         {"fidelity": [{"wall_seconds": 1}]})
     assert cost.NOT_RECORDED in cost.caption(published)
+
+
+def test_the_evaluation_rows_time_the_passes_and_stacking_is_equal_to_the_bit(monkeypatch):
+    from torch.func import functional_call, stack_module_state, vmap
+
+    from innr import bench
+
+    monkeypatch.setattr(bench, "EVAL_IMAGES", 40)
+    rows = bench.evaluation_rows(torch.device("cpu"), 1, 1e10)
+    assert [r["speedup"] for r in rows][0] == 1 and all(r["gflops"] > 0 for r in rows)
+    torch.manual_seed(0)
+    nets = [MnistExampleNet(4).eval() for _ in range(3)]
+    stacked, _ = stack_module_state(nets)
+    x = torch.randn(40, 1, 28, 28)
+    with torch.no_grad():
+        together = vmap(lambda p, b: functional_call(nets[0], p, (b,)), in_dims=(0, None))(
+            stacked, x)
+        assert all(torch.equal(together[i], n(x)) for i, n in enumerate(nets))

@@ -370,6 +370,52 @@ def kernel_fit_rows(device: torch.device, repeats: int, rate: float) -> list[dic
              "speedup": alone / statistics.median(t)} for name, t in samples.items()]
 
 
+EVAL_IMAGES = 10000  # a test set
+
+
+def evaluation_rows(device: torch.device, repeats: int, rate: float) -> list[dict]:
+    """Per network: a test-set pass (10,000 images in batches of 2,000, the transfer stage's
+    unit of work) of a seed's three networks one at a time, as the claims run it; stacked
+    (torch.func.vmap over their parameters, equal to the bit on the CPU here); in channels-last
+    memory (not equal to the bit: the claims keep the first). GFLOP/s counted by innr.compute."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    from innr import compute
+    from innr.metrics import logits_of
+
+    torch.manual_seed(0)
+    nets = [MnistExampleNet(32).to(device).eval() for _ in range(3)]
+    x = torch.randn(EVAL_IMAGES, 1, 28, 28, device=device)
+    stacked, _ = stack_module_state(nets)
+    flops = len(x) * compute.forward_flops(nets[0], (1, 28, 28))
+
+    def one(params: dict, inputs: torch.Tensor) -> torch.Tensor:
+        return functional_call(nets[0], params, (inputs,))
+
+    last = [n.to(memory_format=torch.channels_last) for n in
+            (MnistExampleNet(32).to(device).eval() for _ in range(3))]
+    passes = {"evaluation pass, 3 networks one at a time": lambda: [logits_of(n, x) for n in nets],
+              "evaluation pass, 3 networks stacked (vmap)": lambda: logits_of(
+                  lambda b: vmap(one, in_dims=(0, None))(stacked, b), x),
+              "evaluation pass, 3 networks, channels-last": lambda: [
+                  logits_of(n, x.contiguous(memory_format=torch.channels_last)) for n in last]}
+    samples = {name: [] for name in passes}
+    for run in passes.values():
+        run()  # warm-up
+    for _ in range(repeats):
+        for name, run in passes.items():
+            sync(device)
+            start = time.perf_counter()
+            run()
+            sync(device)
+            samples[name].append((time.perf_counter() - start) / len(nets))
+    alone = statistics.median(samples["evaluation pass, 3 networks one at a time"])
+    return [{"name": name, "seconds": statistics.median(t),
+             "gflops": flops / statistics.median(t) / 1e9,
+             "ratio_to_matmul": flops / statistics.median(t) / 1e9 / rate,
+             "speedup": alone / statistics.median(t)} for name, t in samples.items()]
+
+
 def cnn_epoch_seconds(device: torch.device) -> dict:
     """One CNN epoch (60,000 images, batch 512, Adam) extrapolated from CNN_BATCHES batches of
     innr.fit.train_cnn; the first of two epochs is the warm-up."""
@@ -464,6 +510,7 @@ def _main(args: argparse.Namespace) -> int:
     targets = innr_targets(INNRConfig(), MnistExampleNet(32).to(device))
     rows, fit = time_fit(targets, INNRConfig(), device, args.repeats)
     rows += kernel_fit_rows(device, args.repeats, rows[0]["gflops"])
+    rows += evaluation_rows(device, args.repeats, rows[0]["gflops"])
     rows.append(cnn_epoch_seconds(device))
     stages = [] if args.skip_reproduction else reproduction_stages(args.quick_config)
     print_table(rows, stages)
