@@ -1,5 +1,6 @@
 """The shared ideas held to independent implementations: pruning to torch.nn.utils.prune, the
-symmetric quantiser to torch's fake quantisation, the bisection to a linear scan."""
+symmetric quantiser (every width, both clips) to torch's fake quantisation, the bisection to a
+linear scan."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from torch.nn.utils import prune as torch_prune
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.budget import largest
 from innr.prune import position_bits, pruned, pruned_bits
-from innr.quantise import levels, straight_through, symmetric
+from innr.quantise import (
+    CLIP_GRID,
+    CLIPS,
+    channel_scales,
+    codes,
+    levels,
+    straight_through,
+    symmetric,
+)
 
 
 @pytest.mark.parametrize("keep", [0, 1, 500, 2179, 2180])
@@ -38,19 +47,53 @@ def test_positions_cost_a_mask_or_indices_whichever_is_smaller():
     assert position_bits(n, 0) == 0
 
 
-@pytest.mark.parametrize("bits", [2, 3, 4, 8])
-def test_the_per_channel_quantiser_is_torchs_fake_quantisation(bits):
+@pytest.mark.parametrize("clip", CLIPS)
+@pytest.mark.parametrize("bits", range(1, 9))
+def test_the_per_channel_quantiser_is_torchs_fake_quantisation(bits, clip):
     torch.manual_seed(bits)
     w = torch.randn(6, 3, 5, 5) * torch.rand(6, 1, 1, 1)
-    top = levels(bits)
-    scale = w.reshape(6, -1).abs().amax(1) / top
-    expected = torch.fake_quantize_per_channel_affine(w, scale, torch.zeros(6, dtype=torch.int32),
-                                                      0, -top, top)
+    scale = channel_scales(w.reshape(6, -1), bits, clip).reshape(6)
+    zero = torch.zeros(6, dtype=torch.int32)
+    if bits == 1:  # codes {0, 1} of step 2s shifted by -s: -s and +s
+        expected = torch.fake_quantize_per_channel_affine(
+            w + scale[:, None, None, None], 2 * scale, zero, 0, 0, 1) - scale[:, None, None, None]
+    else:
+        top = levels(bits)
+        expected = torch.fake_quantize_per_channel_affine(w, scale, zero, 0, -top, top)
     # torch multiplies by 1 / scale where we divide: a value on a rounding boundary may differ
-    differ = symmetric(w, bits) != expected
+    ours = symmetric(w, bits, clip=clip)
+    differ = ours != expected
     assert differ.float().mean() < 1e-3
-    assert torch.allclose(symmetric(w, bits)[differ], expected[differ],
-                          atol=float(scale.max()) * 1.001)
+    assert torch.allclose(ours[differ], expected[differ], atol=float(scale.max()) * 1.001)
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 8])
+def test_mse_clipping_takes_the_grid_ratio_of_least_error(bits):
+    torch.manual_seed(bits)
+    w = torch.randn(5, 200) ** 3  # heavy tails: clipping pays
+    peak, top = w.abs().amax(1), levels(bits)
+    errors = torch.stack([((torch.fake_quantize_per_channel_affine(
+        w, r * peak / top, torch.zeros(5, dtype=torch.int32), 0, -top, top) - w) ** 2).sum(1)
+        for r in CLIP_GRID])  # [ratios, rows], by torch's op
+    best = CLIP_GRID[errors.argmin(0)]
+    scale = channel_scales(w, bits, "mse")[:, 0]
+    torch.testing.assert_close(scale, best * peak / top)
+    assert bits == 8 or (best < 1).any()  # heavy tails are clipped, at 8 bits seldom
+    kept = torch.rand(5, 200) < 0.3  # over the kept entries only: each row's own search
+    sparse = channel_scales(torch.where(kept, w, 0.0), bits, "mse", kept)[:, 0]
+    for i in range(5):
+        torch.testing.assert_close(sparse[i:i + 1], channel_scales(w[i:i + 1, kept[i]], bits,
+                                                                   "mse")[:, 0])
+
+
+def test_binary_codes_of_kept_entries_leave_the_rest_zero():
+    w = torch.tensor([[0.5, -1.5, 0.0, 2.0]])
+    kept = torch.tensor([[True, True, False, True]])
+    q, scale = codes(w, 1, kept=kept)
+    assert torch.equal(q, torch.tensor([[1.0, -1.0, 0.0, 1.0]]))
+    assert torch.equal(scale, torch.tensor([[4.0 / 3]]))  # the mean |w| of the kept three
+    with pytest.raises(ValueError, match="clip must be"):
+        codes(w, 4, clip="l2")
 
 
 @pytest.mark.parametrize("bits", [2, 4, 8])
@@ -65,13 +108,14 @@ def test_the_per_tensor_quantiser_is_torchs_fake_quantisation(bits):
     assert torch.allclose(ours, expected, atol=scale * 1.001)
 
 
-def test_an_all_zero_channel_stays_zero_and_one_bit_is_refused():
+def test_an_all_zero_channel_stays_zero_and_one_bit_per_tensor_is_refused():
     w = torch.randn(3, 4)
     w[1] = 0
-    assert torch.equal(symmetric(w, 4)[1], torch.zeros(4))
+    for clip in CLIPS:
+        assert torch.equal(symmetric(w, 4, clip=clip)[1], torch.zeros(4))
     assert torch.equal(symmetric(torch.zeros(5), 4, per_channel=False), torch.zeros(5))
     with pytest.raises(ValueError, match="at least 2 bits"):
-        symmetric(w, 1)
+        symmetric(w, 1, per_channel=False)
 
 
 def test_straight_through_rounds_forward_and_passes_gradients_straight():

@@ -165,3 +165,13 @@ def unpack(blob: bytes) -> Stored:
 def coded_bytes(stored: Stored) -> int:
     """The length of `pack(stored)`: a method's coded size."""
     return len(pack(stored))
+
+
+def prefixed(name: str, stored: Stored) -> Stored:
+    """A tensor's stored parts under NAME/part."""
+    return {f"{name}/{part}": t for part, t in stored.items()}
+
+
+def parts(stored: Stored, name: str) -> Stored:
+    """The parts stored under NAME/."""
+    return {k[len(name) + 1:]: t for k, t in stored.items() if k.startswith(f"{name}/")}

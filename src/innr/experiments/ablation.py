@@ -41,7 +41,7 @@ def pruned_arm(bench: Workbench, arm: Arm) -> dict:
     for seed, cnn in zip(bench.seeds(arm.stage), bench.cnns(arm.stage), strict=True):
         allowed = budget_bits(arm.budget, count_params(cnn))
         c = get("pruned").at_budget({k: v.detach() for k, v in cnn.state_dict().items()},
-                                    allowed)
+                                    allowed, sizes="raw")  # the published claims' sizes
         per_seed[str(seed)] = {**bench.evaluate(arm.stage, seed, cnn, cnn.state_dict(),
                                                 c.params),
                                "fit_seconds": 0.0}

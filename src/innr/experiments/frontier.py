@@ -191,9 +191,9 @@ class Frontier:
         if c is None:  # nothing of this method fits: no point (the report shows none)
             return {"fits": False, "budget_bits": allowed}
         t0 = time.perf_counter()
-        params = method.tune(self, cnn, c, seed)
+        c = method.tune(self, cnn, c, seed)
         fit_seconds = time.perf_counter() - t0
-        return {**self.bench.evaluate("report", seed, cnn, like, params), "fits": True,
+        return {**self.bench.evaluate("report", seed, cnn, like, c.params), "fits": True,
                 "stored_bits": c.bits, "budget_bits": allowed, "setting": c.setting,
                 "params": method.kept(c), "fit_seconds": fit_seconds,
                 "decode_seconds": median_seconds(method.decoder(c, like),

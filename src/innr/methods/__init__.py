@@ -9,6 +9,7 @@ registered later (a new module, a test) comes after them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from innr.budget import largest
+from innr.coding import coded_bytes
 from innr.distil import distilled
 from innr.registry import Registry
 
@@ -66,26 +68,36 @@ class Method:
 @dataclass(frozen=True)
 class Compression(Method):
     """A data-free compression of the CNN's weights: settings, their sizes, an encoder and a
-    decoder; the frontier takes the largest setting that fits each budget."""
+    decoder; the frontier takes the largest setting whose coded file (innr.coding) fits each
+    budget. Fields named by `choices` are chosen on validation by the frontier instead."""
 
     distil: bool = False  # then distilled (innr.distil); needs the ablation's selection
 
+    def choices(self) -> dict[str, tuple]:
+        """The fields the frontier chooses on validation, with the values to try:
+        `dataclasses.replace(method, **{field: value})` is the method at one of them."""
+        return {}
+
     def settings(self, params: Params) -> Sequence:
-        """The settings, smallest stored size first (sizes must not shrink along it)."""
+        """The settings, smallest stored size first (raw sizes must not shrink along it)."""
         raise NotImplementedError
 
     def bits(self, params: Params, setting: Any) -> int:
-        """What `encode(params, setting)` stores, in bits, without encoding."""
+        """What `encode(params, setting)` stores, in raw bits, without encoding."""
         raise NotImplementedError
 
     def encode(self, params: Params, setting: Any) -> Compressed:
-        """The weights the CNN runs with at `setting`, and their stored bits."""
+        """The weights the CNN runs with at `setting`, their raw bits and what is stored."""
+        raise NotImplementedError
+
+    def decode(self, stored: Params, like: Params) -> Params:
+        """The weights rebuilt from what `encode` stored alone (`like` gives names and
+        shapes): exactly the weights the CNN runs with."""
         raise NotImplementedError
 
     def decoder(self, c: Compressed, like: Params) -> Callable[[], Params]:
-        """Rebuilding the weights from what `c` stores (values, indices, codes, scales,
-        factors): timed by the frontier, so its cost depends on the shapes only."""
-        raise NotImplementedError
+        """Rebuilding the weights from what `c` stores: timed by the frontier."""
+        return lambda: self.decode(c.stored, like)
 
     def kept(self, c: Compressed) -> int | None:
         """The float32 values it keeps, where that is how it is read (pruning); else None."""
@@ -97,21 +109,38 @@ class Compression(Method):
         keeping what `c` fixed (a mask, a bit width)."""
         raise NotImplementedError(f"{self.name} cannot be distilled")
 
-    def tune(self, job: Any, cnn: nn.Module, c: Compressed, seed: int) -> Params:
-        """The weights the CNN runs with: what `c` stores, or with `distil` that tuned like the
-        INNR's second stage (the best variant's distillation settings: both sides of the
-        frontier optimised alike)."""
+    def setting_of(self, c: Compressed) -> Any:
+        """The setting (of `settings`) that `c` was encoded at."""
+        raise NotImplementedError
+
+    def tune(self, job: Any, cnn: nn.Module, c: Compressed, seed: int) -> Compressed:
+        """What the CNN runs with: `c`, or with `distil` the weights tuned like the INNR's
+        second stage (the best variant's distillation settings: both sides of the frontier
+        optimised alike), encoded again at c's setting so that what is stored is what runs."""
         if not self.distil:
-            return c.params
+            return c
         variant, inputs = job.distillation()
         start, project = self.projection(c, {k: v.detach() for k, v in cnn.state_dict().items()})
-        return distilled(cnn, start, project, variant, inputs, seed)
+        return self.encode(distilled(cnn, start, project, variant, inputs, seed),
+                           self.setting_of(c))
 
-    def at_budget(self, params: Params, budget_bits: int) -> Compressed | None:
-        """The largest setting that stores at most `budget_bits`; None if none does."""
+    def at_budget(self, params: Params, budget_bits: int, sizes: str = "coded"
+                  ) -> Compressed | None:
+        """The largest setting whose coded file (innr.coding: `sizes="coded"`, the amended
+        frontier's) or raw bits (`sizes="raw"`, the published claims') fit `budget_bits`; None
+        if none does. Coded sizes grow along the settings only roughly (an entropy coder's table
+        and words): the bisection then returns a setting that fits beside one that does not."""
         options = self.settings(params)
-        i = largest(lambda i: self.bits(params, options[i]) <= budget_bits, 0, len(options) - 1)
-        return None if i is None else self.encode(params, options[i])
+        if sizes == "raw":
+            i = largest(lambda i: self.bits(params, options[i]) <= budget_bits, 0,
+                        len(options) - 1)
+            return None if i is None else self.encode(params, options[i])
+        if sizes != "coded":
+            raise ValueError(f"sizes must be 'coded' or 'raw', got {sizes!r}")
+        encoded = functools.cache(lambda i: self.encode(params, options[i]))
+        i = largest(lambda i: 8 * coded_bytes(encoded(i).stored) <= budget_bits, 0,
+                    len(options) - 1)
+        return None if i is None else encoded(i)
 
     def run(self, job: Any, points: list[dict]) -> list[dict]:
         return [job.baseline(self, p) for p in points]

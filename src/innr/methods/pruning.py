@@ -1,6 +1,10 @@
 """Magnitude pruning (innr.prune: global L1, torch.nn.utils.prune's rule, no fine-tuning): the
 kept values in float32 and their positions, as an N-bit mask or as indices, whichever is
-smaller; and the same, distilled (innr.distil) with the mask kept."""
+smaller; and the same, distilled (innr.distil) with the mask kept.
+
+Stored: values (float32, the kept ones in the order of the weights flattened tensor by tensor)
+and their positions (innr.prune.positions: mask, bool, or indices, whichever packs smaller).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,17 @@ import torch
 
 from innr.coordinates import unflatten_params
 from innr.methods import Compressed, Compression, Params, register
-from innr.prune import pruned, pruned_bits
+from innr.prune import kept_mask, mask_of, masked, positions, pruned_bits
 
 
 def n_of(params: Params) -> int:
     """The number of weights."""
     return sum(p.numel() for p in params.values())
+
+
+def flat(params: Params) -> torch.Tensor:
+    """Every tensor's weights in turn, flattened."""
+    return torch.cat([p.detach().reshape(-1) for p in params.values()])
 
 
 @dataclass(frozen=True)
@@ -29,18 +38,20 @@ class Pruned(Compression):
         return pruned_bits(n_of(params), keep)
 
     def encode(self, params: Params, keep: int) -> Compressed:
-        return Compressed(self.name, pruned(params, keep), self.bits(params, keep),
-                          {"keep": keep})
+        mask = kept_mask(params, keep)
+        return Compressed(self.name, masked(params, mask), self.bits(params, keep),
+                          {"keep": keep}, {"values": flat(params)[mask], **positions(mask)})
 
-    def decoder(self, c: Compressed, like: Params):
-        """float32 values scattered to their indices."""
+    def decode(self, stored: Params, like: Params) -> Params:
+        """float32 values scattered to their positions."""
         n = n_of(like)
-        flat = torch.cat([p.reshape(-1) for p in c.params.values()])
-        index = flat.nonzero().squeeze(1)
-        values = flat[index]
-        return lambda: unflatten_params(torch.zeros(n).index_put_((index,), values), like)
+        out = torch.zeros(n).masked_scatter_(mask_of(stored, n), stored["values"])
+        return unflatten_params(out, like)
 
     def kept(self, c: Compressed) -> int:
+        return c.setting["keep"]
+
+    def setting_of(self, c: Compressed) -> int:
         return c.setting["keep"]
 
     def projection(self, c: Compressed, original: Params):
