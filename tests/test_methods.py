@@ -13,12 +13,13 @@ import torch
 from innr import methods
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.coding import coded_bytes, pack, unpack
-from innr.config import FrontierConfig
+from innr.config import FrontierConfig, VariantConfig
 from innr.methods import METHODS, Compressed, Compression, get
 from innr.methods.low_rank import low_rank, low_rank_bits
 from innr.methods.quantisation import BIT_WIDTHS
 from innr.quantise import CLIPS, symmetric
 from innr.size import BITS, budget_bits
+from innr.variants import synthetic_inputs
 
 COMPRESSIONS = [m for m, method in METHODS.items() if isinstance(method, Compression)]
 
@@ -217,6 +218,29 @@ def test_what_a_method_stores_rebuilds_exactly_the_weights_it_gives(params, meth
                 assert back[k].dtype == params[k].dtype and torch.equal(back[k], c.params[k]), k
             assert all(t.dtype in (torch.float32, torch.bool, torch.int8, torch.uint8,
                                    torch.int16, torch.int32) for t in c.stored.values())
+
+
+class Job:
+    """What a distilled method asks of the frontier: distillation settings and inputs."""
+
+    def distillation(self):
+        return (VariantConfig(distill_steps=5, distill_batch=4, distill_lr=1e-2),
+                synthetic_inputs("gaussian", (1, 28, 28)))
+
+
+@pytest.mark.parametrize("method, setting", [("quantised_distilled", 2),
+                                             ("pruned_distilled", 300)])
+def test_a_distilled_method_stores_what_the_cnn_runs_with(method, setting):
+    cnn = MnistExampleNet(4).eval()
+    like = {k: v.detach() for k, v in cnn.state_dict().items()}
+    m = get(method)
+    c = m.encode(like, setting)
+    tuned = m.tune(Job(), cnn, c, seed=1)
+    assert tuned.setting == c.setting and tuned.bits == c.bits
+    assert any(not torch.equal(tuned.params[k], c.params[k]) for k in like)  # tuned
+    back = m.decode(unpack(pack(tuned.stored)), like)
+    assert all(torch.equal(back[k], tuned.params[k]) for k in like)
+    assert get(method.replace("_distilled", "")).tune(Job(), cnn, c, seed=1) is c
 
 
 def test_a_method_at_no_setting_of_its_own_is_refused(params):

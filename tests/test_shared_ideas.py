@@ -13,7 +13,7 @@ from torch.nn.utils import prune as torch_prune
 
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.budget import largest
-from innr.prune import position_bits, pruned, pruned_bits
+from innr.prune import mask_of, position_bits, positions, pruned, pruned_bits
 from innr.quantise import (
     CLIP_GRID,
     CLIPS,
@@ -45,6 +45,18 @@ def test_positions_cost_a_mask_or_indices_whichever_is_smaller():
     n = 62240  # 16 bits name one position
     assert position_bits(n, 100) == 1600 and position_bits(n, 4000) == n
     assert position_bits(n, 0) == 0
+
+
+@pytest.mark.parametrize("n", [200, 30000, 62240])
+def test_positions_are_stored_as_the_smaller_file(n):
+    few = torch.zeros(n, dtype=torch.bool)
+    few[[3, 70, 199]] = True
+    many = torch.rand(n, generator=torch.Generator().manual_seed(n)) < 0.3
+    assert list(positions(few)) == ["indices"] and list(positions(many)) == ["mask"]
+    assert positions(few)["indices"].dtype == (torch.uint8 if n <= 256 else torch.int16
+                                               if n <= 32768 else torch.int32)
+    for mask in (few, many):
+        assert torch.equal(mask_of(positions(mask), n), mask)
 
 
 @pytest.mark.parametrize("clip", CLIPS)
