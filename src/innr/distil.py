@@ -4,7 +4,6 @@ teacher on synthetic inputs (plus a weight term), and stop on a non-finite loss.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from innr.steps import DivergenceError
+from innr.steps import run_steps
 
 if TYPE_CHECKING:
     from innr.config import VariantConfig
@@ -27,32 +26,24 @@ def kl_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch
     return (t.exp() * (t - s)).sum(-1).mean(-1)
 
 
-def check_finite(losses: torch.Tensor, stage: str, step: int, seeds: Sequence[int]) -> None:
-    """DivergenceError naming the seeds whose loss ([M], one per network) is not finite."""
-    bad = [s for s, v in zip(seeds, losses.tolist(), strict=True) if not math.isfinite(v)]
-    if bad:
-        raise DivergenceError(f"seeds {bad}: {stage} loss became non-finite at step {step}; "
-                              "lower the variant's lr")
-
-
 def distil(losses: Callable[[], torch.Tensor], opt: torch.optim.Optimizer, steps: int,
            seeds: Sequence[int], schedule: torch.optim.lr_scheduler.LRScheduler | None = None,
            every: int = 1, logged: Callable[[int, torch.Tensor], None] | None = None) -> None:
     """`steps` optimiser steps on the sum of `losses()` ([M], one per network of `seeds`, each
-    drawing its own inputs); every `every` steps and at the last the losses are checked (a
-    host sync) and handed to `logged(step, losses)`."""
-    for step in range(1, steps + 1):
+    drawing its own inputs), by innr.steps.run_steps: every `every` steps and at the last the
+    losses are checked (a host sync) and the last step's handed to `logged(step, losses)`."""
+    def step() -> torch.Tensor:
         current = losses()
         opt.zero_grad(set_to_none=True)
         current.sum().backward()
         opt.step()
-        if schedule is not None:
-            schedule.step()
-        if step % every == 0 or step == steps:
-            current = current.detach().cpu()
-            check_finite(current, "distillation", step, seeds)
-            if logged is not None:
-                logged(step, current)
+        return current.detach()
+
+    def log(step: int, block: torch.Tensor) -> None:
+        if logged is not None:
+            logged(step, block[-1])
+    run_steps(step, steps, (every,), log, seeds=seeds, stage="distillation",
+              hint="lower the variant's lr", schedule=schedule)
 
 
 def distilled(cnn: nn.Module, start: Params, project: Callable[[Params], Params],

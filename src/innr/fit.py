@@ -33,7 +33,7 @@ from innr.predictors import build_predictor
 from innr.predictors.siren import Siren
 from innr.progress import Progress
 from innr.runtime import seed_everything
-from innr.steps import DivergenceError, make_step
+from innr.steps import DivergenceError, make_step, run_steps
 from innr.store import Store, load_checkpoint, remove_checkpoint, save_checkpoint
 from innr.target import Targets
 from innr.variants import faithful_variant, rebuild_one
@@ -192,33 +192,27 @@ def fit_innr(cfg: INNRConfig, seed: int, targets: Targets, evaluate=None,
     step = make_step(siren, opt, targets.layout.coords, targets.values[0], cfg.step)
     ran = history.get("step")  # the build decides the last digits: say which one ran
     history["step"] = step.build if ran in (None, step.build) else f"{ran}, then {step.build}"
-    steps_done = len(history["loss"])
     step_flops = compute.fit_step_flops(siren, *targets.layout.coords.shape)
-    progress = Progress(f"INNR seed {seed}", cfg.steps, "step", done=steps_done)
-    while steps_done < cfg.steps:
-        start = time.perf_counter()
-        # run to the next evaluation or checkpoint boundary, reading losses back once
-        stop = min(cfg.steps, (steps_done // cfg.eval_every + 1) * cfg.eval_every,
-                   (steps_done // cfg.checkpoint_every + 1) * cfg.checkpoint_every)
-        losses = torch.stack([step() for _ in range(steps_done, stop)]).tolist()
-        bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
-        if bad:
-            progress.close("stopped")
-            raise DivergenceError(f"seed {seed}: INNR loss became non-finite at step "
-                                  f"{steps_done + bad[0] + 1}; lower innr.lr (now {cfg.lr})")
-        history["loss"] += losses
+    progress = Progress(f"INNR seed {seed}", cfg.steps, "step", done=len(history["loss"]))
+    start = time.perf_counter()
+
+    def logged(done: int, losses: torch.Tensor) -> None:
+        nonlocal start
+        history["loss"] += losses.tolist()
         compute.add(step_flops * len(losses))
-        steps_done = stop
-        if evaluate is not None and (steps_done % cfg.eval_every == 0
-                                     or steps_done == cfg.steps):
-            history["eval_step"].append(steps_done)
+        if evaluate is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
+            history["eval_step"].append(done)
             history["eval_accuracy"].append(evaluate(rebuild_one(siren, targets)))
         history["seconds"] += time.perf_counter() - start
-        progress.update(steps_done, f"loss {losses[-1]:.3g}")
-        if (checkpoint is not None and steps_done % cfg.checkpoint_every == 0
-                and steps_done < cfg.steps):
+        progress.update(done, f"loss {history['loss'][-1]:.3g}")
+        if checkpoint is not None and done % cfg.checkpoint_every == 0 and done < cfg.steps:
             checkpoint({"siren": siren.state_dict(), "opt": opt.state_dict(),
                         "history": history})
+        start = time.perf_counter()
+
+    run_steps(step, cfg.steps, (cfg.eval_every, cfg.checkpoint_every), logged, seeds=[seed],
+              stage="INNR", hint=f"lower innr.lr (now {cfg.lr})", done=len(history["loss"]),
+              progress=progress)
     progress.close()
     return siren, history
 

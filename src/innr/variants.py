@@ -31,12 +31,13 @@ import torch
 from torch import nn
 
 from innr.config import INNRConfig, VariantConfig
-from innr.distil import check_finite, distil, kl_loss
+from innr.distil import distil, kl_loss
 from innr.predictors import build_predictor, predictor_size, width_for_budget
 from innr.progress import Progress
 from innr.quantise import straight_through
 from innr.runtime import seed_everything
 from innr.size import BITS
+from innr.steps import run_steps
 from innr.target import Targets
 
 # --- the predictor and its size --------------------------------------------------------------
@@ -257,16 +258,14 @@ def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
     progress = Progress(f"{label} x{M}", total, "step")
     start = time.perf_counter()
     opt, schedule = _optimizer(variant, list(stack.params.values()), variant.lr, variant.steps)
-    step_once = reconstruction_step(variant, targets, stack, opt, generators)
-    for step in range(1, variant.steps + 1):
-        losses = step_once()
-        schedule.step()
-        if step % log_every == 0 or step == variant.steps:
-            losses = losses.cpu()
-            check_finite(losses, "reconstruction", step, seeds)
-            history["step"].append(step)
-            history["loss"].append(losses.tolist())
-            progress.update(step, f"loss {losses.mean():.3g}")
+
+    def logged(step: int, losses: torch.Tensor) -> None:
+        history["step"].append(step)
+        history["loss"].append(losses[-1].tolist())
+        progress.update(step, f"loss {losses[-1].mean():.3g}")
+    run_steps(reconstruction_step(variant, targets, stack, opt, generators), variant.steps,
+              (log_every,), logged, seeds=seeds, stage="reconstruction",
+              hint="lower the variant's lr", schedule=schedule, progress=progress)
     if variant.distill_steps:
         teacher = stacked(targets.stored)
         opt, schedule = _optimizer(variant, list(stack.params.values()), variant.distill_lr,
