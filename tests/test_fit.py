@@ -4,6 +4,7 @@ with a clear message when a loss diverges."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.datasets import load
 from innr.fit import fit_innr, innr_targets, prepare, train_cnn
-from innr.steps import DivergenceError
+from innr.steps import DivergenceError, run_steps
 from innr.target import Targets
 
 SMALL = INNRConfig(hidden=16, layers=3, steps=60, eval_every=20, checkpoint_every=20, lr=3e-3,
@@ -82,6 +83,20 @@ def test_interrupted_fit_resumes_to_the_same_result(problem):
 def test_diverging_fit_names_seed_and_step(problem):
     with pytest.raises(DivergenceError, match=r"seed 7: INNR loss became non-finite at step \d+"):
         fit_innr(dataclasses.replace(SMALL, lr=1e30), 7, problem)
+
+
+def test_the_fit_loop_reads_back_per_block_and_stops_at_the_first_bad_step():
+    losses = iter([torch.tensor([1.0, 2.0])] * 6 + [torch.tensor([1.0, math.nan])] * 3)
+    seen = []
+    with pytest.raises(DivergenceError, match=r"^seeds \[5\]: toy loss became non-finite at "
+                                              r"step 7; lower it$"):
+        run_steps(lambda: next(losses), 9, (4, 6), lambda s, b: seen.append((s, b.shape)),
+                  seeds=[4, 5], stage="toy", hint="lower it")
+    assert seen == [(4, (4, 2)), (6, (2, 2))]  # at each multiple of either period
+    seen.clear()
+    run_steps(lambda: torch.tensor(0.5), 9, (4,), lambda s, b: seen.append((s, b.tolist())),
+              seeds=[1], stage="toy", hint="", done=5)  # resumed after step 5
+    assert seen == [(8, [0.5] * 3), (9, [0.5])]
 
 
 def test_cnn_learns_and_resumes_exactly(splits):
