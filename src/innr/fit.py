@@ -5,11 +5,10 @@ interrupted run resumes at the epoch it stopped at and gives the same weights.
 
 The INNR: the faithful variant (innr.variants.faithful_variant), a per-weight SIREN fitted
 full-batch (every coordinate every step) with Adam and MSE to the standardised weights of
-innr.target, each step computed by a backend of innr.steps. Losses stay on the device and are
-read back once per evaluation interval, so the step loop never waits on the host; a non-finite
-loss stops the fit with the seed and step.
-The rebuilt network's test accuracy is recorded every `eval_every` steps for the figures only:
-the number reported is always the final step's.
+innr.target, each step computed by a backend of innr.steps (innr.perf's fast step where it
+applies) and driven by its one loop, `run_steps`, the variants' too. The rebuilt network's test
+accuracy is recorded every `eval_every` steps for the figures only: the number reported is
+always the final step's.
 """
 
 from __future__ import annotations
@@ -156,9 +155,6 @@ def get_cnn(cfg: Config, seed: int, store: Store, train: Split, test: Split
 
 
 # --- the INNR --------------------------------------------------------------------------------
-# The faithful INNR is the variant innr.variants.faithful_variant(cfg.innr) of one network:
-# its targets (innr.target), its predictor (innr.variants.new_predictor) and its decoding are
-# every variant's; its step is a backend of innr.steps, innr.perf's fast step where it applies.
 
 def innr_targets(cfg: INNRConfig, cnn: nn.Module) -> Targets:
     """The faithful INNR's targets: every weight of `cnn`, standardised, one row each."""

@@ -15,8 +15,8 @@ Stage 2 (distillation, Choi et al. 2024): `distill_steps` of KL(network || rebui
 synthetic inputs (never the data), plus `distill_mse` times the stage-1 loss over every row.
 
 The faithful INNR is one point of this space, `faithful_variant(cfg.innr)`: the same targets,
-predictor and decoding; innr.fit fits it one network at a time, resumably, with a step backend
-of innr.steps (innr.perf's fast step where it applies), which `fit` here does not use.
+predictor, decoding and loop (innr.steps.run_steps); innr.fit fits it one network at a time,
+resumably, with innr.perf's fast step where it applies.
 """
 
 from __future__ import annotations
@@ -44,8 +44,7 @@ from innr.target import Targets
 
 def faithful_variant(innr: INNRConfig) -> VariantConfig:
     """The original's INNR as a point of the variant space: a per-weight SIREN of `innr`'s
-    shape and frequencies, fitted full batch by Adam at a constant lr (innr.fit.fit_innr fits
-    it, with a step backend of innr.steps)."""
+    shape and frequencies, fitted full batch by Adam at a constant lr (innr.fit.fit_innr)."""
     return VariantConfig(scheme="weight", predictor="siren", depth=innr.layers,
                          width=innr.hidden, w0_initial=innr.w0_initial, w0=innr.w0, c=innr.c,
                          lr=innr.lr, lr_schedule="constant", steps=innr.steps)
