@@ -145,3 +145,14 @@ def test_the_evaluation_rows_time_the_passes_and_stacking_is_equal_to_the_bit(mo
         together = vmap(lambda p, b: functional_call(nets[0], p, (b,)), in_dims=(0, None))(
             stacked, x)
         assert all(torch.equal(together[i], n(x)) for i, n in enumerate(nets))
+
+
+def test_a_seeds_test_logits_count_both_passes():
+    from innr.experiments.workbench import Networks
+
+    cnn = MnistExampleNet(2).eval()
+    nets = Networks(cnn, {}, None, None, {}, cnn.state_dict())
+    test = prepare(load("", "test").head(30), Config(name="t"), torch.device("cpu"))
+    start = compute.METER.flops
+    nets.test_logits(test)
+    assert compute.METER.flops - start == 2 * 30 * compute.forward_flops(cnn, (1, 28, 28))

@@ -128,7 +128,9 @@ class Networks:
         return rebuilt_classifier(self.cnn, noisy(self.weights, error, seed))
 
     def test_logits(self, test: Split) -> tuple[torch.Tensor, torch.Tensor]:
-        """The CNN's and the rebuilt network's logits on the test split."""
+        """The CNN's and the rebuilt network's logits on the test split (their work counted)."""
+        compute.add(2 * len(test.inputs) * compute.forward_flops(self.cnn,
+                                                                 tuple(test.inputs.shape[1:])))
         return logits_of(self.cnn, test.inputs), logits_of(self.rebuilt, test.inputs)
 
 
