@@ -156,3 +156,30 @@ def test_a_seeds_test_logits_count_both_passes():
     start = compute.METER.flops
     nets.test_logits(test)
     assert compute.METER.flops - start == 2 * 30 * compute.forward_flops(cnn, (1, 28, 28))
+
+
+def test_an_innr_fit_counts_every_step():
+    from innr.config import INNRConfig
+    from innr.fit import fit_innr, innr_targets
+
+    cfg = INNRConfig(hidden=8, layers=2, steps=30, eval_every=10, checkpoint_every=30,
+                     step="eager")
+    torch.manual_seed(0)
+    targets = innr_targets(cfg, MnistExampleNet(2))
+    start = compute.METER.flops
+    siren, _ = fit_innr(cfg, 0, targets)
+    assert compute.METER.flops - start == 30 * compute.fit_step_flops(
+        siren, *targets.layout.coords.shape)
+
+
+def test_a_variant_fit_counts_its_rows_steps_and_networks():
+    from innr.config import VariantConfig
+    from innr.experiments.workbench import fit_flops
+    from innr.target import Targets
+    from innr.variants import new_predictor
+
+    nets = [MnistExampleNet(2) for _ in range(3)]
+    v = VariantConfig(steps=7, batch_rows=16)
+    targets = Targets.of([n.state_dict() for n in nets], v)
+    one = compute.fit_step_flops(new_predictor(v, targets, 8), 16, targets.layout.coords.shape[1])
+    assert fit_flops(v, targets, 8, nets[0], (1, 28, 28)) == 3 * 7 * one
