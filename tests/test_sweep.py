@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from innr.store import LockedError
-from innr.sweep import point_lock, run_point, run_sweep
+from innr.sweep import point_lock, run_batch, run_sweep
 
 POINTS = [{"method": "pruned", "budget": 0.25, "seed": 1}, {"method": "svd", "budget": 0.5,
                                                             "seed": 2}]
@@ -45,7 +45,7 @@ def test_a_failed_point_is_recorded_not_raised(tmp_path):
 def test_a_point_in_progress_is_locked(tmp_path):
     path = path_in(tmp_path)(POINTS[0])
     with point_lock(path), pytest.raises(LockedError, match="another job"):
-        run_point(lambda ps: [{}], POINTS[0], path)
+        run_batch(lambda ps: [{}], POINTS[:1], [path])
 
 
 def test_unknown_executor_is_named(tmp_path):

@@ -173,22 +173,26 @@ class Store:
     def aggregate(self, experiment: str) -> Path:
         return self.root / experiment / "aggregate.csv"
 
-    @contextmanager
     def lock(self):
         """Hold the directory for one run; a second run at once stops with a clear message."""
-        self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".lock"
-        f = open(path, "w")
+        return flocked(path, f"another run is using {self.root} (lock {path}); wait for it to "
+                             "finish, or stop it, and run again")
+
+
+@contextmanager
+def flocked(path: Path, busy: str):
+    """Hold an exclusive lock on the file `path` (made, with our pid, when missing); when
+    another process holds it, LockedError(busy) at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.close()
-            raise LockedError(f"another run is using {self.root} (lock {path}); wait for it to "
-                              "finish, or stop it, and run again") from None
+            raise LockedError(busy) from None
         try:
             f.write(str(os.getpid()))
             f.flush()
-            yield self
+            yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-            f.close()

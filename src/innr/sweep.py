@@ -13,14 +13,13 @@ the folder; a job may compute several points at once (fits batched over seeds). 
 
 from __future__ import annotations
 
-import fcntl
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
-from innr.store import LockedError, read_json, write_json
+from innr.store import flocked, read_json, write_json
 
 EXECUTORS = ("inline", "local", "slurm")
 Point = dict
@@ -28,20 +27,9 @@ Job = Callable[[list[Point]], list[dict]]  # points -> their results (JSON-seria
 Done = Callable[[dict], bool]  # is a complete results file still valid (e.g. its config hash)?
 
 
-@contextmanager
 def point_lock(path: Path):
     """Hold `path`'s own lock file while its point runs; a second holder stops at once."""
-    lock = path.with_name(f".{path.name}.lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockedError(f"another job is computing {path}") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return flocked(path.with_name(f".{path.name}.lock"), f"another job is computing {path}")
 
 
 def _done(path: Path, valid: Done | None) -> dict | None:
@@ -70,11 +58,6 @@ def run_batch(job: Job, points: Sequence[Point], paths: Sequence[Path],
             for i, out in zip(todo, outs, strict=True):
                 write_json(paths[i], {**out, "complete": True})
     return [read_json(path) for path in paths]
-
-
-def run_point(job: Job, point: Point, path: Path, valid: Done | None = None) -> dict:
-    """One point: its results file, computed now unless it is already complete."""
-    return run_batch(job, [point], [path], valid)[0]
 
 
 def run_sweep(points: Sequence[Point], job: Job, path_of: Callable[[Point], Path],
