@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,9 +289,12 @@ def load_criteria(path: Path) -> Criteria:
         out = Criteria(raw["declared"], raw["seen_before"], float(raw["alpha"]),
                        float(raw["power"]), float(raw["compression"]["margin"]),
                        {e: raw[e]["rationale"] for e in EXPERIMENTS},
-                       _ablation_criteria(raw.get("ablation")),
-                       _frontier_criteria(raw.get("frontier")),
-                       _reproduction_criteria(raw.get("reproduction")))
+                       _section(raw.get("ablation"), lambda a: {"targets": {
+                           float(b): float(t) for b, t in a["targets"].items()}}),
+                       _section(raw.get("frontier"), _frontier_criteria),
+                       _section(raw.get("reproduction"), lambda r: {
+                           "alpha": float(r["alpha"]),
+                           "tolerance": {kind: float(r[kind]) for kind in TOLERANCES}}))
     except FileNotFoundError:
         raise ConfigError(f"criteria file {path} not found (experiments/criteria.toml)") from None
     except (KeyError, tomllib.TOMLDecodeError) as e:
@@ -308,32 +312,21 @@ def load_criteria(path: Path) -> Criteria:
     return out
 
 
-def _ablation_criteria(raw: dict | None) -> dict:
-    """[ablation] of the criteria: targets keyed by budget (a float), and the texts."""
+def _section(raw: dict | None, more: Callable[[dict], dict]) -> dict:
+    """A section of the criteria ({} when absent): its texts (when it was declared, what was
+    seen before, why) and `more(raw)`, its values typed."""
     if raw is None:
         return {}
-    return {"declared": raw["declared"], "seen_before": raw["seen_before"],
-            "rationale": raw["rationale"],
-            "targets": {float(b): float(t) for b, t in raw["targets"].items()}}
+    return {k: raw[k] for k in ("declared", "seen_before", "rationale")} | more(raw)
 
 
-def _frontier_criteria(raw: dict | None) -> dict:
-    """[frontier] of the criteria: its alpha (two-sided tests) and the texts."""
-    if raw is None:
-        return {}
-    return {"declared": raw["declared"], "seen_before": raw["seen_before"],
-            "rationale": raw["rationale"], "alpha": float(raw["alpha"]),
-            "amendment": _frontier_amendment(raw.get("amendment"))}
-
-
-def _frontier_amendment(raw: dict | None) -> dict:
-    """[frontier.amendment]: the rule declared for frontier runs after the published one."""
-    if raw is None:
-        return {}
-    return {"declared": raw["declared"], "seen_before": raw["seen_before"],
-            "rationale": raw["rationale"], "alpha": float(raw["alpha"]),
-            "margins": {label: float(m) for label, m in raw["equivalence_margin"].items()},
-            "budgets": tuple(float(b) for b in raw["budgets"]), "sizes": raw["sizes"]}
+def _frontier_criteria(raw: dict) -> dict:
+    """[frontier]: its alpha (two-sided tests) and [frontier.amendment], the rule declared for
+    frontier runs after the published one."""
+    return {"alpha": float(raw["alpha"]), "amendment": _section(raw.get("amendment"), lambda a: {
+        "alpha": float(a["alpha"]),
+        "margins": {label: float(m) for label, m in a["equivalence_margin"].items()},
+        "budgets": tuple(float(b) for b in a["budgets"]), "sizes": a["sizes"]})}
 
 
 def _amendment_in_range(amended: dict) -> bool:
@@ -345,15 +338,6 @@ def _amendment_in_range(amended: dict) -> bool:
 
 
 TOLERANCES = ("accuracy", "transfer", "relative", "counted")  # kinds of number (compare)
-
-
-def _reproduction_criteria(raw: dict | None) -> dict:
-    """[reproduction] of the criteria: its alpha, a tolerance per kind of number, the texts."""
-    if raw is None:
-        return {}
-    return {"declared": raw["declared"], "seen_before": raw["seen_before"],
-            "rationale": raw["rationale"], "alpha": float(raw["alpha"]),
-            "tolerance": {kind: float(raw[kind]) for kind in TOLERANCES}}
 
 
 def _json_with_list(path: Path, key: str) -> dict | None:
@@ -395,24 +379,28 @@ def aggregate_seeds(res: Results, experiment: str) -> list[int]:
 
 # --- tidy frames (one row per observation, a `seed` column throughout) -----------------------
 
+def _zipped(runs: list[dict], details: str, columns: dict[str, str]) -> pd.DataFrame:
+    """Per fidelity result of `runs`, a row per position of the lists `columns` names (a frame
+    column -> its key in the result's details[details]), zipped."""
+    rows = [{"seed": r["seed"], **dict(zip(columns, values, strict=True))}
+            for r in runs
+            for values in zip(*(r["details"][details][k] for k in columns.values()), strict=True)]
+    return pd.DataFrame(rows, columns=["seed", *columns])
+
+
+CNN_HISTORY = {"epoch": "epoch", "train_loss": "train_loss", "test_accuracy": "test_accuracy"}
+
+
 def cnn_history(res: Results) -> pd.DataFrame:
-    return _cnn_history(res.ok("fidelity"))
+    return _zipped(res.ok("fidelity"), "cnn_history", CNN_HISTORY)
 
 
 def cnn_history_at(root: Path) -> pd.DataFrame:
     """cnn_history of the ok fidelity results under `root` (RESULTS/<config>), whichever seeds
     they are: a companion config's, read without its config."""
     found = [read_json(p) for p in sorted((root / "fidelity").glob("seed_*.json"))]
-    return _cnn_history([r for r in found if r is not None and r.get("status") == "ok"])
-
-
-def _cnn_history(runs: list[dict]) -> pd.DataFrame:
-    rows = [{"seed": r["seed"], "epoch": e, "train_loss": loss, "test_accuracy": acc}
-            for r in runs
-            for e, loss, acc in zip(r["details"]["cnn_history"]["epoch"],
-                                    r["details"]["cnn_history"]["train_loss"],
-                                    r["details"]["cnn_history"]["test_accuracy"], strict=True)]
-    return pd.DataFrame(rows, columns=["seed", "epoch", "train_loss", "test_accuracy"])
+    return _zipped([r for r in found if r is not None and r.get("status") == "ok"],
+                   "cnn_history", CNN_HISTORY)
 
 
 def innr_loss(res: Results) -> pd.DataFrame:
@@ -423,11 +411,8 @@ def innr_loss(res: Results) -> pd.DataFrame:
 
 
 def innr_eval(res: Results) -> pd.DataFrame:
-    rows = [{"seed": r["seed"], "step": step, "accuracy": acc}
-            for r in res.ok("fidelity")
-            for step, acc in zip(r["details"]["innr_history"]["eval_step"],
-                                 r["details"]["innr_history"]["eval_accuracy"], strict=True)]
-    return pd.DataFrame(rows, columns=["seed", "step", "accuracy"])
+    return _zipped(res.ok("fidelity"), "innr_history",
+                   {"step": "eval_step", "accuracy": "eval_accuracy"})
 
 
 def per_layer(res: Results) -> pd.DataFrame:
@@ -437,11 +422,7 @@ def per_layer(res: Results) -> pd.DataFrame:
 
 
 def scatter(res: Results) -> pd.DataFrame:
-    rows = [{"seed": r["seed"], "true": t, "rebuilt": b}
-            for r in res.ok("fidelity")
-            for t, b in zip(r["details"]["scatter"]["true"], r["details"]["scatter"]["rebuilt"],
-                            strict=True)]
-    return pd.DataFrame(rows, columns=["seed", "true", "rebuilt"])
+    return _zipped(res.ok("fidelity"), "scatter", {"true": "true", "rebuilt": "rebuilt"})
 
 
 def transfer_records(res: Results) -> pd.DataFrame:
