@@ -334,26 +334,31 @@ def check_variant(v: VariantConfig, where: str) -> VariantConfig:
         (v.distill_batch > 0 and v.distill_lr > 0 and v.distill_mse >= 0,
          "distill_batch and distill_lr must be positive, distill_mse >= 0"),
     ]
+    _require(checks, f"{where}: ")
+    return v
+
+
+def _require(checks: typing.Iterable[tuple[bool, str]], where: str = "") -> None:
+    """ConfigError with the first failed check's message (after `where`)."""
     for ok, message in checks:
         if not ok:
-            raise ConfigError(f"{where}: {message}")
-    return v
+            raise ConfigError(where + message)
 
 
 def _check_ablation(cfg: Config) -> None:
     a = cfg.ablation
-    if not a.budgets or not all(0 < b <= 1 for b in a.budgets):
-        raise ConfigError("ablation.budgets must list shares of the CNN's weights in (0, 1]")
-    if a.select_budget not in a.budgets:
-        raise ConfigError(f"ablation.select_budget {a.select_budget} must be one of "
-                          f"ablation.budgets {list(a.budgets)}")
-    if not a.selection_seeds or set(a.selection_seeds) & set(cfg.seeds + cfg.control_seeds):
-        raise ConfigError("ablation.selection_seeds must list seeds that are none of seeds or "
-                          "control_seeds: the choices are made on other CNNs than those reported")
-    if a.faithful_seeds < 0:
-        raise ConfigError("ablation.faithful_seeds must be >= 0 (0 = every seed)")
-    if not a.w0_sweep or not all(w > 0 for w in a.w0_sweep):
-        raise ConfigError("ablation.w0_sweep must list positive frequencies")
+    _require([
+        (bool(a.budgets) and all(0 < b <= 1 for b in a.budgets),
+         "ablation.budgets must list shares of the CNN's weights in (0, 1]"),
+        (a.select_budget in a.budgets, f"ablation.select_budget {a.select_budget} must be one "
+         f"of ablation.budgets {list(a.budgets)}"),
+        (bool(a.selection_seeds) and not set(a.selection_seeds) & set(cfg.seeds
+                                                                      + cfg.control_seeds),
+         "ablation.selection_seeds must list seeds that are none of seeds or control_seeds: "
+         "the choices are made on other CNNs than those reported"),
+        (a.faithful_seeds >= 0, "ablation.faithful_seeds must be >= 0 (0 = every seed)"),
+        (bool(a.w0_sweep) and all(w > 0 for w in a.w0_sweep),
+         "ablation.w0_sweep must list positive frequencies")])
     variants = [check_variant(a.base, "ablation.base")]
     for name, alternatives in a.ideas.items():
         if not alternatives:
@@ -371,24 +376,20 @@ def _check_frontier(cfg: Config) -> None:
 
     f = cfg.frontier
     unknown = sorted(set(f.methods) - set(METHODS))
-    if unknown:
-        raise ConfigError(f"frontier.methods: unknown {unknown}; known: {list(METHODS)}")
-    if not f.budgets or not all(0 < b <= 1 for b in f.budgets):
-        raise ConfigError("frontier.budgets must list shares of the CNN's bytes in (0, 1]")
-    for method, budgets in f.method_budgets.items():
-        if method not in f.methods or not set(budgets) <= set(f.budgets):
-            raise ConfigError(f"frontier.method_budgets.{method}: must name one of "
-                              f"frontier.methods and budgets among {list(f.budgets)}")
-    for method, n in f.method_seeds.items():
-        if method not in f.methods or not 0 < n <= len(cfg.seeds):
-            raise ConfigError(f"frontier.method_seeds.{method}: must name one of "
-                              f"frontier.methods and lie in [1, {len(cfg.seeds)}]")
-    if not 2 <= f.predictor_bits <= 16:
-        raise ConfigError("frontier.predictor_bits must lie in [2, 16]")
-    if f.executor not in ("inline", "local", "slurm"):
-        raise ConfigError("frontier.executor must be one of inline, local, slurm")
-    if f.parallel < 1 or f.decode_repeats < 1:
-        raise ConfigError("frontier.parallel and frontier.decode_repeats must be >= 1")
+    _require([(not unknown, f"frontier.methods: unknown {unknown}; known: {list(METHODS)}"),
+              (bool(f.budgets) and all(0 < b <= 1 for b in f.budgets),
+               "frontier.budgets must list shares of the CNN's bytes in (0, 1]")])
+    _require((m in f.methods and set(budgets) <= set(f.budgets), f"frontier.method_budgets.{m}: "
+              f"must name one of frontier.methods and budgets among {list(f.budgets)}")
+             for m, budgets in f.method_budgets.items())
+    _require((m in f.methods and 0 < n <= len(cfg.seeds), f"frontier.method_seeds.{m}: must "
+              f"name one of frontier.methods and lie in [1, {len(cfg.seeds)}]")
+             for m, n in f.method_seeds.items())
+    _require([(2 <= f.predictor_bits <= 16, "frontier.predictor_bits must lie in [2, 16]"),
+              (f.executor in ("inline", "local", "slurm"),
+               "frontier.executor must be one of inline, local, slurm"),
+              (f.parallel >= 1 and f.decode_repeats >= 1,
+               "frontier.parallel and frontier.decode_repeats must be >= 1")])
 
 
 def validate(cfg: Config) -> Config:
@@ -435,9 +436,7 @@ def validate(cfg: Config) -> Config:
         (cfg.fitnoise.seed_offset != cfg.innr.seed_offset,
          "fitnoise.seed_offset must differ from innr.seed_offset (it is the second draw)"),
     ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
+    _require(checks)
     _check_ablation(cfg)
     _check_frontier(cfg)
     return cfg
