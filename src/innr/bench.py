@@ -166,16 +166,19 @@ def fit_steps(targets: Targets, cfg: INNRConfig, device: torch.device
     return steps
 
 
+def compiled_step(targets: Targets, cfg: INNRConfig) -> SirenStep:
+    """The compiled step of a new SIREN (drawn from the global RNG) fitted to `targets`."""
+    siren = new_siren(cfg)
+    return SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr),
+                     targets.layout.coords, targets.values[0], build="compiled")
+
+
 def _seed_worker(seed: int, conn) -> None:
     """One seed's fit in its own process on one core: one step per message, until None."""
     torch.set_num_threads(1)
     keep_freed_memory()
     torch.manual_seed(seed)
-    targets = innr_targets(INNRConfig(), MnistExampleNet(32))
-    cfg = INNRConfig()
-    siren = new_siren(cfg)
-    step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr), targets.layout.coords,
-                     targets.values[0], build="compiled")
+    step = compiled_step(innr_targets(INNRConfig(), MnistExampleNet(32)), INNRConfig())
     step()
     conn.send("ready")
     while conn.recv() is not None:
@@ -236,9 +239,7 @@ def one_core_chunk(targets: Targets, cfg: INNRConfig) -> tuple[OneCore, int]:
     torch.set_num_threads(1)  # compiled for one thread, like the pool's workers
     try:
         torch.manual_seed(0)
-        siren = new_siren(cfg)
-        step = SirenStep(siren, torch.optim.Adam(siren.parameters(), lr=cfg.lr),
-                         targets.layout.coords, targets.values[0], build="compiled")
+        step = compiled_step(targets, cfg)
     finally:
         torch.set_num_threads(threads)
     args = step.chunk_args()
@@ -289,18 +290,23 @@ def time_fit(targets: Targets, cfg: INNRConfig, device: torch.device, repeats: i
              "gflops": rate, "ratio_to_matmul": 1.0}]
     for name, (_, warmup) in steps.items():
         seconds = statistics.median(samples[name])  # per seed-step
-        rows.append({"name": name, "seconds": seconds, "gflops": flops / seconds / 1e9,
-                     "ratio_to_matmul": flops / seconds / 1e9 / rate,
-                     "speedup": reference / seconds, "warmup_seconds": warmup,
-                     # the workers' faults are their own: counted here for one process only
-                     "page_faults_per_step": faults[name] / repeats if seeds[name] == 1
-                     else None})
+        rows.append(row(name, seconds, flops, rate, speedup=reference / seconds,
+                        warmup_seconds=warmup,
+                        # the workers' faults are their own: counted here for one process only
+                        page_faults_per_step=faults[name] / repeats if seeds[name] == 1
+                        else None))
     if alone:
         rows += bound_rows(statistics.median(samples["one core: matmul"]),
                            statistics.median(samples["one core: chunk"]), chunk_rows,
                            len(targets.layout.coords), flops, matmul, cores)
     return rows, {"step_gflop": flops / 1e9, "n_coordinates": len(targets.layout.coords),
                   "samples_seconds": samples}
+
+
+def row(name: str, seconds: float, flops: float, rate: float, **more) -> dict:
+    """A table row: `flops` of work in `seconds`, as GFLOP/s and as a ratio to `rate`."""
+    return {"name": name, "seconds": seconds, "gflops": flops / seconds / 1e9,
+            "ratio_to_matmul": flops / seconds / 1e9 / rate, **more}
 
 
 def bound_rows(matmul_1: float, chunk_1: float, chunk_rows: int, n: int, flops: float,
@@ -310,17 +316,13 @@ def bound_rows(matmul_1: float, chunk_1: float, chunk_rows: int, n: int, flops: 
     back with nothing else (no contention, pool, summation or optimizer). Ratios are to the
     all-core matmul (`matmul` seconds), like every other row's."""
     rate = 2 * MATMUL_N**3 / matmul / 1e9
-    chunk_gflops = flops * chunk_rows / n / chunk_1 / 1e9
     bound = chunk_1 * n / chunk_rows / cores
     return [
         {"name": f"one core alone: float32 matmul {MATMUL_N}x{MATMUL_N}", "seconds": matmul_1,
          "gflops": 2 * MATMUL_N**3 / matmul_1 / 1e9, "ratio_to_matmul": matmul / matmul_1},
-        {"name": f"one core alone: INNR chunk of {chunk_rows} rows, compiled",
-         "seconds": chunk_1, "gflops": chunk_gflops, "ratio_to_matmul": chunk_gflops / rate},
-        {"name": f"INNR step bound: such chunks on {cores} cores, no overhead",
-         "seconds": bound, "gflops": flops / bound / 1e9,
-         "ratio_to_matmul": flops / bound / 1e9 / rate},
-    ]
+        row(f"one core alone: INNR chunk of {chunk_rows} rows, compiled", chunk_1,
+            flops * chunk_rows / n, rate),
+        row(f"INNR step bound: such chunks on {cores} cores, no overhead", bound, flops, rate)]
 
 
 KERNEL_NETWORKS = 10  # the ablation fits a config's 10 seeds at once
@@ -364,10 +366,8 @@ def kernel_fit_rows(device: torch.device, repeats: int, rate: float) -> list[dic
             sync(device)
             samples[name].append((time.perf_counter() - start) / 5 / m)
     alone = statistics.median(samples["kernel-wise fit step, one network at a time"])
-    return [{"name": name, "seconds": statistics.median(t),
-             "gflops": flops / statistics.median(t) / 1e9,
-             "ratio_to_matmul": flops / statistics.median(t) / 1e9 / rate,
-             "speedup": alone / statistics.median(t)} for name, t in samples.items()]
+    return [row(name, statistics.median(t), flops, rate, speedup=alone / statistics.median(t))
+            for name, t in samples.items()]
 
 
 EVAL_IMAGES = 10000  # a test set
@@ -464,9 +464,8 @@ def reproduction_stages(config: Path) -> list[dict]:
     return stages
 
 
-def machine(device: torch.device) -> dict:
-    return {**describe(device),
-            "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None}
+def load_average() -> tuple[float, float, float] | None:
+    return os.getloadavg() if hasattr(os, "getloadavg") else None
 
 
 def print_table(rows: list[dict], stages: list[dict]) -> None:
@@ -505,7 +504,8 @@ def _main(args: argparse.Namespace) -> int:
     check_writable(args.out.parent)
     kept = False if args.return_freed_memory else keep_freed_memory()
     device = pick_device("auto")
-    info = {**machine(device), "keep_freed_memory": kept}
+    info = {**describe(device), "load_average_at_start": load_average(),
+            "keep_freed_memory": kept}
     torch.manual_seed(0)
     targets = innr_targets(INNRConfig(), MnistExampleNet(32).to(device))
     rows, fit = time_fit(targets, INNRConfig(), device, args.repeats)
@@ -517,7 +517,7 @@ def _main(args: argparse.Namespace) -> int:
     fast = next(r for r in rows if r["name"] == "INNR step, fast compiled")
     print(f"fast compiled step: {fast['speedup']:.2f}x the autograd loop, "
           f"{fast['ratio_to_matmul']:.2f} of the matmul rate")
-    info["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    info["load_average_at_end"] = load_average()
     write_json(args.out, {"machine": info, "rows": rows, "stages": stages, "fit": fit,
                           "repeats": args.repeats, "complete": True})
     print(f"wrote {args.out}")
