@@ -3,27 +3,24 @@
     python -m innr.report.compare [--config experiments/full.toml] [--results DIR]
                                   [--published DIR] [--json FILE] [--if-published]
 
-The published folder is checked against its manifest first: a changed file stops the
-comparison. Then each published headline number (`headlines`: what the verdicts and the
-README's tables rest on, per seed) is held against the same number of the run, on the seeds
-both have:
+The published folder is checked against its manifest first (a changed file stops the
+comparison). Each published headline number (`headlines`: what the verdicts and the README's
+tables rest on, per seed) is then held against the run's, on the seeds both have:
 
 - exact: every seed equal to the bit, and the number is reproduced. Bits are expected to match
-  only where both runs record one build (config, device, CPU model, vector unit, math
-  library, torch build, threads); where they were expected and differ anyway, the row says so
-  and the number is judged by equivalence.
-- equivalence: by the tolerance experiments/criteria.toml's [reproduction] declares for the
-  number's kind. Reproduced when the two-sample (Welch) interval of the difference (run minus
-  published) at level 1 - 2 alpha lies inside plus or minus the tolerance (two one-sided
-  tests); not reproduced when the difference itself lies outside it; not shown in between (too
-  few seeds, or too spread, to show it). Each number is judged alone: no correction over the
-  numbers compared.
+  only where both runs record one build (config, device, CPU model, vector unit, math library,
+  torch build, threads); where they were and differ anyway, the row says so.
+- equivalence, by the tolerance experiments/criteria.toml's [reproduction] declares for the
+  number's kind: reproduced when the Welch interval of the difference (run minus published) at
+  level 1 - 2 alpha lies inside plus or minus the tolerance (two one-sided tests); not
+  reproduced when the difference itself lies outside it; not shown in between (too few seeds,
+  or too spread). Each number is judged alone: no correction over the numbers compared.
 
 Every verdict (claims 1-3 and their yardsticks, the ablation's targets, the frontier's
-standings) is decided on both runs by innr.report.verdicts, and a changed verdict is named. A
-number or verdict the run does not have is listed as not in this run.
-Exit codes: 0 every number compared was reproduced and no verdict changed; 1 otherwise; 2 bad
-input, a changed published file, or nothing to compare.
+standings) is decided on both runs by innr.report.verdicts; a changed one is named, and what the
+run does not have is listed as not in this run. Exit codes: 0 every number compared was
+reproduced and no verdict changed; 1 otherwise; 2 bad input, a changed published file, or
+nothing to compare.
 """
 
 from __future__ import annotations
@@ -261,7 +258,7 @@ def judge(pub: Number, run: Number | None, alpha: float, tolerances: dict[str, f
     if not absent and not differ:
         return Row(**base, mode="exact", outcome=REPRODUCED,
                    note=f"{len(seeds)} seeds equal to the bit")
-    d = _difference_format(pub.fmt)
+    d = pct_points if pub.fmt is pct else num  # a difference of fractions in points
     notes = [f"difference {d(diff['difference'])}, {pct(1 - 2 * alpha, 0)} interval "
              f"[{d(diff['ci_low'])}, {d(diff['ci_high'])}], tolerance +/-{d(tol)}"]
     if differ and base["bits_expected"]:
@@ -272,11 +269,6 @@ def judge(pub: Number, run: Number | None, alpha: float, tolerances: dict[str, f
     return Row(**base, mode="equivalence",
                outcome=equivalence(diff["difference"], diff["ci_low"], diff["ci_high"], tol),
                note="; ".join(notes))
-
-
-def _difference_format(fmt: Callable) -> Callable:
-    """How a difference of numbers shown by `fmt` is shown: fractions in points, two decimals."""
-    return pct_points if fmt is pct else num
 
 
 def compare(published: Sequence[Number], fresh: Sequence[Number], alpha: float,
