@@ -69,11 +69,8 @@ def reason(e: BaseException) -> str:
 def ties(model: nn.Module) -> dict[str, str]:
     """Each state_dict name whose tensor an earlier name holds already -> that earlier name."""
     first: dict[int, str] = {}
-    tied = {}
-    for name, tensor in model.state_dict(keep_vars=True).items():
-        if first.setdefault(id(tensor), name) != name:
-            tied[name] = first[id(tensor)]
-    return tied
+    return {name: first[id(t)] for name, t in model.state_dict(keep_vars=True).items()
+            if first.setdefault(id(t), name) != name}
 
 
 def represented(model: nn.Module) -> list[str]:
