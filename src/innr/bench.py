@@ -486,11 +486,8 @@ def print_table(rows: list[dict], stages: list[dict]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     p = cli.parser("innr.bench", __doc__, config=False)
-    p.add_argument("--quick-config", type=Path, default=QUICK_CONFIG,
-                   help="the config of the timed quick reproduction (default "
-                        "experiments/quick.toml)")
-    p.add_argument("--out", type=Path, default=BENCH_RESULTS,
-                   help="the JSON file to write (default benchmarks/results/bench.json)")
+    cli.path_option(p, "--quick-config", QUICK_CONFIG, "the config of the timed quick reproduction")
+    cli.path_option(p, "--out", BENCH_RESULTS, "the JSON file to write")
     p.add_argument("--skip-reproduction", action="store_true",
                    help="time the steps only, not the stages of the quick reproduction")
     p.add_argument("--repeats", type=int, default=9, help="interleaved rounds of timings")

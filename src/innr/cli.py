@@ -43,8 +43,7 @@ def parser(module: str, doc: str, *, config: bool | Path = True, overrides: bool
         p.add_argument("--config", required=True, type=Path,
                        help="the experiment's TOML file, e.g. experiments/quick.toml")
     elif config:
-        p.add_argument("--config", type=Path, default=config,
-                       help=f"the experiment's TOML file (default {shown(config)})")
+        path_option(p, "--config", config, "the experiment's TOML file")
     if overrides:
         p.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="SECTION.KEY=VALUE", help="override a config value (repeatable)")
@@ -56,12 +55,17 @@ def parser(module: str, doc: str, *, config: bool | Path = True, overrides: bool
                        help="results root (default experiments/results); the run's files are "
                             "under DIR/<config name>/")
     elif results:
-        p.add_argument("--results", type=Path, default=results, metavar="DIR",
-                       help=f"results root (default {shown(results)})")
+        path_option(p, "--results", results, "results root", metavar="DIR")
     if bench is not None:
-        p.add_argument("--bench", type=Path, default=bench,
-                       help=f"the benchmark's file (default {shown(bench)})")
+        path_option(p, "--bench", bench, "the benchmark's file")
     return p
+
+
+def path_option(p: argparse.ArgumentParser, flag: str, default: Path, what: str,
+                **kwargs) -> None:
+    """A path option of `p` whose help says `what` and names the default as a clone does."""
+    p.add_argument(flag, type=Path, default=default, help=f"{what} (default {shown(default)})",
+                   **kwargs)
 
 
 def _one_line(e: BaseException) -> str:

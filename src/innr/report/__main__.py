@@ -90,9 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="the benchmark file for the appendix (default "
                         "benchmarks/results/bench.json; the published run's: "
                         "experiments/published/bench.json)")
-    p.add_argument("--published", type=Path, default=PUBLISHED,
-                   help="the published run to hold these results against (default "
-                        "experiments/published)")
+    cli.path_option(p, "--published", PUBLISHED, "the published run to hold these results against")
     p.add_argument("--no-pdf", action="store_true", help="stop after the figures and the .tex")
 
     def body(args: argparse.Namespace) -> int:

@@ -451,8 +451,7 @@ def run_comparison(config_path: Path, results: Path | None = None,
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     p = cli.parser("innr.report.compare", __doc__, config=FULL_CONFIG, results=True)
-    p.add_argument("--published", type=Path, default=PUBLISHED,
-                   help="the published run (default experiments/published)")
+    cli.path_option(p, "--published", PUBLISHED, "the published run")
     p.add_argument("--json", type=Path, default=None, help="also write every row here")
     p.add_argument("--if-published", action="store_true",
                    help="say nothing and exit 0 when nothing of the config is published "

@@ -42,8 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = cli.parser("innr.report.pilot", __doc__, config=False)
     p.add_argument("results", type=Path, help="a config's results folder, e.g. "
                    "experiments/results/full")
-    p.add_argument("--out", type=Path, default=PILOT,
-                   help=f"the file to write (default {shown(PILOT)})")
+    cli.path_option(p, "--out", PILOT, "the file to write")
 
     def body(args: argparse.Namespace) -> None:
         write_json(args.out, freeze(args.results))

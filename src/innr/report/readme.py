@@ -125,8 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     p = cli.parser("innr.report.readme", __doc__, config=FULL_CONFIG, results=PUBLISHED_RESULTS,
                    bench=PUBLISHED_BENCH)
-    p.add_argument("--readme", type=Path, default=README,
-                   help=f"the file whose generated block to replace (default {shown(README)})")
+    cli.path_option(p, "--readme", README, "the file whose generated block to replace")
 
     def body(args: argparse.Namespace) -> int:
         text = args.readme.read_text()

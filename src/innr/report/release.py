@@ -195,8 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     p = cli.parser("innr.report.release", __doc__, config=FULL_CONFIG, results=True,
                    bench=BENCH_RESULTS)
-    p.add_argument("--to", type=Path, default=PUBLISHED,
-                   help=f"the published folder to replace (default {shown(PUBLISHED)})")
+    cli.path_option(p, "--to", PUBLISHED, "the published folder to replace")
 
     def body(args: argparse.Namespace) -> None:
         manifest = release(args.config, args.results, args.bench, args.to)
