@@ -18,7 +18,8 @@ def _stored() -> dict[str, torch.Tensor]:
         "codes": (torch.randn(16, 50, generator=g) * 2).round().clamp(-7, 7).to(torch.int8),
         "mask": torch.rand(1000, generator=g) < 0.1,
         "indices": torch.randint(0, 60000, (40,), generator=g, dtype=torch.int32),
-        "wide": torch.tensor([-(2 ** 40), 0, 2 ** 40]),
+        "wide": torch.tensor([-(2 ** 60) - 1, 0, 2 ** 60 + 1]),  # beyond float64's integers
+        "high": torch.tensor([2 ** 60 + 1, 2 ** 60 + 2]),
         "constant": torch.full((2, 3), -3, dtype=torch.int16),
         "bytes": torch.randint(0, 256, (9,), generator=g, dtype=torch.uint8),
         "empty": torch.zeros(0, 4, dtype=torch.int8),

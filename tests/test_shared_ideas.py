@@ -47,7 +47,7 @@ def test_positions_cost_a_mask_or_indices_whichever_is_smaller():
     assert position_bits(n, 0) == 0
 
 
-@pytest.mark.parametrize("n", [200, 30000, 62240])
+@pytest.mark.parametrize("n", [200, 256, 257, 30000, 62240])
 def test_positions_are_stored_as_the_smaller_file(n):
     few = torch.zeros(n, dtype=torch.bool)
     few[[3, 70, 199]] = True
@@ -56,7 +56,8 @@ def test_positions_are_stored_as_the_smaller_file(n):
     assert positions(few)["indices"].dtype == (torch.uint8 if n <= 256 else torch.int16
                                                if n <= 32768 else torch.int32)
     for mask in (few, many):
-        assert torch.equal(mask_of(positions(mask), n), mask)
+        back = mask_of(positions(mask), n)
+        assert back.dtype == torch.bool and torch.equal(back, mask)
 
 
 @pytest.mark.parametrize("clip", CLIPS)
