@@ -4,25 +4,15 @@ stage of a reproduction costs.
     python -m innr.bench [--quick-config experiments/quick.toml] [--skip-reproduction]
                               [--out benchmarks/results/bench.json] [--repeats 9]
 
-One run measures, on the CPU (or the GPU that `device = "auto"` picks):
-- the float32 matmul rate of a large square matmul;
-- the INNR fit step on the original's problem (the 62,240 weights of MnistExampleNet(32), random
-  weights; the original's SIREN), as GFLOP/s of its matmuls (forward + backward) and as a ratio
-  to the matmul rate: the autograd reference (innr.steps.AutogradStep) and innr.perf's builds
-  (eager, compiled, inductor; inductor without the thread pool); what inductor's build would
-  reach with its MKL matmuls alone (same chunks and threads, no elementwise work) on the step's
-  own inputs and on inputs that stay in cache; and, on a CPU with several cores, as many seeds
-  fitted at once as there are cores, one process and one core each (a row per seed-step);
-- on one core with the others idle, the large matmul and the compiled step's chunk, and the
-  step time they bound (every core running such chunks back to back, nothing else): the most
-  this design of the step reaches on this machine;
-- a kernel-wise fit step (innr.variants: the ablation's base at half the CNN's bits) for 10
-  networks at once (stacked parameters, one vmapped forward: a batched matmul per layer), for
-  one network at a time, and for 10 with the frontier's 8-bit predictor (the same width,
-  rounded straight-through), as GFLOP/s of its matmuls and as a ratio to the matmul rate;
-- the CNN's time per epoch (60,000 images, batch 512, Adam), extrapolated from a few batches;
-- the wall time of every stage of the quick reproduction (three experiments and the report),
-  each a subprocess writing to a temporary folder (skipped by --skip-reproduction).
+One run measures, on the CPU (or the GPU that `device = "auto"` picks), each row as seconds,
+GFLOP/s of its matmuls and a ratio to the float32 rate of a large square matmul: the faithful fit
+step on the original's problem (MnistExampleNet(32), random weights, the original's SIREN) by
+the autograd reference (innr.steps.AutogradStep) and by innr.perf's builds; the ceilings of that
+design (its matmuls alone, one core alone, as many seeds at once as cores); the kernel-wise fit
+step of innr.variants, batched, alone and with an 8-bit predictor; the evaluation passes of the
+transfer stage; the CNN's time per epoch; and the wall time of every stage of the quick
+reproduction, each a subprocess (skipped by --skip-reproduction). Each function below says what
+its rows measure.
 Timings on a shared machine are noisy: the matmul rate and every step are measured in
 interleaved rounds, each row is the median over rounds, every ratio comes from this one run,
 and the JSON keeps every sample and the load average before and after (other processes on the
