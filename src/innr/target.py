@@ -4,18 +4,20 @@ From each network's weights (a state_dict of conv and linear weights and biases)
 1. permute (optional, innr.permutations.smooth): units reordered so that neighbouring kernels
    are alike. The network computes the same function, so the permuted network is the one stored
    and rebuilt, and no ordering is kept;
-2. outliers (optional): the largest |w|, a share of all weights, are stored apart with their
+2. residual (optional): a base taken away, e.g. the weights' own k-bit codes' values (the INNR
+   then fits what they miss, and decoding adds the base back);
+3. outliers (optional): the largest |w|, a share of all weights, are stored apart with their
    indices (innr.size counts them) and left out of the loss;
-3. standardise by the mean and std of the remaining weights;
-4. lay out in the coordinate scheme's grid of [rows, head] outputs (innr.coordinates).
-Decoding the predictor's outputs inverts 4 to 2 with a gather, an affine map and a `where`, all
+4. standardise by the mean and std of the remaining weights;
+5. lay out in the coordinate scheme's grid of [rows, head] outputs (innr.coordinates).
+Decoding the predictor's outputs inverts 5 to 2 with a gather, an affine map and a `where`, all
 differentiable, so a loss on the rebuilt network's outputs reaches the predictor.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -57,13 +59,16 @@ class Targets:
     outlier: torch.Tensor  # [M, N] bool
     outlier_values: torch.Tensor  # [M, N] the weights kept apart (0 elsewhere)
     stored: list[OrderedDict[str, torch.Tensor]]  # each network as stored (permuted if so)
+    base: torch.Tensor | None = None  # [M, N] what decoding adds back (a residual's base)
 
     @classmethod
     def of(cls, networks: Sequence[dict[str, torch.Tensor]], variant: VariantConfig,
-           chain: Sequence[Link] = (), device: torch.device | None = None) -> Targets:
+           chain: Sequence[Link] = (), device: torch.device | None = None,
+           base: Sequence[Callable[[dict], dict]] | None = None) -> Targets:
         """The targets, prepared on `device`: the CPU by default, where the layout is built
         (Targets.to moves them after); the networks' own device for the faithful INNR, whose
-        standardisation has always been computed there (a sum's digits depend on the device)."""
+        standardisation has always been computed there (a sum's digits depend on the device).
+        `base`: per network, params -> the base its residual is taken from."""
         device = torch.device("cpu") if device is None else device
         stored = []
         for params in networks:
@@ -73,6 +78,11 @@ class Targets:
             stored.append(params)
         layout = moved(layout_of(stored[0], variant), device)
         flat = torch.stack([flatten_params(p) for p in stored])  # [M, N]
+        offset = None
+        if base is not None:
+            offset = torch.stack([flatten_params(f(p)) for f, p in zip(base, stored,
+                                                                        strict=True)])
+            flat = flat - offset
         outlier = torch.stack([outlier_mask(f, variant.outliers) for f in flat])
         inliers = [f[~o] for f, o in zip(flat, outlier, strict=True)]
         mean = torch.stack([f.mean() for f in inliers])[:, None]
@@ -82,7 +92,7 @@ class Targets:
         values = grid.index_copy(1, layout.slot, z)
         weight = grid.index_copy(1, layout.slot, (~outlier).float())
         return cls(layout, values, weight, mean, std, outlier,
-                   torch.where(outlier, flat, 0.0), stored)
+                   torch.where(outlier, flat, 0.0), stored, offset)
 
     @classmethod
     def for_decoding(cls, shapes: dict[str, Sequence[int]], variant: VariantConfig, mean: float,
@@ -105,7 +115,8 @@ class Targets:
         tensors = {k: getattr(self, k).to(device) for k in
                    ("values", "weight", "mean", "std", "outlier", "outlier_values")}
         stored = [OrderedDict((k, v.to(device)) for k, v in p.items()) for p in self.stored]
-        return Targets(moved(self.layout, device), stored=stored, **tensors)
+        base = None if self.base is None else self.base.to(device)
+        return Targets(moved(self.layout, device), stored=stored, base=base, **tensors)
 
     def __len__(self) -> int:
         return len(self.stored)
@@ -124,6 +135,8 @@ class Targets:
         """Predictor outputs [M, rows, head] -> each stored tensor with a leading [M]."""
         flat = outputs.reshape(len(self), -1)[:, self.layout.slot] * self.std + self.mean
         flat = torch.where(self.outlier, self.outlier_values, flat)
+        if self.base is not None:
+            flat = flat + self.base
         out, start = OrderedDict(), 0
         for name, p in self.stored[0].items():
             out[name] = flat[:, start:start + p.numel()].reshape(len(self), *p.shape)

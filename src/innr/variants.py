@@ -25,7 +25,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -34,7 +34,7 @@ from innr.config import INNRConfig, VariantConfig
 from innr.distil import distil, kl_loss
 from innr.predictors import build_predictor, predictor_size, width_for_budget
 from innr.progress import Progress
-from innr.quantise import straight_through
+from innr.quantise import levels, straight_through
 from innr.runtime import seed_everything
 from innr.size import BITS
 from innr.steps import run_steps
@@ -124,6 +124,10 @@ class Stack:
             return torch.func.functional_call(self.template, (p, b), (xm,))
         return torch.vmap(one)(self.params, self.buffers, x)
 
+    def payload(self, m: int) -> dict[str, torch.Tensor]:
+        """What predictor m stores (predictor_payload)."""
+        return predictor_payload({k: v[m] for k, v in self.params.items()}, self.bits)
+
     def select(self, m: int) -> nn.Module:
         """Predictor m as an ordinary module (detached copy; rounded as it is stored)."""
         module = copy.deepcopy(self.template).to_empty(device=next(iter(self.params.values()))
@@ -134,6 +138,131 @@ class Stack:
                       for k, v in params.items()}
         module.load_state_dict({**params, **{k: v[m] for k, v in self.buffers.items()}})
         return module
+
+
+# --- predictors of several widths and bit widths, fitted as one stack ------------------------
+# Each member's parameters sit in a corner of the widest member's shapes, the rest held at zero:
+# a mask multiplies them in the forward pass, so their gradient is zero and Adam (elementwise)
+# never moves them, and a unit whose weights are zero adds nothing to the next layer. A member
+# is stored trimmed to its own width (`payload`), in `bits` a parameter with one float32 scale
+# per tensor (the rule of `predictor_bits`: a scale per row would cost 32 / (width * bits) of
+# every layer again, a quarter at width 64 and 2 bits). The padded matmuls sum over the wider
+# length, which BLAS may group otherwise than the member's own: a padded fit equals the
+# one-at-a-time fit to rounding; with no padding (equal widths), to the bit.
+
+def rounded(p: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+    """straight_through(p, bits, per_channel=False) with its largest code `top` a tensor (so
+    that it may differ across a vmapped stack); `top` 0: p itself (float32)."""
+    scale = p.detach().abs().amax() / top.clamp(min=1)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # an all-zero tensor
+    q = (p / scale).round().clamp(-top, top) * scale
+    return torch.where(top > 0, p + (q - p).detach(), p)
+
+
+def corner(shape: torch.Size) -> tuple[slice, ...]:
+    return tuple(slice(0, n) for n in shape)
+
+
+@dataclass
+class Padded(Stack):
+    """Predictors of one variant but several widths and bit widths: each padded to the widest."""
+
+    masks: dict[str, torch.Tensor] = field(default_factory=dict)  # [M, ...] 1 on its own
+    tops: torch.Tensor = field(default_factory=lambda: torch.zeros(0))  # [M] largest code, 0: f32
+    members: list[nn.Module] = field(default_factory=list)  # each member's own shapes (meta)
+    member_bits: list[int] = field(default_factory=list)  # each member's bits, 0: float32
+
+    @classmethod
+    def init(cls, variant: VariantConfig, targets: Targets, widths: list[int], seeds: list[int],
+             device: torch.device, bits: list[int], width: int = 0) -> Padded:
+        """Member m of width widths[m], stored in bits[m] (0: float32), initialised from
+        seeds[m] as its own fit would be, then padded with zeros to the widest (or `width`)."""
+        with torch.device("meta"):
+            template = new_predictor(variant, targets, max(*widths, width))
+        params, masks, members, buffers = [], [], [], []
+        for seed, width in zip(seeds, widths, strict=True):
+            seed_everything(seed)
+            model = new_predictor(variant, targets, width).to(device)
+            own = dict(model.named_parameters())
+            params.append({}), masks.append({})
+            for name, wide in template.named_parameters():
+                params[-1][name] = torch.zeros(wide.shape, device=device)
+                params[-1][name][corner(own[name].shape)] = own[name].detach()
+                masks[-1][name] = torch.zeros(wide.shape, device=device)
+                masks[-1][name][corner(own[name].shape)] = 1.0
+            buffers.append(dict(model.named_buffers()))
+            members.append(model.to("meta"))
+        tops = torch.tensor([levels(b) if b else 0 for b in bits], dtype=torch.float32,
+                            device=device)
+        leaves = {k: v.requires_grad_() for k, v in stacked(params).items()}
+        return cls(template, leaves, stacked(buffers) if buffers[0] else {}, 0,
+                   stacked(masks), tops, members, list(bits))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        def one(p, b, mask, top, xm):
+            p = {k: rounded(v * mask[k], top) for k, v in p.items()}
+            return torch.func.functional_call(self.template, (p, b), (xm,))
+        return torch.vmap(one)(self.params, self.buffers, self.masks, self.tops, x)
+
+    def own(self, m: int) -> dict[str, torch.Tensor]:
+        """Member m's parameters at its own width, before rounding."""
+        shapes = dict(self.members[m].named_parameters())
+        return {k: v[m][corner(shapes[k].shape)].detach() for k, v in self.params.items()}
+
+    def select(self, m: int) -> nn.Module:
+        """Member m as an ordinary module of its own width (rounded as it is stored)."""
+        device = next(iter(self.params.values())).device
+        module = copy.deepcopy(self.members[m]).to_empty(device=device)
+        top = self.tops[m]
+        params = {k: rounded(v, top) for k, v in self.own(m).items()}
+        module.load_state_dict({**params, **{k: v[m] for k, v in self.buffers.items()}})
+        return module
+
+    def payload(self, m: int) -> dict[str, torch.Tensor]:
+        """What member m's predictor stores (predictor_payload)."""
+        return predictor_payload(self.own(m), self.member_bits[m])
+
+
+def predictor_payload(params: dict[str, torch.Tensor], bits: int = 0) -> dict[str, torch.Tensor]:
+    """What a predictor stores: per tensor its `bits`-bit codes (int8) and float32 scale, or
+    (`bits` 0) its float32 parameters; the bits of `predictor_bits`."""
+    out = {}
+    for name, p in params.items():
+        if not bits:
+            out[name] = p.detach().float().cpu()
+            continue
+        codes, scale = symmetric_codes(p, bits)
+        out[f"{name}.codes"], out[f"{name}.scale"] = codes.cpu(), scale.cpu()
+    return out
+
+
+def side_payload(targets: Targets, m: int) -> dict[str, torch.Tensor]:
+    """What network m stores beside its predictor (Targets.side_bits): the standardisation and
+    the outliers (their indices in the smallest integer dtype that holds them)."""
+    where = targets.outlier[m].nonzero().flatten().cpu()
+    n = targets.outlier.shape[1]
+    index = torch.int16 if n <= 2 ** 15 else torch.int32
+    return {"mean": targets.mean[m].float().cpu(), "std": targets.std[m].float().cpu(),
+            "outliers.index": where.to(index),
+            "outliers.value": targets.outlier_values[m, where].float().cpu()}
+
+
+def symmetric_codes(p: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The int8 codes and float32 scale (one per tensor) that symmetric(p, bits,
+    per_channel=False) stores: codes * scale is its value to the bit."""
+    top = levels(bits)
+    scale = p.detach().abs().amax() / top
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return (p.detach() / scale).round().clamp(-top, top).to(torch.int8), scale.float()
+
+
+def rebuild_members(stack: Padded, targets: Targets) -> list[dict[str, torch.Tensor]]:
+    """Each member's weights as its stored predictor (own width, rounded) rebuilds them."""
+    with torch.no_grad():
+        outputs = torch.stack([stack.select(m)(targets.layout.coords)
+                               for m in range(len(targets))])
+        decoded = targets.decode(outputs)
+    return [{k: v[m] for k, v in decoded.items()} for m in range(len(targets))]
 
 
 # --- losses ----------------------------------------------------------------------------------
@@ -242,14 +371,17 @@ def reconstruction_step(variant: VariantConfig, targets: Targets, stack: Stack,
 
 def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
         network: nn.Module | None = None, inputs: SyntheticInputs | None = None,
-        label: str = "INNR", log_every: int = 50, bits: int = 0) -> tuple[Stack, dict]:
+        label: str = "INNR", log_every: int = 50, bits: int = 0, stack: Stack | None = None
+        ) -> tuple[Stack, dict]:
     """Fit one predictor per network of `targets`, predictor m initialised from seeds[m].
     Distillation needs the networks' architecture (`network`) and an input sampler; `bits`:
-    the predictor stored in that many bits per parameter, fitted through the rounding."""
+    the predictor stored in that many bits per parameter, fitted through the rounding;
+    `stack`: predictors initialised already (a Padded one), in place of Stack.init's."""
     if variant.distill_steps and (network is None or inputs is None):
         raise ValueError("distillation needs the network's architecture and an input sampler")
     device = targets.values.device
-    stack = Stack.init(variant, targets, width, seeds, device, bits)
+    if stack is None:
+        stack = Stack.init(variant, targets, width, seeds, device, bits)
     generators = [torch.Generator().manual_seed(s + 1) for s in seeds]
     M = len(targets)
     history = {"step": [], "loss": [], "distill_step": [], "distill_loss": []}

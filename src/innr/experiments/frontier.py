@@ -35,7 +35,8 @@ from innr.config import Config, ConfigError, VariantConfig, load_config, variant
 from innr.experiments.selection import run_selection
 from innr.experiments.workbench import Arm, Clock, Workbench, budget_label, evaluate
 from innr.fit import get_cnn, innr_targets, new_siren
-from innr.methods import Compressed, Compression, get
+from innr.methods import METHODS, Compressed, Compression, get
+from innr.methods.innrs import Coded
 from innr.methods.narrow_cnn import narrow_channels
 from innr.metrics import accuracy, logits_of
 from innr.permutations import chain_of
@@ -51,7 +52,19 @@ from innr.size import BITS, budget_bits, count_params
 from innr.store import Store, check_writable, read_json, write_json
 from innr.sweep import EXECUTORS, run_sweep
 from innr.target import Targets
-from innr.variants import Stack, SyntheticInputs, rebuild, rebuild_one, synthetic_inputs
+from innr.variants import (
+    Padded,
+    Stack,
+    SyntheticInputs,
+    fit,
+    predictor_bits,
+    predictor_params,
+    rebuild,
+    rebuild_members,
+    rebuild_one,
+    synthetic_inputs,
+    width_for_bits,
+)
 
 # --- the points ------------------------------------------------------------------------------
 
@@ -80,7 +93,20 @@ def batch_of(point: dict) -> tuple:
     budget run together (batched over seeds); a baseline's points share one job (each is cheap:
     a job per point would be mostly start-up); a narrow CNN trains alone."""
     method = get(point["method"])
-    return (method.name, *(point[k] for k in method.batch))
+    return (method.family or method.name, *(point[k] for k in method.batch))
+
+
+def coded_width(method: Coded, variant: VariantConfig, targets: Targets, allowed: int) -> int:
+    """The widest predictor of `method` whose bits, with the side bits and any residual's codes,
+    fit `allowed`; 0 where none does, or a residual's codes leave less than its `room`."""
+    codes = method.codes_bits(targets.stored[0])
+    left = allowed - targets.side_bits() - codes
+    if codes and left < method.room * allowed:
+        return 0
+    try:
+        return width_for_bits(variant, targets, left, method.bits)
+    except ValueError:  # not even the narrowest predictor
+        return 0
 
 
 # --- decode time ---------------------------------------------------------------------------
@@ -158,6 +184,52 @@ class Frontier:
         return [{**body["per_seed"][str(s)], **shared, "fits": True, "decode_seconds": seconds,
                  "setting": {"width": body["width"]}} for s in seeds]
 
+    def coded(self, batch: list[dict]) -> list[dict]:
+        """The k-bit INNRs of one family at one budget (innr.methods.innrs.Coded), every seed
+        and bit width fitted as one stack, each member padded to the family's widest at this
+        budget (so that a point's numbers do not depend on which others run with it)."""
+        selection = read_json(self.bench.store.root / "ablation" / "selection.json")
+        variant = variant_of(VariantConfig(), selection["best"])
+        chain = chain_of(self.cnn(batch[0]["seed"])) if variant.permute else ()
+        probe = Targets.of([self.cnn(batch[0]["seed"]).state_dict()], variant, chain)
+        allowed = budget_bits(batch[0]["budget"], probe.outlier.shape[1])
+        family = get(batch[0]["method"]).family
+        widths = {m.name: coded_width(m, variant, probe, allowed) for m in METHODS.values()
+                  if m.family == family}
+        out = [{"fits": False, "budget_bits": allowed} for _ in batch]
+        fits = [i for i, p in enumerate(batch) if widths[p["method"]]]
+        if not fits:  # nothing of this family fits: no point (the report shows none)
+            return out
+        methods, seeds = [get(batch[i]["method"]) for i in fits], [batch[i]["seed"] for i in fits]
+        cnns = [self.cnn(s) for s in seeds]
+        targets = Targets.of([c.state_dict() for c in cnns], variant, chain,
+                             base=[m.base for m in methods] if methods[0].residual else None
+                             ).to(self.bench.device)
+        stack = Padded.init(variant, targets, [widths[m.name] for m in methods], seeds,
+                            self.bench.device, [m.bits for m in methods], max(widths.values()))
+        test = self.bench.splits("report")[1]
+        inputs = synthetic_inputs(variant.distill_inputs, tuple(test.inputs.shape[1:]),
+                                  self.config.data.mean, self.config.data.std)
+        stack, history = fit(variant, targets, seeds, 0, network=cnns[0], inputs=inputs,
+                             label=f"{family} {batch[0]['budget']:.0%}", stack=stack)
+        seconds: dict[str, float] = {}
+        for j, params in enumerate(rebuild_members(stack, targets)):
+            m, width = methods[j], widths[methods[j].name]
+            if m.name not in seconds:
+                seconds[m.name] = median_seconds(
+                    self.variant_decoder(variant, width, m.bits, m.base if m.residual else None),
+                    self.config.frontier.decode_repeats)
+            out[fits[j]] = {
+                **self.bench.evaluate("report", seeds[j], cnns[j], targets.stored[j], params),
+                "fit_seconds": history["seconds"] / len(fits),
+                "final_loss": history["loss"][-1][j], "width": width,
+                "predictor_params": predictor_params(variant, targets, width),
+                "stored_bits": predictor_bits(variant, targets, width, m.bits)
+                + targets.side_bits() + m.codes_bits(targets.stored[j]), "budget_bits": allowed,
+                "fits": True, "setting": {"width": width, "bits": m.bits},
+                "decode_seconds": seconds[m.name]}
+        return out
+
     def reused(self, budget: float, seeds: Sequence[int]) -> dict | None:
         """The ablation's own fit of its best variant at `budget`, if it made one for these
         seeds with this config (the same variant, seeds and code: the same numbers)."""
@@ -167,10 +239,12 @@ class Frontier:
             return None
         return arm
 
-    def variant_decoder(self, variant: VariantConfig, width: int, bits: int):
+    def variant_decoder(self, variant: VariantConfig, width: int, bits: int,
+                        base: Callable[[dict], dict] | None = None):
         cnn = self.cnn(self.config.seeds[0])
         targets = Targets.of([cnn.state_dict()], variant, chain_of(cnn) if variant.permute
-                             else ()).to(self.bench.device)
+                             else (), base=None if base is None else [base]
+                             ).to(self.bench.device)
         stack = Stack.init(variant, targets, width, [0], self.bench.device, bits)
         return lambda: rebuild(stack, targets)
 

@@ -54,6 +54,7 @@ class Method:
     innr: bool = False  # an INNR: the report judges the data-free rivals against these
     uses_selection: bool = False  # needs the ablation's chosen variant (the frontier's stage 2)
     batch: tuple[str, ...] = ()  # the point's keys that split it into jobs: () one job for all
+    family: str = ""  # methods that share their jobs (split by `batch`); "": its own jobs
 
     def point(self, config: Config) -> dict:
         """What a point records beside (method, budget, seed): a setting that, when the config

@@ -3,7 +3,22 @@ innr.experiments.frontier.Frontier.innr, batched over seeds: one job per budget)
 - innr_faithful: the original's per-weight SIREN;
 - innr_best: the ablation's best variant;
 - innr_quantised: the same variant, its predictor stored in `frontier.predictor_bits` a
-  parameter and fitted through the rounding (straight-through), hence wider.
+  parameter and fitted through the rounding (straight-through), hence wider;
+- innr_best_b{k}, k in PREDICTOR_BITS: the same at k bits a parameter, the width in the name;
+- innr_residual_b{k}, k in RESIDUAL_BITS: the CNN's weights quantised per channel to k bits
+  (stored as the `quantised` method stores them: codes and a float32 scale per channel) and the
+  best variant's predictor, in RESIDUAL_PREDICTOR_BITS a parameter, fitted to the residual (the
+  weights minus their codes' values), so that codes + predictor rebuild the weights. The
+  predictor gets what the codes leave of the budget; a point where that is less than `room` of
+  the budget does not fit (the k worth having at a budget is chosen on validation).
+The k-bit predictors store k-bit codes with one float32 scale per tensor (innr.variants.Padded
+says why not per row). The methods of one family at one budget are fitted in one job, all seeds
+and bit widths together, each padded to the family's widest (innr.variants.Padded).
+
+Sizes: an INNR is sized by raw bits. Its width is fixed before the fit from the bits it will
+store (predictor codes and scales or float32 parameters, the standardisation and outliers, a
+residual's codes and scales); entropy coding (innr.coding) can only make the file smaller, and
+the frontier records both.
 """
 
 from __future__ import annotations
@@ -11,10 +26,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from innr.methods import Method, register
+import torch
+
+from innr.methods import Method, Params, get, register
 
 if TYPE_CHECKING:
     from innr.config import Config
+
+PREDICTOR_BITS = (2, 4, 6, 8)  # innr_best_b{k}
+RESIDUAL_BITS = (2, 3, 4)  # innr_residual_b{k}: the CNN's codes; more leave little room below 25%
+RESIDUAL_PREDICTOR_BITS = 8  # the residual's predictor, as innr_quantised's
 
 
 @dataclass(frozen=True)
@@ -30,8 +51,48 @@ class INNR(Method):
         return job.innr(points)
 
 
+@dataclass(frozen=True)
+class Coded(INNR):
+    """The best variant's predictor in `bits` a parameter; with `residual`, fitted to the residual
+    of the CNN's weights quantised per channel to `residual` bits (their codes stored too)."""
+
+    bits: int = 8
+    residual: int = 0  # the CNN's codes' bits; 0: an INNR of the weights themselves
+    room: float = 0.25  # the least share of the budget a residual's predictor must get
+
+    def base(self, params: Params) -> Params:
+        """What the predictor's output is added to: the weights' codes' values (or nothing)."""
+        return get("quantised").encode(params, self.residual).params
+
+    def codes_bits(self, params: Params) -> int:
+        """What the residual's codes and their scales store, in bits (0 without a residual)."""
+        return get("quantised").bits(params, self.residual) if self.residual else 0
+
+    def codes(self, params: Params) -> dict[str, torch.Tensor]:
+        """The residual's codes (int8) and their float32 scales per channel, by tensor."""
+        out = {}
+        for name, p in params.items():
+            w = p.detach().reshape(p.shape[0], -1)
+            top = 2 ** (self.residual - 1) - 1
+            scale = w.abs().amax(1, keepdim=True) / top
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+            out[f"codes.{name}"] = (w / scale).round().clamp(-top, top).to(torch.int8)
+            out[f"codes.{name}.scale"] = scale.float()
+        return out
+
+    def run(self, job: Any, points: list[dict]) -> list[dict]:
+        return job.coded(points)
+
+
 register(INNR("innr_faithful", "INNR, faithful", innr=True, batch=("budget",)))
 register(INNR("innr_best", "INNR, best variant", innr=True, uses_selection=True,
               batch=("budget",)))
 register(INNR("innr_quantised", "INNR, quantised", innr=True, uses_selection=True,
               batch=("budget",), quantised=True))
+for k in PREDICTOR_BITS:
+    register(Coded(f"innr_best_b{k}", f"INNR, best variant, {k}-bit", innr=True,
+                   uses_selection=True, batch=("budget",), family="innr_best_b", bits=k))
+for k in RESIDUAL_BITS:
+    register(Coded(f"innr_residual_b{k}", f"INNR of the {k}-bit residual", innr=True,
+                   uses_selection=True, batch=("budget",), family="innr_residual_b",
+                   bits=RESIDUAL_PREDICTOR_BITS, residual=k))
