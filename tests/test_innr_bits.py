@@ -158,3 +158,25 @@ def test_names_carry_the_bit_width_and_a_family_shares_a_job_per_budget():
     assert jobs == {("innr_best_b", 0.1), ("innr_best_b", 0.25)}
     assert frontier.batch_of({"method": "innr_quantised", "budget": 0.1, "seed": 1}) == (
         "innr_quantised", 0.1)
+
+
+def test_what_an_innr_stores_packs_exactly_and_is_its_predictor():
+    """Payloads (innr.coding): a k-bit Stack's codes and scales are its rounded predictor; a
+    payload with the side values and a residual's codes unpacks to itself exactly."""
+    from innr.coding import pack, unpack
+    from innr.variants import Stack, side_payload
+
+    v = dataclasses.replace(SMALL, outliers=0.01)
+    network = net(3, c=4)
+    targets = Targets.of([network], v)
+    stack = Stack.init(v, targets, 6, [2], CPU, bits=4)
+    payload = stack.payload(0)
+    for k, p in stack.select(0).state_dict().items():
+        assert torch.equal(payload[f"{k}.codes"].float() * payload[f"{k}.scale"], p), k
+    side = side_payload(targets, 0)
+    assert side["outliers.index"].numel() == int(targets.outlier.sum()) > 0
+    assert raw_bits({k: side[k] for k in ("mean", "std")}, 0) == 2 * BITS
+    stored = {**payload, **side, **get("innr_residual_b2").codes(network)}
+    back = unpack(pack(stored))
+    assert list(back) == list(stored)
+    assert all(back[k].dtype == t.dtype and torch.equal(back[k], t) for k, t in stored.items())

@@ -28,12 +28,21 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import torch
 from torch import nn
 
-from innr import cli
+from innr import cli, compute
+from innr.coding import coded_bytes
 from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
 from innr.experiments.selection import run_selection
-from innr.experiments.workbench import Arm, Clock, Workbench, budget_label, evaluate
+from innr.experiments.workbench import (
+    Arm,
+    Clock,
+    Workbench,
+    budget_label,
+    evaluate,
+    fit_flops,
+)
 from innr.fit import get_cnn, innr_targets, new_siren
 from innr.methods import METHODS, Compressed, Compression, get
 from innr.methods.innrs import Coded
@@ -57,11 +66,14 @@ from innr.variants import (
     Stack,
     SyntheticInputs,
     fit,
+    new_predictor,
     predictor_bits,
     predictor_params,
+    predictor_payload,
     rebuild,
     rebuild_members,
     rebuild_one,
+    side_payload,
     synthetic_inputs,
     width_for_bits,
 )
@@ -171,18 +183,43 @@ class Frontier:
         if method == "innr_faithful":
             body = self.bench.faithful_fit(Arm("report", "faithful", budget), seeds)
             decode = self.faithful_decoder(body["width"])
+            innr = dataclasses.replace(self.config.innr, hidden=body["width"])
+            stored = [{**predictor_payload(dict(new_siren(innr).named_parameters())),
+                       **side_payload(innr_targets(innr, self.cnn(s)), 0)} for s in seeds]
         else:
             variant = variant_of(VariantConfig(), selection["best"])
             bits = batch[0].get("bits", 0)
             body = self.reused(budget, seeds) if not bits else None
+            fitted: list[tuple[Stack, Targets]] = []
             if body is None:
                 body = self.bench.variant_fit(Arm("report", f"{method}", budget, variant), seeds,
-                                              bits)
+                                              bits, fitted)
             decode = self.variant_decoder(variant, body["width"], bits)
+            stored = self.variant_stored(variant, body["width"], seeds, fitted)
         seconds = median_seconds(decode, self.config.frontier.decode_repeats)
         shared = {k: body[k] for k in ("width", "predictor_params", "stored_bits", "budget_bits")}
         return [{**body["per_seed"][str(s)], **shared, "fits": True, "decode_seconds": seconds,
-                 "setting": {"width": body["width"]}} for s in seeds]
+                 "setting": {"width": body["width"]}, "bytes_coded": coded_bytes(stored[m])}
+                for m, s in enumerate(seeds)]
+
+    def variant_stored(self, variant: VariantConfig, width: int, seeds: Sequence[int],
+                       fitted: list[tuple[Stack, Targets]]) -> list[dict[str, torch.Tensor]]:
+        """What each seed's INNR of `variant` stores (innr.coding): its fitted predictor's
+        payload where the fit was made here; else (a fit reused from the ablation, float32,
+        which innr.coding stores raw, so that its size does not depend on the values) one of
+        the same shapes; and the seed's side values."""
+        if fitted:
+            stack, targets = fitted[0]
+            return [{**stack.payload(m), **side_payload(targets, m)} for m in range(len(seeds))]
+        out = []
+        for s in seeds:
+            cnn = self.cnn(s)
+            targets = Targets.of([cnn.state_dict()], variant, chain_of(cnn) if variant.permute
+                                 else ())
+            predictor = new_predictor(variant, targets, width)
+            out.append({**predictor_payload(dict(predictor.named_parameters())),
+                        **side_payload(targets, 0)})
+        return out
 
     def coded(self, batch: list[dict]) -> list[dict]:
         """The k-bit INNRs of one family at one budget (innr.methods.innrs.Coded), every seed
@@ -212,6 +249,8 @@ class Frontier:
                                   self.config.data.mean, self.config.data.std)
         stack, history = fit(variant, targets, seeds, 0, network=cnns[0], inputs=inputs,
                              label=f"{family} {batch[0]['budget']:.0%}", stack=stack)
+        compute.add(fit_flops(variant, targets, max(widths.values()), cnns[0],
+                              tuple(test.inputs.shape[1:])))  # the padded stack's work
         seconds: dict[str, float] = {}
         for j, params in enumerate(rebuild_members(stack, targets)):
             m, width = methods[j], widths[methods[j].name]
@@ -227,7 +266,9 @@ class Frontier:
                 "stored_bits": predictor_bits(variant, targets, width, m.bits)
                 + targets.side_bits() + m.codes_bits(targets.stored[j]), "budget_bits": allowed,
                 "fits": True, "setting": {"width": width, "bits": m.bits},
-                "decode_seconds": seconds[m.name]}
+                "decode_seconds": seconds[m.name], "bytes_coded": coded_bytes(
+                    {**stack.payload(j), **side_payload(targets, j),
+                     **(m.codes(targets.stored[j]) if m.residual else {})})}
         return out
 
     def reused(self, budget: float, seeds: Sequence[int]) -> dict | None:

@@ -261,9 +261,11 @@ class Workbench:
                         (reference, params))
 
     # fits at a budget
-    def variant_fit(self, arm: Arm, seeds: Sequence[int] | None = None, bits: int = 0) -> dict:
+    def variant_fit(self, arm: Arm, seeds: Sequence[int] | None = None, bits: int = 0,
+                    fitted: list | None = None) -> dict:
         """The arm's variant fitted to the stage's CNNs (or those of `seeds`), its predictor
-        stored in float32 or, with `bits`, in that many bits a parameter."""
+        stored in float32 or, with `bits`, in that many bits a parameter; `fitted` receives
+        (stack, targets) (what the predictors store: Stack.payload)."""
         v, every = arm.variant, self.seeds(arm.stage)
         seeds = list(seeds or every)
         cnns = [c for s, c in zip(every, self.cnns(arm.stage), strict=True) if s in seeds]
@@ -278,6 +280,8 @@ class Workbench:
         stack, history = fit(v, targets, seeds, width, network=cnns[0], inputs=inputs,
                              label=f"{arm.name} {arm.budget:.0%}", bits=bits)
         compute.add(fit_flops(v, targets, width, cnns[0], tuple(held_out.inputs.shape[1:])))
+        if fitted is not None:
+            fitted.append((stack, targets))
         per_seed = {}
         for m, (seed, cnn, params) in enumerate(zip(seeds, cnns, rebuild(stack, targets),
                                                     strict=True)):
