@@ -100,12 +100,12 @@ def test_a_k_bit_predictor_stores_its_codes_and_a_scale_per_tensor_all_charged(b
     assert raw_bits(payload, bits) == predictor_bits(SMALL, targets, width, bits) <= budget
     assert predictor_bits(SMALL, targets, width + 1, bits) > budget
     if bits:
-        scales = [v for k, v in payload.items() if k.endswith(".scale")]
+        scales = [v for k, v in payload.items() if k.endswith("/scales")]
         assert len(scales) == len(stack.params) and all(s.numel() == 1 for s in scales)
         assert all(v.dtype == torch.int8 and v.abs().max() <= 2 ** (bits - 1) - 1
-                   for k, v in payload.items() if k.endswith(".codes"))
-    decoded = {k: payload[f"{k}.codes"].float() * payload[f"{k}.scale"] if bits else payload[k]
-               for k in stack.params}
+                   for k, v in payload.items() if k.endswith("/codes"))
+    decoded = {k: payload[f"predictor/{k}/codes"].float() * payload[f"predictor/{k}/scales"]
+               if bits else payload[f"predictor/{k}"] for k in stack.params}
     for k, v in stack.select(0).state_dict().items():  # the payload is the predictor, exactly
         assert torch.equal(decoded[k], v), k
 
@@ -120,7 +120,7 @@ def test_a_residual_is_rebuilt_from_its_codes_and_predictor():
         torch.testing.assert_close(v[0], network[k], rtol=0, atol=1e-6)
     codes = method.codes(network)
     for k, v in method.base(network).items():  # the codes are the base, exactly
-        assert torch.equal((codes[f"codes.{k}"].float() * codes[f"codes.{k}.scale"])
+        assert torch.equal((codes[f"{k}/codes"].float() * codes[f"{k}/scales"])
                            .view(v.shape), v)
     n = sum(p.numel() for p in network.values())
     assert raw_bits(codes, 3) == method.codes_bits(network) == n * 3 + sum(
@@ -172,9 +172,10 @@ def test_what_an_innr_stores_packs_exactly_and_is_its_predictor():
     stack = Stack.init(v, targets, 6, [2], CPU, bits=4)
     payload = stack.payload(0)
     for k, p in stack.select(0).state_dict().items():
-        assert torch.equal(payload[f"{k}.codes"].float() * payload[f"{k}.scale"], p), k
+        assert torch.equal(payload[f"predictor/{k}/codes"].float()
+                           * payload[f"predictor/{k}/scales"], p), k
     side = side_payload(targets, 0)
-    assert side["outliers.index"].numel() == int(targets.outlier.sum()) > 0
+    assert side["outliers/index"].numel() == int(targets.outlier.sum()) > 0
     assert raw_bits({k: side[k] for k in ("mean", "std")}, 0) == 2 * BITS
     stored = {**payload, **side, **get("innr_residual_b2").codes(network)}
     back = unpack(pack(stored))

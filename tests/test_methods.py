@@ -262,8 +262,10 @@ def test_the_registry_owns_names_labels_and_the_default_order():
     # order; a family's new methods (a bit width, quantised factors) come beside its own
     assert [m for m in METHODS if m in FrontierConfig().methods] == list(FrontierConfig().methods)
     assert len({m.label for m in METHODS.values()}) == len(METHODS)
-    assert [m for m in METHODS if METHODS[m].innr] == ["innr_faithful", "innr_best",
-                                                       "innr_quantised"]
+    assert [m for m in METHODS if METHODS[m].innr] == [
+        "innr_faithful", "innr_best", "innr_quantised",
+        *(f"innr_best_b{k}" for k in (2, 4, 6, 8)),
+        *(f"innr_residual_b{k}" for k in (2, 3, 4))]
     assert [m for m in METHODS if METHODS[m].uses_data] == ["narrow_cnn"]
     with pytest.raises(ValueError, match="registered twice"):
         methods.register(METHODS["pruned"])

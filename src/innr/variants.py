@@ -180,9 +180,9 @@ class Padded(Stack):
         with torch.device("meta"):
             template = new_predictor(variant, targets, max(*widths, width))
         params, masks, members, buffers = [], [], [], []
-        for seed, width in zip(seeds, widths, strict=True):
+        for seed, own_width in zip(seeds, widths, strict=True):
             seed_everything(seed)
-            model = new_predictor(variant, targets, width).to(device)
+            model = new_predictor(variant, targets, own_width).to(device)
             own = dict(model.named_parameters())
             params.append({}), masks.append({})
             for name, wide in template.named_parameters():
@@ -224,15 +224,16 @@ class Padded(Stack):
 
 
 def predictor_payload(params: dict[str, torch.Tensor], bits: int = 0) -> dict[str, torch.Tensor]:
-    """What a predictor stores: per tensor its `bits`-bit codes (int8) and float32 scale, or
-    (`bits` 0) its float32 parameters; the bits of `predictor_bits`."""
+    """What a predictor stores, per tensor NAME: predictor/NAME/codes (`bits` each, int8) and
+    predictor/NAME/scales (one float32), or (`bits` 0) predictor/NAME, its float32 parameters;
+    the bits of `predictor_bits`."""
     out = {}
     for name, p in params.items():
         if not bits:
-            out[name] = p.detach().float().cpu()
+            out[f"predictor/{name}"] = p.detach().float().cpu()
             continue
         codes, scale = symmetric_codes(p, bits)
-        out[f"{name}.codes"], out[f"{name}.scale"] = codes.cpu(), scale.cpu()
+        out[f"predictor/{name}/codes"], out[f"predictor/{name}/scales"] = codes.cpu(), scale.cpu()
     return out
 
 
@@ -243,8 +244,8 @@ def side_payload(targets: Targets, m: int) -> dict[str, torch.Tensor]:
     n = targets.outlier.shape[1]
     index = torch.int16 if n <= 2 ** 15 else torch.int32
     return {"mean": targets.mean[m].float().cpu(), "std": targets.std[m].float().cpu(),
-            "outliers.index": where.to(index),
-            "outliers.value": targets.outlier_values[m, where].float().cpu()}
+            "outliers/index": where.to(index),
+            "outliers/values": targets.outlier_values[m, where].float().cpu()}
 
 
 def symmetric_codes(p: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -76,8 +76,8 @@ class Coded(INNR):
             top = 2 ** (self.residual - 1) - 1
             scale = w.abs().amax(1, keepdim=True) / top
             scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-            out[f"codes.{name}"] = (w / scale).round().clamp(-top, top).to(torch.int8)
-            out[f"codes.{name}.scale"] = scale.float()
+            out[f"{name}/codes"] = (w / scale).round().clamp(-top, top).to(torch.int8)
+            out[f"{name}/scales"] = scale.float()
         return out
 
     def run(self, job: Any, points: list[dict]) -> list[dict]:
