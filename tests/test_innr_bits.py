@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from innr.architectures.mnist_example_net import MnistExampleNet
+from innr.coding import parts
 from innr.config import VariantConfig
 from innr.experiments import frontier
 from innr.methods import METHODS, get
-from innr.quantise import straight_through
+from innr.quantise import dequantised, straight_through
 from innr.size import BITS, budget_bits, count_params
 from innr.target import Targets
 from innr.variants import (
@@ -110,20 +111,20 @@ def test_a_k_bit_predictor_stores_its_codes_and_a_scale_per_tensor_all_charged(b
         assert torch.equal(decoded[k], v), k
 
 
-def test_a_residual_is_rebuilt_from_its_codes_and_predictor():
-    method = get("innr_residual_b3")
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_residual_is_rebuilt_from_its_codes_and_predictor(k):
+    method = get(f"innr_residual_b{k}")
     network = net(2, c=4)
     targets = Targets.of([network], SMALL, base=[method.base])
     # a predictor that output the targets' values exactly would rebuild the weights
     values = targets.values.reshape(1, targets.layout.rows, targets.layout.head)
-    for k, v in targets.decode(values).items():
-        torch.testing.assert_close(v[0], network[k], rtol=0, atol=1e-6)
+    for name, v in targets.decode(values).items():
+        torch.testing.assert_close(v[0], network[name], rtol=0, atol=1e-6)
     codes = method.codes(network)
-    for k, v in method.base(network).items():  # the codes are the base, exactly
-        assert torch.equal((codes[f"{k}/codes"].float() * codes[f"{k}/scales"])
-                           .view(v.shape), v)
+    for name, v in method.base(network).items():  # the codes are the base, exactly
+        assert torch.equal(dequantised(parts(codes, name)), v)
     n = sum(p.numel() for p in network.values())
-    assert raw_bits(codes, 3) == method.codes_bits(network) == n * 3 + sum(
+    assert raw_bits(codes, k) == method.codes_bits(network) == n * k + sum(
         p.shape[0] for p in network.values()) * BITS
 
 
@@ -152,7 +153,7 @@ def test_names_carry_the_bit_width_and_a_family_shares_a_job_per_budget():
     best = [m for m in METHODS.values() if m.family == "innr_best_b"]
     assert [(m.name, m.bits) for m in best] == [(f"innr_best_b{k}", k) for k in (2, 4, 6, 8)]
     residual = [m.name for m in METHODS.values() if m.family == "innr_residual_b"]
-    assert residual == ["innr_residual_b2", "innr_residual_b3", "innr_residual_b4"]
+    assert residual == [f"innr_residual_b{k}" for k in (1, 2, 3, 4)]
     jobs = {frontier.batch_of({"method": m.name, "budget": b, "seed": s})
             for m in best for b in (0.1, 0.25) for s in (1, 2)}
     assert jobs == {("innr_best_b", 0.1), ("innr_best_b", 0.25)}

@@ -265,7 +265,7 @@ def test_the_registry_owns_names_labels_and_the_default_order():
     assert [m for m in METHODS if METHODS[m].innr] == [
         "innr_faithful", "innr_best", "innr_quantised",
         *(f"innr_best_b{k}" for k in (2, 4, 6, 8)),
-        *(f"innr_residual_b{k}" for k in (2, 3, 4))]
+        *(f"innr_residual_b{k}" for k in (1, 2, 3, 4))]
     assert [m for m in METHODS if METHODS[m].uses_data] == ["narrow_cnn"]
     with pytest.raises(ValueError, match="registered twice"):
         methods.register(METHODS["pruned"])

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from innr.coding import prefixed
 from innr.config import INNRConfig, VariantConfig
 from innr.distil import distil, kl_loss
 from innr.predictors import build_predictor, predictor_size, width_for_budget
@@ -233,7 +234,7 @@ def predictor_payload(params: dict[str, torch.Tensor], bits: int = 0) -> dict[st
             out[f"predictor/{name}"] = p.detach().float().cpu()
             continue
         codes, scale = symmetric_codes(p, bits)
-        out[f"predictor/{name}/codes"], out[f"predictor/{name}/scales"] = codes.cpu(), scale.cpu()
+        out.update(prefixed(f"predictor/{name}", {"codes": codes.cpu(), "scales": scale.cpu()}))
     return out
 
 

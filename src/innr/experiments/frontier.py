@@ -221,7 +221,7 @@ class Frontier:
                         **side_payload(targets, 0)})
         return out
 
-    def coded(self, batch: list[dict]) -> list[dict]:
+    def innr_family(self, batch: list[dict]) -> list[dict]:
         """The k-bit INNRs of one family at one budget (innr.methods.innrs.Coded), every seed
         and bit width fitted as one stack, each member padded to the family's widest at this
         budget (so that a point's numbers do not depend on which others run with it)."""

@@ -6,7 +6,8 @@ innr.experiments.frontier.Frontier.innr, batched over seeds: one job per budget)
   parameter and fitted through the rounding (straight-through), hence wider;
 - innr_best_b{k}, k in PREDICTOR_BITS: the same at k bits a parameter, the width in the name;
 - innr_residual_b{k}, k in RESIDUAL_BITS: the CNN's weights quantised per channel to k bits
-  (stored as the `quantised` method stores them: codes and a float32 scale per channel) and the
+  as the `quantised` method stores them (codes and a float32 scale per channel; 1 bit: signs
+  times the channel's mean |w|) and the
   best variant's predictor, in RESIDUAL_PREDICTOR_BITS a parameter, fitted to the residual (the
   weights minus their codes' values), so that codes + predictor rebuild the weights. The
   predictor gets what the codes leave of the budget; a point where that is less than `room` of
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
     from innr.config import Config
 
 PREDICTOR_BITS = (2, 4, 6, 8)  # innr_best_b{k}
-RESIDUAL_BITS = (2, 3, 4)  # innr_residual_b{k}: the CNN's codes; more leave little room below 25%
+RESIDUAL_BITS = (1, 2, 3, 4)  # innr_residual_b{k}: the CNN's codes; more leave little room
+# for a predictor below 25%, where quantisation alone is level with the CNN already
 RESIDUAL_PREDICTOR_BITS = 8  # the residual's predictor, as innr_quantised's
 
 
@@ -61,7 +63,7 @@ class Coded(INNR):
     room: float = 0.25  # the least share of the budget a residual's predictor must get
 
     def base(self, params: Params) -> Params:
-        """What the predictor's output is added to: the weights' codes' values (or nothing)."""
+        """What the predictor's output is added to: the weights' codes' values."""
         return get("quantised").encode(params, self.residual).params
 
     def codes_bits(self, params: Params) -> int:
@@ -69,19 +71,11 @@ class Coded(INNR):
         return get("quantised").bits(params, self.residual) if self.residual else 0
 
     def codes(self, params: Params) -> dict[str, torch.Tensor]:
-        """The residual's codes (int8) and their float32 scales per channel, by tensor."""
-        out = {}
-        for name, p in params.items():
-            w = p.detach().reshape(p.shape[0], -1)
-            top = 2 ** (self.residual - 1) - 1
-            scale = w.abs().amax(1, keepdim=True) / top
-            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-            out[f"{name}/codes"] = (w / scale).round().clamp(-top, top).to(torch.int8)
-            out[f"{name}/scales"] = scale.float()
-        return out
+        """What the residual's codes store: the `quantised` method's (NAME/codes, NAME/scales)."""
+        return get("quantised").encode(params, self.residual).stored
 
     def run(self, job: Any, points: list[dict]) -> list[dict]:
-        return job.coded(points)
+        return job.innr_family(points)
 
 
 register(INNR("innr_faithful", "INNR, faithful", innr=True, batch=("budget",)))
