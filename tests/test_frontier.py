@@ -174,8 +174,21 @@ def test_a_sweep_runs_inline_within_budget_and_resumes(tmp_path):
     seed = config.seeds[0]
     assert by["innr_quantised", seed]["width"] > by["innr_best", seed]["width"]
     assert by["narrow_cnn", seed]["uses_data"] and not by["pruned_distilled", seed]["uses_data"]
+    # sizes coded beside the raw bits; each point at the options chosen on the selection CNNs
+    assert all(r["bytes_coded"] > 0 for r in results if not get(r["point"]["method"]).innr)
+    for method in ("pruned_distilled", "quantised", "innr_best"):
+        chosen = [read_json(frontier.path_of(store, p))
+                  for p in frontier.frontier_points(config, frontier.SELECT)
+                  if p["method"] == method]
+        assert len(chosen) == len(config.ablation.selection_seeds)
+        assert all(0 < c["val_accuracy"] <= 1 and "accuracy_rebuilt" not in c for c in chosen)
+        assert len(chosen[0]["candidates"]) == (2 if method == "pruned_distilled" else 1)
+        assert by[method, seed]["choice"]["option"] == chosen[0]["chosen"]
+        assert by[method, seed]["choice"]["val_accuracy"] == pytest.approx(
+            sum(c["val_accuracy"] for c in chosen) / len(chosen))
     index = read_json(store.root / "frontier" / "index.json")
     assert index["failed"] == [] and len(index["points"]) == len(results)
+    assert len(index["selection_points"]) == len(frontier.frontier_points(config, "select"))
     before = _files(tmp_path)
     assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
                           *sum([["--set", o] for o in overrides], [])]) == 0

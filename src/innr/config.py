@@ -191,6 +191,12 @@ class FrontierConfig:
     parallel: int = 1  # submitit jobs at once (local executor)
     decode_repeats: int = 5  # decode time: the median of this many rebuilds
     label: str = "MNIST"  # the dataset's name in the report
+    # a distilled compression's distillation, chosen on the validation split (the frontier's
+    # selection points, beside each method's own choices): overrides of the INNR's distill_*
+    # settings, as many candidates as the INNR's own search had in the ablation (without
+    # distillation, and each ablation.ideas.distill alternative); () = the INNR's settings
+    # (the published run)
+    distill_choices: tuple[dict, ...] = later(())
     # other configs (their own datasets) whose frontier this config's report shows beside its own
     companions: tuple[str, ...] = ()
 
@@ -372,7 +378,7 @@ def _check_ablation(cfg: Config) -> None:
 
 
 def _check_frontier(cfg: Config) -> None:
-    from innr.methods import METHODS  # the registry's modules import this one
+    from innr.methods import METHODS, Compression  # the registry's modules import this one
 
     f = cfg.frontier
     unknown = sorted(set(f.methods) - set(METHODS))
@@ -390,6 +396,16 @@ def _check_frontier(cfg: Config) -> None:
                "frontier.executor must be one of inline, local, slurm"),
               (f.parallel >= 1 and f.decode_repeats >= 1,
                "frontier.parallel and frontier.decode_repeats must be >= 1")])
+    searched = 1 + len(cfg.ablation.ideas.get("distill", ()))  # the INNR's: none, each idea
+    distilled = any(isinstance(METHODS[m], Compression) and METHODS[m].distil for m in f.methods)
+    _require([(not (distilled and f.distill_choices) or len(f.distill_choices) == searched,
+               f"frontier.distill_choices: give {searched} candidates, as many as the INNR's "
+               f"distillation search in the ablation had")])
+    distill_fields = {k for k in VariantConfig.__dataclass_fields__ if k.startswith("distill_")}
+    for i, override in enumerate(f.distill_choices):
+        where = f"frontier.distill_choices[{i}]"
+        _require([(set(override) <= distill_fields, "only distill_* settings")], f"{where}: ")
+        variant_of(VariantConfig(), override, where=where)
 
 
 def validate(cfg: Config) -> Config:

@@ -116,8 +116,9 @@ class Compression(Method):
 
     def tune(self, job: Any, cnn: nn.Module, c: Compressed, seed: int) -> Compressed:
         """What the CNN runs with: `c`, or with `distil` the weights tuned like the INNR's
-        second stage (the best variant's distillation settings: both sides of the frontier
-        optimised alike), encoded again at c's setting so that what is stored is what runs."""
+        second stage (job.distillation(): the best variant's settings, or the candidate the
+        frontier tries on validation), encoded again at c's setting so that what is stored is
+        what runs."""
         if not self.distil:
             return c
         variant, inputs = job.distillation()
