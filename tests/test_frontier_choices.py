@@ -57,8 +57,8 @@ class Blurred(Compression):
             stored[f"{k}.codes"] = torch.round(w / scale).to(torch.int8)
             stored[f"{k}.scale"] = scale.reshape(1)
             out[k] = (stored[f"{k}.codes"].float() * scale).to(p.device)
-        return Compressed(self.name, out, self.bits(params, setting), {"bits": setting},
-                          stored=stored)
+        return Compressed(self.name, out, self.bits(params, setting),
+                          {"bits": setting, "clip": self.clip}, stored=stored)
 
     def decoder(self, c, like):
         return lambda: {k: v.clone() for k, v in c.params.items()}
@@ -203,11 +203,11 @@ def test_the_choice_is_made_on_the_validation_split_and_the_test_set_cannot_move
     for seed in quick().seeds:
         r = report["blurred", seed]
         assert r["choice"]["option"] == {"clip": "max"}  # chosen on validation, not test
+        assert r["setting"]["clip"] == "max"  # and run at that option
         assert r["accuracy_rebuilt"] < 0.2  # the poisoned test set: the choice ignored it
         assert r["choice"]["val_accuracy"] == pytest.approx(
             sum(select["blurred", s]["val_accuracy"] for s in (3234, 3235)) / 2)
-        assert r["bytes_coded"] == select["blurred", 3234]["bytes_coded"]  # one size a tensor
-        assert r["stored_bits"] == select["blurred", 3234]["stored_bits"]  # raw, beside
+        assert 0 < r["bytes_coded"] < r["stored_bits"] / 8 + 200  # coded, the raw bits beside
         assert report["pruned", seed]["choice"]["option"] == {}
 
 
@@ -250,5 +250,7 @@ def test_a_killed_run_leaves_each_point_whole_or_absent_and_resumes(trained, tmp
     first = next(r for r in select.values() if r is not None)
     assert run(root) == 0  # the rest computed; the choice the same as the file's
     select = results(root, frontier.SELECT)
-    assert all(r["status"] == "ok" and r["chosen"] == first["chosen"] for r in select.values())
+    assert all(r["status"] == "ok" for r in select.values())
+    assert select["blurred", 3234]["chosen"] == select["blurred", 3235]["chosen"] == \
+        first["chosen"]
     assert all(r["status"] == "ok" for r in results(root).values())
