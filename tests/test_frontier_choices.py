@@ -127,6 +127,7 @@ def test_coded_bytes_are_the_packed_files_length_checked_to_unpack_exactly(monke
     r = frontier.coded({"fits": True, "stored": stored})
     assert r == {"fits": True, "bytes_coded": len(frontier.pack(stored))}
     assert frontier.coded({"fits": False}) == {"fits": False, "bytes_coded": None}
+    assert frontier.coded({"bytes_coded": 12}) == {"bytes_coded": 12}  # coded by the method
 
     real = frontier.unpack
 

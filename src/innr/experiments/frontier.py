@@ -174,10 +174,11 @@ def coded_width(method: Coded, variant: VariantConfig, targets: Targets, allowed
 
 def coded(result: dict) -> dict:
     """`result` with what its method stores (`stored`: named tensors) replaced by `bytes_coded`,
-    the length of innr.coding.pack's file, checked to unpack to exactly those tensors."""
+    the length of innr.coding.pack's file, checked to unpack to exactly those tensors (a
+    result without `stored` keeps the bytes_coded it has, or None)."""
     stored = result.pop("stored", None)
     if stored is None:
-        return {**result, "bytes_coded": None}
+        return {"bytes_coded": None, **result}
     stored = {k: v.detach().cpu() for k, v in stored.items()}
     blob = pack(stored)
     back = unpack(blob)
