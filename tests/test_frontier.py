@@ -182,7 +182,9 @@ def test_a_sweep_runs_inline_within_budget_and_resumes(tmp_path):
                   if p["method"] == method]
         assert len(chosen) == len(config.ablation.selection_seeds)
         assert all(0 < c["val_accuracy"] <= 1 and "accuracy_rebuilt" not in c for c in chosen)
-        assert len(chosen[0]["candidates"]) == (2 if method == "pruned_distilled" else 1)
+        tried = frontier.options(get(method), config)  # quantised: its clipping
+        assert [c["option"] for c in chosen[0]["candidates"]] == tried
+        assert len(tried) == {"pruned_distilled": 2, "quantised": 2, "innr_best": 1}[method]
         assert by[method, seed]["choice"]["option"] == chosen[0]["chosen"]
         assert by[method, seed]["choice"]["val_accuracy"] == pytest.approx(
             sum(c["val_accuracy"] for c in chosen) / len(chosen))

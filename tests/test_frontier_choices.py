@@ -113,6 +113,8 @@ def test_the_rivals_distillation_search_is_as_large_as_the_innrs():
     assert len(quick().frontier.distill_choices) == 2
     with pytest.raises(ConfigError, match="give 2 candidates"):
         quick("frontier.distill_choices=[{distill_steps = 7}]")
+    quick("frontier.distill_choices=[{distill_steps = 7}]", 'frontier.methods=["pruned"]',
+          "frontier.method_budgets={}", "frontier.method_seeds={}")  # nothing distilled
     with pytest.raises(ConfigError, match=r"distill_choices\[1\]: only distill_"):
         quick("frontier.distill_choices=[{distill_steps = 7}, {steps = 9}]")
     with pytest.raises(ConfigError, match="distill_lr"):
