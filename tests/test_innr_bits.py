@@ -156,9 +156,9 @@ def test_names_carry_the_bit_width_and_a_family_shares_a_job_per_budget():
     assert residual == [f"innr_residual_b{k}" for k in (1, 2, 3, 4)]
     jobs = {frontier.batch_of({"method": m.name, "budget": b, "seed": s})
             for m in best for b in (0.1, 0.25) for s in (1, 2)}
-    assert jobs == {("innr_best_b", 0.1), ("innr_best_b", 0.25)}
+    assert jobs == {("report", "innr_best_b", 0.1), ("report", "innr_best_b", 0.25)}
     assert frontier.batch_of({"method": "innr_quantised", "budget": 0.1, "seed": 1}) == (
-        "innr_quantised", 0.1)
+        "report", "innr_quantised", 0.1)
 
 
 def test_what_an_innr_stores_packs_exactly_and_is_its_predictor():
