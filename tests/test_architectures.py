@@ -89,6 +89,8 @@ def test_permute_needs_a_permutable_architecture(monkeypatch):
     entry = ARCHITECTURES["mnist_example_net"]
     monkeypatch.setitem(ARCHITECTURES, "plain", dataclasses.replace(entry, name="plain",
                                                                    permutable=False))
-    load_config(QUICK_CONFIG, ["cnn.architecture='plain'", "ablation.ideas={}"])
+    # without the ablation's ideas the distillation search has one candidate, so the rivals' too
+    load_config(QUICK_CONFIG, ["cnn.architecture='plain'", "ablation.ideas={}",
+                               "frontier.distill_choices=[]"])
     with pytest.raises(ConfigError, match="permute needs a permutable chain.*plain"):
         load_config(QUICK_CONFIG, ["cnn.architecture='plain'"])
