@@ -2,11 +2,13 @@
 # The whole reproduction: set-up, the three claims' experiments over every seed, the fit's noise,
 # the ablation of INNR variants, the compression frontier (and, for each companion config named
 # by [frontier] companions, e.g. Fashion-MNIST: its claims and frontier), the comparison with
-# the published run (experiments/published/), figures, PDF.
+# the published run (experiments/published/), figures, PDF. A config that lists `experiments`
+# runs those, in that order, instead (python -m innr.experiments.NAME).
 #   ./run_all.sh                 experiments/full.toml (10 seeds; run times: README)
 #   ./run_all.sh --quick         experiments/quick.toml (a few minutes)
 #   ./run_all.sh --config FILE   any other config
-#   --only PART                  claims, ablation, frontier or report (repeatable; default: all)
+#   --only PART                  claims, ablation, frontier, headline, datatrack or report
+#                                (repeatable; default: all)
 #   --results DIR                results root (default experiments/results)
 #   --out DIR                    figures, LaTeX build and PDF under DIR (default: the repo)
 # Interrupted, it resumes: finished seeds, points and cached CNNs/INNRs are never recomputed.
@@ -24,19 +26,20 @@ while [[ $# -gt 0 ]]; do
     --out) out=(--out "${2:?--out needs a directory}"); shift ;;
     --only)
       case ${2:-} in
-        claims|ablation|frontier|report) only+=("$2") ;;
-        *) echo "error: --only takes claims, ablation, frontier or report, got '${2:-}'" >&2
+        claims|ablation|frontier|headline|datatrack|report) only+=("$2") ;;
+        *) echo "error: --only takes claims, ablation, frontier, headline, datatrack or report," \
+                "got '${2:-}'" >&2
            exit 2 ;;
       esac
       shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see ./run_all.sh --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ -f $config ]] || { echo "error: config $config not found" >&2; exit 2; }
 
-[[ ${#only[@]} -gt 0 ]] || only=(claims ablation frontier report)
+[[ ${#only[@]} -gt 0 ]] || only=(claims ablation frontier headline datatrack report)
 wants() { [[ " ${only[*]} " == *" $1 "* ]]; }
 
 start=$(date +%s)
@@ -59,14 +62,16 @@ run() {  # one experiment of one config
   echo "== $1 ($2)"
   .venv/bin/python -m "innr.experiments.$1" --config "$2" "${results[@]}"
 }
+part() {  # the --only part an experiment belongs to
+  case $1 in fidelity|compression|transfer|fitnoise) echo claims ;; *) echo "$1" ;; esac
+}
 for c in "${configs[@]}"; do
   main=$([[ $c == "$config" ]] && echo 1 || echo 0)
-  if wants claims; then
-    for experiment in fidelity compression transfer; do run $experiment "$c"; done
-    if [[ $main == 1 ]]; then run fitnoise "$c"; fi  # the fit's noise: the main config only
-  fi
-  if wants ablation && [[ $main == 1 ]]; then run ablation "$c"; fi
-  if wants frontier; then run frontier "$c"; fi
+  experiments=$(.venv/bin/python -c "import sys; from innr.config import experiments_of, load_config
+print(' '.join(experiments_of(load_config(sys.argv[1]), sys.argv[2] == '1')))" "$c" $main)
+  for experiment in $experiments; do
+    if wants "$(part "$experiment")"; then run "$experiment" "$c"; fi
+  done
 done
 if wants report; then  # the run against the published one (the PDF has it too); a miss is news,
   echo "== compared with the published run"  # not a failure of the run

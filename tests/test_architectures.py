@@ -79,10 +79,10 @@ def test_the_config_builds_its_cnn_for_its_dataset():
 
 
 def test_unknown_architecture_is_named():
-    with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
-        build_cnn("resnet", DATASETS["mnist"], 8)
-    with pytest.raises(ConfigError, match="unknown cnn.architecture 'resnet'"):
-        load_config(QUICK_CONFIG, ["cnn.architecture='resnet'"])
+    with pytest.raises(ValueError, match="unknown architecture 'vgg'"):
+        build_cnn("vgg", DATASETS["mnist"], 8)
+    with pytest.raises(ConfigError, match="unknown cnn.architecture 'vgg'"):
+        load_config(QUICK_CONFIG, ["cnn.architecture='vgg'"])
 
 
 def test_permute_needs_a_permutable_architecture(monkeypatch):
@@ -94,3 +94,48 @@ def test_permute_needs_a_permutable_architecture(monkeypatch):
                                "frontier.distill_choices=[]"])
     with pytest.raises(ConfigError, match="permute needs a permutable chain.*plain"):
         load_config(QUICK_CONFIG, ["cnn.architecture='plain'"])
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_bn_cnn_has_biases_batch_norm_and_its_docstrings_size(dataset):
+    net = build_cnn("bn_cnn", DATASETS[dataset], 32)
+    assert count_params(net) == 242_250  # the module's docstring
+    state = net.state_dict()
+    assert sum(v.numel() for v in state.values() if v.dim() >= 2) == 239_904 + 1_280  # + fc
+    assert all(f"convs.{i}.bias" in state and f"norms.{i}.running_var" in state for i in range(4))
+    assert net(torch.zeros(3, *DATASETS[dataset].shape)).shape == (3, 10)
+    assert not ARCHITECTURES["bn_cnn"].permutable
+
+
+def test_resnet_is_the_cifar_resnet_of_depth_6n_plus_2():
+    mnist = DATASETS["mnist"]
+    net = build_cnn("resnet", mnist, 16)  # depth 0: ResNet-20
+    assert count_params(net) == 269_434  # the module's docstring
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 19 and all(c.bias is None for c in convs)  # + the linear head: 20
+    assert [c.out_channels for c in convs[::6]] == [16, 16, 32, 64]  # each stage's first
+    assert net.fc.bias is not None and net(torch.zeros(3, *mnist.shape)).shape == (3, 10)
+    for depth, blocks in [(8, 3), (14, 6), (32, 15)]:
+        assert len(build_cnn("resnet", mnist, 16, depth).blocks) == blocks
+    # option A: the shortcut has no parameters (16 -> 32 channels: zeros either side)
+    block = net.blocks[3]
+    assert block.stride == 2 and not any("shortcut" in k for k in block.state_dict())
+    assert count_params(build_cnn("resnet", mnist, 32, 8)) > 3.9 * count_params(
+        build_cnn("resnet", mnist, 16, 8))  # the width is c, 2c, 4c
+    with pytest.raises(ValueError, match=r"resnet: a ResNet's depth is 6n \+ 2 .* not 12"):
+        build_cnn("resnet", mnist, 16, 12)
+    with pytest.raises(ConfigError, match=r"cnn.depth: a ResNet's depth is 6n \+ 2"):
+        load_config(QUICK_CONFIG, ["cnn.architecture='resnet'", "cnn.depth=10"])
+    with pytest.raises(ConfigError, match="cnn.depth: this architecture has one depth"):
+        load_config(QUICK_CONFIG, ["cnn.depth=3"])
+
+
+def test_resnets_shortcut_pads_the_new_channels_with_zeros():
+    torch.manual_seed(0)
+    block = build_cnn("resnet", DATASETS["mnist"], 4, 8).blocks[1].eval()  # 4 -> 8, stride 2
+    for conv in (block.conv1, block.conv2):
+        nn.init.zeros_(conv.weight)
+    x = torch.rand(2, 4, 6, 6)
+    expected = torch.zeros(2, 8, 3, 3)
+    expected[:, 2:6] = x[:, :, ::2, ::2]
+    torch.testing.assert_close(block(x), F.relu(expected + block.bn2.bias[:, None, None]))

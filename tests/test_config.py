@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import pkgutil
 from pathlib import Path
 
 import pytest
 
-from innr.config import ConfigError, load_config
+import innr.experiments as experiments_package
+from innr.config import ConfigError, hashed, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,12 +47,22 @@ def test_overrides_are_typed():
     ("[fitnoise]\nseed_offset = 0\n", "fitnoise.seed_offset must differ"),
     ("[attack]\neps = [0.1, 1.5]\n", r"\[0, 1\] for the pixel protocol"),
     ("device = 'tpu'\n", "device must be one of"),
-    ("[cnn]\narchitecture = 'resnet'\n", "unknown cnn.architecture 'resnet'"),
+    ("[cnn]\narchitecture = 'vgg'\n", "unknown cnn.architecture 'vgg'"),
     ("[innr]\nlr = true\n", "innr.lr: expected a number"),
     ("colour = 1\n", r"unknown key\(s\) \['colour'\]"),
     ("[attack]\nprotocols = ['linf']\n", "attack.protocols"),
     ("[innr]\nstep = 'fast'\n", "innr.step must be one of"),
     ("[innr]\ncompile = true\n", r"unknown key\(s\) \['compile'\]"),
+    ("[cnn]\noptimizer = 'lbfgs'\n", "cnn.optimizer must be one of"),
+    ("[cnn]\nmomentum = 1.0\n", r"cnn.momentum must lie in \[0, 1\)"),
+    ("[cnn]\nweight_decay = -1e-4\n", "cnn.weight_decay must be >= 0"),
+    ("[cnn]\nschedule = 'step'\n", "cnn.schedule must be one of"),
+    ("[cnn]\naugment = 'flip'\n", "cnn.augment must be one of"),
+    ("[cnn]\nlabel_smoothing = 1.0\n", r"cnn.label_smoothing must lie in \[0, 1\)"),
+    ("[cnn]\ndepth = 20\n", "cnn.depth: this architecture has one depth: give 0, not 20"),
+    ("[cnn]\narchitecture = 'resnet'\ndepth = 21\n", r"cnn.depth: a ResNet's depth is 6n \+ 2"),
+    ("experiments = ['claims']\n", "experiments must be drawn from"),
+    ("experiments = ['frontier', 'frontier']\n", "experiments must not repeat"),
 ])
 def test_bad_configs_are_named(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
@@ -88,3 +101,22 @@ def test_a_later_field_at_its_default_leaves_every_hash_as_it_was():
     assert hashed(After(b=8)) == {"a": 1, "b": 8}
     with pytest.raises(TypeError, match="immutable"):
         later([])
+
+
+def test_a_configs_experiments_are_what_run_all_runs():
+    from innr.config import EXPERIMENTS, experiments_of
+
+    quick = load_config(REPO / "experiments" / "quick.toml")
+    assert experiments_of(quick, main=True) == ("fidelity", "compression", "transfer",
+                                                "fitnoise", "ablation", "frontier")
+    assert experiments_of(quick, main=False) == ("fidelity", "compression", "transfer",
+                                                 "frontier")
+    listed = load_config(REPO / "experiments" / "quick.toml",
+                         ["experiments=['frontier', 'headline']"])
+    assert experiments_of(listed, main=True) == ("frontier", "headline")
+    assert listed.hash() != quick.hash() and "experiments" not in json.dumps(hashed(quick))
+    # run_all.sh runs `python -m innr.experiments.NAME`: each name is (or will be) such a module
+    existing = {m.name for m in pkgutil.iter_modules(experiments_package.__path__)}
+    assert set(EXPERIMENTS) - existing <= {"headline", "datatrack"}  # issue 27's, being written
+    text = (REPO / "run_all.sh").read_text()
+    assert "experiments_of(load_config(sys.argv[1])" in text and "innr.experiments.$1" in text

@@ -9,10 +9,20 @@ import math
 import pytest
 import torch
 
+from innr import augment
 from innr.architectures.mnist_example_net import MnistExampleNet
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.datasets import load
-from innr.fit import fit_innr, innr_targets, prepare, train_cnn
+from innr.fit import (
+    Split,
+    cnn_optimizer,
+    cnn_schedule,
+    fit_innr,
+    innr_targets,
+    prepare,
+    train_cnn,
+)
+from innr.runtime import seed_everything
 from innr.steps import DivergenceError, run_steps
 from innr.target import Targets
 
@@ -117,3 +127,112 @@ def test_cnn_learns_and_resumes_exactly(splits):
     assert h2["train_loss"] == history["train_loss"]
     for x, y in zip(model.parameters(), resumed.parameters(), strict=True):
         assert torch.equal(x, y)
+
+
+def test_the_default_recipe_is_the_originals_training_bit_for_bit(splits):
+    """The original's loop (Adam, a permutation per (seed, epoch), cross-entropy), written out:
+    the recipe fields at their defaults change no operation and no draw."""
+    train, test = splits
+    cfg = CNNConfig(channels=4, epochs=2, batch_size=100, lr=1e-2)
+    model, _ = train_cnn(cfg, 5, train, test)
+    seed_everything(5)
+    original = MnistExampleNet(4).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(original.parameters(), lr=cfg.lr)
+    n = len(train.labels)
+    for epoch in range(cfg.epochs):
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(5 * 1000 + epoch))
+        original.train()
+        for i in range(0, n, cfg.batch_size):
+            idx = order[i:i + cfg.batch_size]
+            x = train.inputs[idx].contiguous(memory_format=torch.channels_last)
+            loss = torch.nn.functional.cross_entropy(original(x), train.labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    for x, y in zip(model.parameters(), original.parameters(), strict=True):
+        assert torch.equal(x, y)
+
+
+def few(splits: tuple[Split, Split], n: int) -> tuple[Split, ...]:
+    """The first n examples of each split."""
+    return tuple(Split(s.inputs[:n], s.pixels[:n], s.labels[:n], s.dataset, s.blank)
+                 for s in splits)
+
+
+RECIPE = CNNConfig(channels=4, epochs=2, batch_size=64, lr=0.05, optimizer="sgd",
+                   weight_decay=5e-4, schedule="onecycle", augment="crop_flip",
+                   label_smoothing=0.1)
+
+
+@pytest.mark.parametrize("architecture", ["bn_cnn", "resnet"])
+def test_a_recipe_trains_resumes_exactly_and_ends_in_eval_mode(splits, architecture):
+    train, test = few(splits, 320)
+    cfg = dataclasses.replace(RECIPE, architecture=architecture, depth=8 * (architecture ==
+                                                                            "resnet"))
+    model, history = train_cnn(cfg, 5, train, test)
+    assert history["train_loss"][1] < history["train_loss"][0] and not model.training
+    saved = []
+
+    def stop_after_first(state):
+        saved.append(state)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_cnn(cfg, 5, train, test, checkpoint=stop_after_first)
+    assert "schedule" in saved[0]  # the rate's place in its cycle, beside the optimiser's state
+    resumed, h2 = train_cnn(cfg, 5, train, test, state=saved[0])
+    assert h2["train_loss"] == history["train_loss"]
+    for x, y in zip(model.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize("change", [{"optimizer": "adam"}, {"schedule": "cosine"},
+                                    {"schedule": "constant"}, {"augment": "crop"},
+                                    {"augment": "none"}, {"label_smoothing": 0.0},
+                                    {"weight_decay": 0.0}, {"momentum": 0.5}])
+def test_each_recipe_setting_changes_the_training(splits, change):
+    train, test = few(splits, 128)
+    cfg = dataclasses.replace(RECIPE, epochs=1)
+    model, _ = train_cnn(cfg, 5, train, test)
+    other, _ = train_cnn(dataclasses.replace(cfg, **change), 5, train, test)
+    assert not torch.equal(model.fc.weight, other.fc.weight)
+
+
+def test_the_schedules_reach_the_peak_rate_and_end_near_zero():
+    net = torch.nn.Linear(2, 2)
+    for schedule, peak_at in [("onecycle", 29), ("cosine", 0)]:  # onecycle: 30% up
+        opt = cnn_optimizer(dataclasses.replace(RECIPE, schedule=schedule), net)
+        rates = []
+        scheduler = cnn_schedule(dataclasses.replace(RECIPE, schedule=schedule), opt, 100)
+        for _ in range(100):
+            rates.append(opt.param_groups[0]["lr"])
+            opt.step()
+            scheduler.step()
+        assert max(range(100), key=rates.__getitem__) == peak_at
+        assert math.isclose(max(rates), RECIPE.lr) and rates[-1] < 0.01 * RECIPE.lr
+    assert cnn_schedule(CNNConfig(), cnn_optimizer(CNNConfig(), net), 100) is None
+
+
+def test_augmentation_crops_with_black_padding_and_flips():
+    x = torch.arange(2 * 16.0).reshape(2, 1, 4, 4)
+    centre = augment.Draws(torch.full((2, 2), augment.PAD), torch.zeros(2, dtype=torch.bool))
+    assert torch.equal(augment.apply(x, centre, -1.0), x)
+    flipped = augment.Draws(centre.shifts, torch.tensor([False, True]))
+    assert torch.equal(augment.apply(x, flipped, -1.0)[1], x[1].flip(-1))
+    moved = augment.apply(x, augment.Draws(torch.tensor([[0, 4], [4, 0]]), centre.flips), -1.0)
+    assert torch.equal(moved[0, 0, 2:, :2], x[0, 0, :2, 2:])  # shifted down 2 and left 2
+    assert (moved[0, 0, :2] == -1).all() and (moved[0, 0, :, 2:] == -1).all()
+    assert torch.equal(moved[1, 0, :2, 2:], x[1, 0, 2:, :2])
+    # drawn from the generator given: a seeded epoch draws the same, whatever ran before
+    a = augment.draw("crop_flip", 50, torch.Generator().manual_seed(3))
+    b = augment.draw("crop_flip", 50, torch.Generator().manual_seed(3))
+    assert torch.equal(a.shifts, b.shifts) and torch.equal(a.flips, b.flips) and a.flips.any()
+    assert not augment.draw("crop", 50, torch.Generator()).flips.any()
+    assert augment.draw("none", 50, torch.Generator()) is None
+
+
+def test_a_split_knows_its_black_pixels_input():
+    cfg = Config(name="t")
+    split = prepare(load("", "test").head(4), cfg, torch.device("cpu"))
+    assert split.blank == pytest.approx(-cfg.data.mean / cfg.data.std)
+    assert split.inputs.min() == pytest.approx(split.blank)

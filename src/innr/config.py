@@ -64,11 +64,25 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class CNNConfig:
+    """The CNN and its training recipe (innr.fit.train_cnn); the defaults are the original's:
+    Adam at a constant rate, plain cross-entropy, no augmentation."""
+
     architecture: str = "mnist_example_net"  # a module of innr.architectures
     channels: int = 32  # the CNN's width; MnistExampleNet: conv 1->c, conv c->2c, linear 32c->10
     epochs: int = 5
     batch_size: int = 512
-    lr: float = 5e-4  # Adam, as the original
+    lr: float = 5e-4  # Adam, as the original; the peak rate under a schedule
+    depth: int = later(0)  # the architecture's depth (resnet: 6n + 2); 0 = its own
+    optimizer: str = later("adam")  # "adam" or "sgd" (heavy-ball momentum)
+    momentum: float = later(0.9)  # sgd only
+    weight_decay: float = later(0.0)  # L2, the optimiser's own (coupled, as torch's)
+    # the rate over the batches: "constant"; "onecycle" (torch's OneCycleLR: up to lr for the
+    # first 30%, then down, cosine); "cosine" (from lr to 0 at the last batch)
+    schedule: str = later("constant")
+    # training images each epoch: "none"; "crop" (padded 2 with zeros, a random 28 x 28 crop);
+    # "crop_flip" (and a left-right flip for half of them)
+    augment: str = later("none")
+    label_smoothing: float = later(0.0)  # cross-entropy's (Szegedy et al. 2016)
 
 
 @dataclass(frozen=True)
@@ -204,6 +218,10 @@ class FrontierConfig:
 @dataclass(frozen=True)
 class Config:
     name: str
+    # the experiments run_all.sh runs on this config, in this order (innr.experiments.<name>);
+    # () = the claims, the fit's noise, the ablation and the frontier for the main config, the
+    # claims and the frontier for a companion
+    experiments: tuple[str, ...] = later(())
     seeds: tuple[int, ...] = (1234,)
     # one independently trained CNN per source seed (pairs by position), its own seed outside
     # `seeds`, so that no CNN is both a source and a control; () = no controls (claims 1 and 3
@@ -251,6 +269,12 @@ class Config:
         return self._hash()
 
 
+# the experiment modules a config's `experiments` may name (innr.experiments.<name>)
+EXPERIMENTS = ("fidelity", "compression", "transfer", "fitnoise", "ablation", "frontier",
+               "headline", "datatrack")
+CNN_OPTIMIZERS = ("adam", "sgd")
+CNN_SCHEDULES = ("constant", "onecycle", "cosine")
+AUGMENTS = ("none", "crop", "crop_flip")
 DEVICES = ("auto", "cpu", "cuda")
 STEPS = ("autograd", "eager", "inductor", "compiled")
 SCHEMES = ("weight", "kernel")
@@ -410,6 +434,8 @@ def _check_frontier(cfg: Config) -> None:
 
 def validate(cfg: Config) -> Config:
     """Range checks that types cannot express; returns the config unchanged."""
+    architecture = ARCHITECTURES.get(cfg.cnn.architecture)
+    depth_problem = architecture.depths(cfg.cnn.depth) if architecture else ""
     checks = [
         (bool(cfg.name) and cfg.name.replace("-", "").replace("_", "").isalnum(),
          "name must be a non-empty word of letters, digits, '-' or '_'"),
@@ -432,6 +458,19 @@ def validate(cfg: Config) -> Config:
         (cfg.cnn.epochs > 0, f"cnn.epochs must be positive, got {cfg.cnn.epochs}"),
         (cfg.cnn.batch_size > 0, "cnn.batch_size must be positive"),
         (cfg.cnn.lr > 0, "cnn.lr must be positive"),
+        (cfg.cnn.optimizer in CNN_OPTIMIZERS,
+         f"cnn.optimizer must be one of {CNN_OPTIMIZERS}, got {cfg.cnn.optimizer!r}"),
+        (0 <= cfg.cnn.momentum < 1, f"cnn.momentum must lie in [0, 1), got {cfg.cnn.momentum}"),
+        (cfg.cnn.weight_decay >= 0, "cnn.weight_decay must be >= 0"),
+        (cfg.cnn.schedule in CNN_SCHEDULES,
+         f"cnn.schedule must be one of {CNN_SCHEDULES}, got {cfg.cnn.schedule!r}"),
+        (cfg.cnn.augment in AUGMENTS,
+         f"cnn.augment must be one of {AUGMENTS}, got {cfg.cnn.augment!r}"),
+        (0 <= cfg.cnn.label_smoothing < 1, "cnn.label_smoothing must lie in [0, 1)"),
+        (not depth_problem, f"cnn.depth: {depth_problem}"),
+        (all(e in EXPERIMENTS for e in cfg.experiments),
+         f"experiments must be drawn from {EXPERIMENTS}, got {list(cfg.experiments)}"),
+        (len(set(cfg.experiments)) == len(cfg.experiments), "experiments must not repeat"),
         (cfg.innr.hidden > 0 and cfg.innr.layers > 0, "innr.hidden and innr.layers must be > 0"),
         (cfg.innr.steps > 0, f"innr.steps must be positive, got {cfg.innr.steps}"),
         (cfg.innr.eval_every > 0, "innr.eval_every must be positive"),
@@ -456,6 +495,15 @@ def validate(cfg: Config) -> Config:
     _check_ablation(cfg)
     _check_frontier(cfg)
     return cfg
+
+
+def experiments_of(cfg: Config, main: bool) -> tuple[str, ...]:
+    """The experiments ./run_all.sh runs on `cfg`, in order: its `experiments`; by default the
+    claims and the frontier, with the fit's noise and the ablation for the `main` config."""
+    if cfg.experiments:
+        return cfg.experiments
+    return (("fidelity", "compression", "transfer") + ("fitnoise", "ablation") * main
+            + ("frontier",))
 
 
 def parse_override(text: str) -> tuple[list[str], object]:

@@ -1,7 +1,9 @@
 """Training the CNN and fitting its INNR, each cached on disk and resumable.
 
-The CNN: Adam, cross-entropy, mini-batches drawn from a permutation seeded by (seed, epoch), so an
-interrupted run resumes at the epoch it stopped at and gives the same weights.
+The CNN: its config's recipe (the original's: Adam at a constant rate, cross-entropy), mini-batches
+drawn from a permutation seeded by (seed, epoch), and each image's augmentation drawn after it from
+the same generator, so an interrupted run resumes at the epoch it stopped at and gives the same
+weights (a schedule's state is checkpointed with the optimiser's).
 
 The INNR: the faithful variant (innr.variants.faithful_variant), a per-weight SIREN fitted
 full-batch (every coordinate every step) with Adam and MSE to the standardised weights of
@@ -22,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from innr import compute
+from innr import augment, compute
 from innr.architectures import build_cnn
 from innr.config import CNNConfig, Config, INNRConfig
 from innr.coordinates import DIMS
@@ -44,19 +46,22 @@ CHANNELS_LAST = torch.channels_last
 
 @dataclass
 class Split:
-    """A split on the device: normalised inputs, pixels in [0, 1] and labels, and the dataset
-    they come from (whose shape and classes the CNN is built for)."""
+    """A split on the device: normalised inputs, pixels in [0, 1] and labels, the dataset they
+    come from (whose shape and classes the CNN is built for), and a black pixel's input value
+    (what an augmenting crop pads with)."""
 
     inputs: torch.Tensor
     pixels: torch.Tensor
     labels: torch.Tensor
     dataset: Dataset
+    blank: float = 0.0
 
 
 def prepare(data: Images, cfg: Config, device: torch.device) -> Split:
     d = data.to(device)
     pixels = d.images.float().div_(255.0)
-    return Split(normalise(pixels, cfg.data.mean, cfg.data.std), pixels, d.labels, d.dataset)
+    return Split(normalise(pixels, cfg.data.mean, cfg.data.std), pixels, d.labels, d.dataset,
+                 normalise(0.0, cfg.data.mean, cfg.data.std))
 
 
 def load_splits(cfg: Config, device: torch.device) -> tuple[Split, Split]:
@@ -68,21 +73,43 @@ def load_splits(cfg: Config, device: torch.device) -> tuple[Split, Split]:
 
 # --- the CNN ---------------------------------------------------------------------------------
 
+def cnn_optimizer(cfg: CNNConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The recipe's optimiser of the model's parameters."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def cnn_schedule(cfg: CNNConfig, opt: torch.optim.Optimizer, steps: int
+                 ) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The recipe's rate over `steps` batches (None: constant), stepped after each batch."""
+    if cfg.schedule == "onecycle":  # the momentum stays the config's (not cycled)
+        return torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps,
+                                                   cycle_momentum=False)
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    return None
+
+
 def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
               state: dict | None = None, checkpoint=None) -> tuple[nn.Module, dict]:
     """Train the CNN of `seed`; resume from `state`; call `checkpoint(state)` after each epoch."""
     device = train.inputs.device
     seed_everything(seed)
-    model = build_cnn(cfg.architecture, train.dataset, cfg.channels).to(
+    model = build_cnn(cfg.architecture, train.dataset, cfg.channels, cfg.depth).to(
         device, memory_format=CHANNELS_LAST)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = cnn_optimizer(cfg, model)
+    n = len(train.labels)
+    batches = math.ceil(n / cfg.batch_size)
+    schedule = cnn_schedule(cfg, opt, cfg.epochs * batches)
     history = {"epoch": [], "train_loss": [], "test_accuracy": [], "seconds": []}
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
+        if schedule is not None:
+            schedule.load_state_dict(state["schedule"])
         history = state["history"]
-    n = len(train.labels)
-    batches = math.ceil(n / cfg.batch_size)
     shape = tuple(train.inputs.shape[1:])  # an epoch's work: n images trained, the test passed
     epoch_flops = (n * compute.training_flops(model, shape)
                    + len(test.labels) * compute.forward_flops(model, shape))
@@ -92,15 +119,22 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
         start = time.perf_counter()
         g = torch.Generator().manual_seed(seed * 1000 + epoch)
         order = torch.randperm(n, generator=g).to(device)
+        draws = augment.draw(cfg.augment, n, g)  # image i of the epoch's order: draws[i]
         model.train()
         total = torch.zeros((), device=device)
         for i in range(0, n, cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
-            x = train.inputs[idx].contiguous(memory_format=CHANNELS_LAST)
-            loss = F.cross_entropy(model(x), train.labels[idx])
+            x = train.inputs[idx]
+            if draws is not None:
+                x = augment.apply(x, draws.part(slice(i, i + cfg.batch_size)), train.blank)
+            x = x.contiguous(memory_format=CHANNELS_LAST)
+            loss = F.cross_entropy(model(x), train.labels[idx],
+                                   label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if schedule is not None:
+                schedule.step()
             total += loss.detach() * len(idx)
             progress.update(progress.done + 1, f"epoch {epoch + 1}/{cfg.epochs}")
         mean_loss = float(total) / n
@@ -116,7 +150,8 @@ def train_cnn(cfg: CNNConfig, seed: int, train: Split, test: Split,
         history["seconds"].append(time.perf_counter() - start)
         if checkpoint is not None:
             checkpoint({"model": model.state_dict(), "opt": opt.state_dict(),
-                        "history": history})
+                        "history": history}
+                       | ({} if schedule is None else {"schedule": schedule.state_dict()}))
     progress.close()
     return model.to(memory_format=torch.contiguous_format).eval(), history
 
@@ -148,7 +183,7 @@ def get_cnn(cfg: Config, seed: int, store: Store, train: Split, test: Split
 
     finished = trained_once(store, "cnn", cfg.section_hash("data", "cnn"), seed, train_it,
                             lambda state: f"after epoch {len(state['history']['epoch'])}")
-    model = build_cnn(cfg.cnn.architecture, train.dataset, cfg.cnn.channels).to(
+    model = build_cnn(cfg.cnn.architecture, train.dataset, cfg.cnn.channels, cfg.cnn.depth).to(
         train.inputs.device)
     model.load_state_dict(finished["model"])
     return model.eval(), finished["history"]
