@@ -18,6 +18,7 @@ CONFIGS = REPO_ROOT / "experiments"
 FULL_CONFIG = CONFIGS / "full.toml"
 QUICK_CONFIG = CONFIGS / "quick.toml"
 ORIGINAL_STUDY = CONFIGS / "original_study.toml"
+NERN_REPORTED = CONFIGS / "nern_reported.toml"  # NeRN's reported numbers, with their source
 CRITERIA = CONFIGS / "criteria.toml"  # the declared criteria of the verdicts
 PILOT = CONFIGS / "pilot.json"  # the pilot run's per-seed numbers (python -m innr.report.pilot)
 TEMPLATE = REPO_ROOT / "paper" / "innr_report.tex.j2"

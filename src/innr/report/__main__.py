@@ -27,6 +27,7 @@ from innr.config import ConfigError, load_config
 from innr.paths import (
     BENCH_RESULTS,
     CRITERIA,
+    NERN_REPORTED,
     ORIGINAL_STUDY,
     PILOT,
     PUBLISHED,
@@ -34,14 +35,14 @@ from innr.paths import (
     pdf_name,
     report_dirs,
 )
-from innr.report import compare, figures, load, paper
+from innr.report import beyond, compare, figures, load, paper
 
 
 def build(config_path: Path, results: Path | None = None, *, figures_dir: Path | None = None,
           build_dir: Path | None = None, pdf_dir: Path | None = None,
           original: Path = ORIGINAL_STUDY, bench: Path = BENCH_RESULTS,
           template: Path = TEMPLATE, criteria: Path = CRITERIA, pilot: Path = PILOT,
-          published: Path = PUBLISHED, pdf: bool = True) -> Path:
+          published: Path = PUBLISHED, pdf: bool = True, nern: Path = NERN_REPORTED) -> Path:
     """Figures, .tex and (when `pdf`) the PDF of one config; returns the last file made.
 
     Raises ConfigError (bad config, no results), paper.LatexMissing or paper.LatexFailed.
@@ -57,12 +58,14 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     default = report_dirs(config.name)
     figures_dir = figures_dir or default["figures_dir"]
     build_dir = build_dir or default["build_dir"]
+    others = beyond.gather(beyond.companions(config_path), res.root.parent, declared)
     made = figures.make_all(res, figures_dir, study, declared.margin,
                             declared.ablation.get("targets"),
-                            declared.frontier.get("amendment", {}).get("margins"))
+                            declared.frontier.get("amendment", {}).get("margins"), others)
     comparison = compare.run_comparison(config_path, results, published, criteria, original, pilot)
     ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench,
-                        declared, load.load_pilot(pilot), comparison)
+                        declared, load.load_pilot(pilot), comparison, others,
+                        load.load_nern(nern))
     for warning in ctx["setup"]["warnings"]:  # partial results: said here, not only in the .tex
         print(f"warning: {warning}", file=sys.stderr)
     tex = paper.render(ctx, template, build_dir / "innr_report.tex")

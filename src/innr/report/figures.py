@@ -8,6 +8,7 @@ at) into a folder. Lines are means over seeds; bands and error bars are the same
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -22,6 +23,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from innr.report import load, verdicts  # noqa: E402
+from innr.report.beyond import Beyond  # noqa: E402
 from innr.report.formats import budget_text  # noqa: E402
 from innr.report.load import OriginalStudy, Results  # noqa: E402
 from innr.stats import summary  # noqa: E402
@@ -322,18 +324,20 @@ INNR_STYLE = {"innr_faithful": "C3", "innr_best": "C1", "innr_quantised": "C6"}
 RIVAL_MARKERS = "sD^v<>pPX"
 
 
-def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float] | None = None
-             ) -> Path:
+def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float] | None = None,
+             name: str = "frontier", titles: Sequence[str] | None = None) -> Path:
     """(7) The compression frontier: accuracy lost (the CNN's minus the method's, percentage
     points, symmetric-log axis: differences near zero stay visible) against stored kB (log;
     the entropy-coded file's bytes where a point records them), one panel per dataset, a line
     per method over the points it computed (mean over seeds with its interval); INNR methods
     bold, data-free rivals thin, the narrow CNN (trained on the data) dashed; dotted: the
-    budgets; red dashed: the declared equivalence margin (`margin`: dataset label -> fraction)."""
+    budgets; red dashed: the declared equivalence margin (`margin`: dataset label -> fraction).
+    Saved as `name`; each panel titled by `titles` (default: its dataset's label)."""
     fig, axes = plt.subplots(1, len(frontiers), figsize=(WIDTH, 3.8), sharey=True,
                              squeeze=False, layout="constrained")
     handles = {}
-    for ax, f in zip(axes[0], frontiers, strict=True):
+    for ax, f, title in zip(axes[0], frontiers, titles or [f.label for f in frontiers],
+                            strict=True):
         stored = f.points["bytes_coded"].fillna(f.points["stored_bytes"])
         pts = f.points.assign(lost=100 * f.points["gap"], stored=stored, kb=lambda d: d.groupby(
             ["method", "budget"])["stored"].transform("mean") / 1000)
@@ -358,7 +362,7 @@ def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float]
         ax.axhline(0, color="k", linewidth=0.8)
         if margin and math.isfinite(margin.get(f.label, math.nan)):
             ax.axhline(100 * margin[f.label], color="C3", linestyle="--", linewidth=1)
-        ax.set(xscale="log", title=f.label, xlabel="stored size (kB, log scale)",
+        ax.set(xscale="log", title=title, xlabel="stored size (kB, log scale)",
                ylabel="accuracy lost (CNN minus method, points)")
         # linear within a tenth of a point of zero, logarithmic beyond: a loss of 0.1 point and
         # one of 80 points are both readable, and a method better than the CNN shows below 0
@@ -372,7 +376,7 @@ def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float]
     order = verdicts.method_order(handles)  # INNR first, the rivals, the narrow CNN last
     fig.legend([handles[m] for m in order], [verdicts.method_label(m) for m in order],
                loc="outside lower center", ncol=4, fontsize="small", frameon=False)
-    return _save(fig, out, "frontier")
+    return _save(fig, out, name)
 
 
 def _method_line(ax: plt.Axes, rows: pd.DataFrame, method: str, style: dict,
@@ -386,9 +390,12 @@ def _method_line(ax: plt.Axes, rows: pd.DataFrame, method: str, style: dict,
 
 def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
              targets: dict[float, float] | None = None,
-             equivalence: dict[str, float] | None = None) -> dict[str, Path]:
+             equivalence: dict[str, float] | None = None,
+             beyond: Sequence[Beyond] = ()) -> dict[str, Path]:
     """Every figure whose results exist; returns name -> PDF path. `equivalence`: the amended
-    frontier criteria's margin per dataset label, drawn on the frontier."""
+    frontier criteria's margin per dataset label, drawn on the frontier. `beyond`: the
+    networks of another architecture (innr.report.beyond), a panel each where their frontier
+    ran, apart from the original network's frontier."""
     _style()
     np.random.seed(0)  # seaborn's jitter draws from numpy's global generator: the same dots
     made = {}
@@ -405,6 +412,10 @@ def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
         made["examples"] = examples(res, out, protocol)
     if (ab := res.ablation()) is not None:
         made["ablation"] = ablation(ab, out, targets or {})
-    if frontiers := [f for f in res.frontiers() if not f.points.empty]:
+    others = {b.config.name for b in beyond}
+    if frontiers := [f for f in res.frontiers() if not f.points.empty and f.name not in others]:
         made["frontier"] = frontier(frontiers, out, equivalence)
+    if ran := [b for b in beyond if b.frontier is not None]:
+        made["frontier_beyond"] = frontier([b.frontier for b in ran], out, equivalence,
+                                           "frontier-beyond", [b.label for b in ran])
     return made

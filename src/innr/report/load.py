@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,6 +199,94 @@ def _validation(root: Path, index: dict, label: str, missing: list[str]) -> pd.D
     return frame[VALIDATION_COLUMNS]
 
 
+DATATRACK = "datatrack"  # RESULTS/<config>/datatrack/<method>/<budget>_seed<s>.json
+DATATRACK_COLUMNS = ["dataset", "method", "budget", "seed", "accuracy", "accuracy_cnn",
+                     "accuracy_gap", "top1_agreement", "stored_bits", "bytes_coded"]
+
+
+@dataclass
+class DataTrack:
+    """One config's data-using track (innr.experiments.datatrack): its points and the
+    validation accuracies its choices were made on (datatrack/selection/...)."""
+
+    label: str
+    name: str
+    points: pd.DataFrame  # DATATRACK_COLUMNS; fractions
+    validation: pd.DataFrame  # VALIDATION_COLUMNS
+    failed: list[dict]  # method, budget, seed, error
+
+
+def load_datatrack(root: Path, name: str, label: str) -> DataTrack | None:
+    """RESULTS/<name>/datatrack (`root` = RESULTS/<name>), if any of its points was written."""
+    folder = root / DATATRACK
+    rows, valid, failed = [], [], []
+    for path in sorted(folder.glob("*/*.json")):
+        p = read_json(path)
+        if p is None:
+            continue
+        named = _named_by(path) | p  # the file's own keys first
+        if p.get("status", "ok") != "ok":
+            failed.append({k: named.get(k) for k in ("method", "budget", "seed", "error")})
+            continue
+        rows.append({k: named.get(k, math.nan) for k in DATATRACK_COLUMNS[1:]})
+    for path in sorted((folder / VALIDATION).glob("*/*.json")):
+        p = read_json(path)
+        if p is not None and p.get("status", "ok") == "ok" and p.get("val_accuracy") is not None:
+            valid.append({**_named_by(path), **{k: v for k, v in p.get("point", p).items()
+                                                if k in ("method", "budget", "seed")},
+                          "val_accuracy": p["val_accuracy"]})
+    if not rows and not failed:
+        return None
+    points = pd.DataFrame(rows, columns=DATATRACK_COLUMNS[1:]).assign(dataset=label)
+    validation = pd.DataFrame(valid, columns=VALIDATION_COLUMNS[1:]).assign(dataset=label)
+    return DataTrack(label, name, points[DATATRACK_COLUMNS].astype({"bytes_coded": float}),
+                     validation[VALIDATION_COLUMNS], failed)
+
+
+def _named_by(path: Path) -> dict:
+    """Method, budget and seed as a point's path names them: <method>/<budget>_seed<s>.json,
+    the budget as innr.experiments.workbench.budget_label writes it (74p25: 74.25%)."""
+    label, seed = path.stem.rsplit("_seed", 1)
+    return {"method": path.parent.name, "budget": float(label.replace("p", ".")) / 100,
+            "seed": int(seed)}
+
+
+HEADLINE = "headline"  # RESULTS/<config>/headline/seed<s>.json: the headline method's claims
+HEADLINE_KEY = re.compile(r"b(\d+(?:p\d+)?)_(.+)")  # b<budget label>_<measure>
+
+
+def load_headline(root: Path) -> pd.DataFrame:
+    """The headline INNR method's claims' measures (innr.experiments.headline) under `root`
+    (RESULTS/<config>): a row per ok seed, budget and measure (seed, budget, method, measure,
+    value); the method is the one its details name at that budget."""
+    rows = []
+    for path in sorted((root / HEADLINE).glob("seed*.json")):
+        r = read_json(path)
+        if r is None or r.get("status") != "ok":
+            continue
+        methods = {round(d["budget"], 9): d.get("method")
+                   for d in _with_budget(r.get("details", {}))}
+        for key, value in r["metrics"].items():
+            if (m := HEADLINE_KEY.fullmatch(key)) and value is not None:
+                budget = float(m[1].replace("p", ".")) / 100
+                rows.append({"seed": r["seed"], "budget": budget,
+                             "method": methods.get(round(budget, 9)), "measure": m[2],
+                             "value": float(value)})
+    return pd.DataFrame(rows, columns=["seed", "budget", "method", "measure", "value"])
+
+
+def _with_budget(details) -> list[dict]:
+    """The dicts of a headline result's details that describe one budget (a `budget` key),
+    wherever the details nest them (a list, or a dict by budget label)."""
+    if isinstance(details, dict):
+        if "budget" in details:
+            return [details]
+        details = list(details.values())
+    if isinstance(details, list):
+        return [d for x in details for d in _with_budget(x)]
+    return []
+
+
 def _arm_frame(arms: list[dict]) -> pd.DataFrame:
     rows = [{"stage": a["stage"], "arm": a["arm"], "budget": a["budget"], "seed": int(seed),
              **{k: m.get(k, math.nan) for k in ARM_METRICS},
@@ -268,6 +357,53 @@ def load_original(path: Path) -> OriginalStudy:
 
 
 @dataclass(frozen=True)
+class NernResult:
+    """One rebuilt network NeRN reports: its accuracies and its compression ratio."""
+
+    network: str
+    accuracy_original: float
+    accuracy_rebuilt: float
+    compression: float  # the counted float32 parameters over the predictor's
+    predictor_params: int | None = None  # where the source gives them
+    counted_params: int | None = None
+
+    @property
+    def share(self) -> float:
+        """The predictor's share of the counted bits (1 / compression)."""
+        return 1 / self.compression
+
+
+@dataclass(frozen=True)
+class NernReported:
+    """NeRN's reported numbers (experiments/nern_reported.toml), typed."""
+
+    source: str
+    url: str
+    code: str
+    dataset: str
+    counted: str  # what its compression ratio counts
+    kept_aside: str  # what it stores beside the predictor without counting it
+    uses_data: bool
+    results: tuple[NernResult, ...]
+
+
+def load_nern(path: Path) -> NernReported:
+    """experiments/nern_reported.toml; a missing key stops with a message naming it."""
+    raw = tomllib.loads(Path(path).read_text())
+    try:
+        setting = raw["setting"]
+        return NernReported(
+            raw["source"], raw["url"], raw["code"], setting["dataset"], setting["counted"],
+            setting["kept_aside"], bool(setting["uses_data"]),
+            tuple(NernResult(r["network"], float(r["accuracy_original"]),
+                             float(r["accuracy_rebuilt"]), float(r["compression"]),
+                             r.get("predictor_params"), r.get("counted_params"))
+                  for r in raw["results"]))
+    except KeyError as e:
+        raise ConfigError(f"{path}: missing {e}") from None
+
+
+@dataclass(frozen=True)
 class Criteria:
     """The declared criteria of the verdicts (experiments/criteria.toml), typed."""
 
@@ -280,6 +416,7 @@ class Criteria:
     ablation: dict = field(default_factory=dict)  # [ablation]: targets {budget: gap}, texts
     frontier: dict = field(default_factory=dict)  # [frontier]: alpha, texts
     reproduction: dict = field(default_factory=dict)  # [reproduction]: tolerances, texts
+    data_track: dict = field(default_factory=dict)  # [data_track]: alpha, margins, texts
 
 
 def load_criteria(path: Path) -> Criteria:
@@ -294,7 +431,11 @@ def load_criteria(path: Path) -> Criteria:
                        _section(raw.get("frontier"), _frontier_criteria),
                        _section(raw.get("reproduction"), lambda r: {
                            "alpha": float(r["alpha"]),
-                           "tolerance": {kind: float(r[kind]) for kind in TOLERANCES}}))
+                           "tolerance": {kind: float(r[kind]) for kind in TOLERANCES}}),
+                       _section(raw.get("data_track"), lambda d: {
+                           "alpha": float(d["alpha"]),
+                           "margins": {label: float(m)
+                                       for label, m in d["equivalence_margin"].items()}}))
     except FileNotFoundError:
         raise ConfigError(f"criteria file {path} not found (experiments/criteria.toml)") from None
     except (KeyError, tomllib.TOMLDecodeError) as e:

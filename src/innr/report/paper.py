@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
@@ -24,10 +25,12 @@ from innr.architectures import build_cnn
 from innr.config import Config
 from innr.coordinates import AXES, kernel_layout
 from innr.datasets import dataset_of
-from innr.paths import shown
+from innr.paths import NERN_REPORTED, shown
 from innr.predictors.encoding import ENCODINGS
 from innr.progress import duration
+from innr.report import beyond as beyond_
 from innr.report import cost, decide, load, sentences, tables, verdicts
+from innr.report.beyond import Beyond
 from innr.report.compare import Comparison, tolerances_text
 from innr.report.formats import (
     LEVEL,
@@ -40,7 +43,7 @@ from innr.report.formats import (
     printed,
     with_interval,
 )
-from innr.report.load import Criteria, OriginalStudy, Results
+from innr.report.load import Criteria, NernReported, OriginalStudy, Results
 from innr.report.tables import Latex, escape
 from innr.report.verdicts import Verdict
 from innr.size import BITS
@@ -281,10 +284,18 @@ def _machines(provenance: list[dict]) -> str:
         for p in provenance if p})) or "n/a"
 
 
-def _frontier(res: Results, criteria: Criteria) -> dict:
+def _original_frontiers(res: Results, beyond: Sequence[Beyond]) -> list[load.Frontier]:
+    """The frontiers of the original network (this config's and its companions' of the same
+    architecture) that have points."""
+    others = {b.config.name for b in beyond}
+    return [f for f in res.frontiers() if not f.points.empty and f.name not in others]
+
+
+def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -> dict:
     """The frontier's section: what was compared, per dataset its budgets, seeds, table and
-    verdicts, and where INNR stands over all of them."""
-    frontiers = [f for f in res.frontiers() if not f.points.empty]
+    verdicts, and where INNR stands over all of them (the original network's; `beyond`: the
+    networks of another architecture, left to their own section)."""
+    frontiers = _original_frontiers(res, beyond)
     if not frontiers or not criteria.frontier:
         return {"ran": False}
     judged = verdicts.judge_frontier(frontiers, criteria)
@@ -338,6 +349,59 @@ def _frontier(res: Results, criteria: Criteria) -> dict:
         "seen_before": criteria.frontier["seen_before"],
         "rationale": criteria.frontier["rationale"],
         "amendment": _amendment(criteria.frontier.get("amendment"))}
+
+
+def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
+            nern: NernReported) -> dict:
+    """The section "Does it hold beyond the original network?": per network of another
+    architecture its frontier's standings, its data track's, the headline method's claims;
+    NeRN's reported numbers beside our ResNet's; whether the original conclusion carries over."""
+    label = verdicts.method_label
+    arch = res.config.cnn.architecture
+    original_judged = verdicts.judge_frontier(_original_frontiers(res, beyond), criteria) if (
+        criteria.frontier) else []
+    original = [beyond_.holds(f"{arch}, {d}", "data-free",
+                              [v for v in original_judged if v.dataset == d])
+                for d in dict.fromkeys(v.dataset for v in original_judged)]
+    others = [h for b in beyond for h in (beyond_.holds(b.label, "data-free", b.frontier_verdicts),
+                                          beyond_.holds(b.label, "data track",
+                                                        b.datatrack_verdicts))]
+    networks = [{
+        "label": b.label, "name": b.config.name,
+        "frontier": b.frontier_verdicts and {
+            "rule": b.rule.rule, "standings": tables.frontier_standings(b.frontier_verdicts, label),
+            "seeds": ", ".join(map(str, sorted(set(b.frontier.points["seed"]))))},
+        "datatrack": b.datatrack_verdicts and {
+            "standings": tables.frontier_standings(b.datatrack_verdicts, label),
+            "seeds": ", ".join(map(str, sorted(set(b.datatrack.points["seed"])))),
+            "failed": len(b.datatrack.failed)},
+        "headline": (None if b.headline.empty else {
+            "table": tables.headline_claims(b.headline, label),
+            "seeds": ", ".join(map(str, sorted(set(b.headline["seed"]))))})}
+        for b in beyond]
+    resnets = [b for b in beyond if b.config.cnn.architecture == beyond_.RESNET]
+    ours = list({(n.architecture, n.dataset, n.track, n.budget): n for b in resnets
+                 for r in nern.results for n in beyond_.nearest(b, r.share)}.values())
+    first = nern.results[0]
+    data_track = criteria.data_track
+    return {
+        "networks": networks, "original": ", ".join(h.name for h in original) or arch,
+        "paragraph": sentences.generalisation(beyond_.generalises(original, others), original,
+                                              others),
+        "declared": data_track and {
+            "declared": data_track["declared"], "seen_before": data_track["seen_before"],
+            "rationale": data_track["rationale"], "alpha": exact(data_track["alpha"]),
+            "margins": "; ".join(f"{d} {pct(m, 1)}" for d, m in data_track["margins"].items())},
+        "nern": {"source": nern.source, "url": nern.url, "code": nern.code,
+                 "table": tables.nern(nern, ours, label),
+                 "shares": ", ".join(budget_text(round(r.share, 2)) for r in nern.results),
+                 "check": first.predictor_params and {
+                     "network": first.network, "predictor": num(first.predictor_params),
+                     "counted": num(first.counted_params),
+                     "ratio": num(first.counted_params / first.predictor_params)},
+                 "ran": bool(ours),
+                 "setting": sentences.nern_setting(nern, [b.config.frontier.label
+                                                          for b in resnets])}}
 
 
 def _cnn_convergence(dataset: str, history: pd.DataFrame) -> str | None:
@@ -394,8 +458,11 @@ def _comparison(c: Comparison | None, criteria: Criteria) -> dict | None:
 def context(res: Results, config: Config, study: OriginalStudy, bench: dict | None,
             figures: dict[str, Path], build_dir: Path, bench_path: Path,
             criteria: Criteria, pilot: dict | None = None,
-            comparison: Comparison | None = None) -> dict:
-    """Everything the template prints, formatted; figure paths relative to the build folder."""
+            comparison: Comparison | None = None, beyond: Sequence[Beyond] = (),
+            nern: NernReported | None = None) -> dict:
+    """Everything the template prints, formatted; figure paths relative to the build folder.
+    `beyond`: the networks of another architecture (innr.report.beyond.gather); `nern`: NeRN's
+    reported numbers (default: experiments/nern_reported.toml)."""
     recorded = res.config
     full_test = dataset_of(recorded.data.root).sizes["test"]
     test_images = min(recorded.data.test_limit or full_test, full_test)
@@ -407,6 +474,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
                              "name; move the figures folder")
         fig[name] = Latex(rel)
     claims = verdicts.judge(res, study, criteria, pilot)
+    nern = nern or load.load_nern(NERN_REPORTED)
     return {
         "name": res.name, "level": LEVEL,
         "seeds": ", ".join(map(str, res.seeds)), "n_seeds": len(res.seeds),
@@ -423,7 +491,8 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         "transfer": _transfer(res, claims["transfer"], criteria.alpha),
         "fitnoise": _fitnoise(res),
         "ablation": _ablation(res, criteria, study),
-        "frontier": _frontier(res, criteria),
+        "frontier": _frontier(res, criteria, beyond),
+        "beyond": _beyond(res, criteria, beyond, nern),
         "criteria": _criteria(criteria, claims, pilot, len(res.ok("compression"))),
         "original": {"source": study.source, "url": study.url, "seed": str(study.seed),
                      "claim": study.attack["claim"], "eps": exact(study.attack["eps"]),

@@ -29,7 +29,7 @@ from innr.paths import (
     shown,
 )
 from innr.progress import duration
-from innr.report import cost, decide, load, sentences, tables, verdicts
+from innr.report import beyond, cost, decide, load, sentences, tables, verdicts
 from innr.report.formats import LEVEL, budget_text
 from innr.store import atomic_write_text
 
@@ -54,7 +54,8 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
              f"{', '.join(commits)}):", ""]
     lines += _claims(verdicts.judge(res, study, declared, load.load_pilot(pilot)),
                      declared.alpha)
-    lines += _ablation(res, declared) + _frontier(res, declared)
+    others = beyond.gather(beyond.companions(config), res.root.parent, declared)
+    lines += _ablation(res, declared) + _frontier(res, declared, others) + _beyond(others)
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
               *tables.wall_times(res).markdown()]
@@ -105,9 +106,12 @@ def _ablation(res: load.Results, declared: load.Criteria) -> list[str]:
                     "claims' run; fit (s): per network."]
 
 
-def _frontier(res: load.Results, declared: load.Criteria) -> list[str]:
-    """Where INNR stands on the frontier, and its verdicts' table (none if it did not run)."""
-    frontiers = [f for f in res.frontiers() if not f.points.empty]
+def _frontier(res: load.Results, declared: load.Criteria,
+              others: Sequence[beyond.Beyond] = ()) -> list[str]:
+    """Where INNR stands on the frontier, and its verdicts' table (none if it did not run);
+    the networks of another architecture (`others`) are left to _beyond."""
+    skip = {b.config.name for b in others}
+    frontiers = [f for f in res.frontiers() if not f.points.empty and f.name not in skip]
     if not frontiers or not declared.frontier:
         return []
     judged = verdicts.judge_frontier(frontiers, declared)
@@ -119,6 +123,20 @@ def _frontier(res: load.Results, declared: load.Criteria) -> list[str]:
             + (f" Points failed or missing: {failed} (listed in the PDF)."
                if failed else ""), "",
             *tables.frontier_verdicts(judged, verdicts.method_label).markdown()]
+
+
+def _beyond(others: Sequence[beyond.Beyond]) -> list[str]:
+    """A line per network of another architecture and track that ran: its standing at each
+    budget (the data-free frontier by its rule, the data track by its own criteria)."""
+    lines = [f"- **{b.label}, {track}:** " + "; ".join(
+        f"{budget_text(v.budget)} {v.standing_shown}" for v in judged)
+        for b in others for track, judged in (("data-free", b.frontier_verdicts),
+                                              ("data track", b.datatrack_verdicts)) if judged]
+    if not lines:
+        return []
+    return ["", "Beyond the original network (companion configs of another architecture; "
+            "each track judged by its own criteria, never mixed; the PDF has the tables):", "",
+            *lines]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

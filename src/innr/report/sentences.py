@@ -383,3 +383,48 @@ def cnn_convergence(dataset: str, epochs: int, accuracy: dict, gain: dict, loss:
     return (f"On {dataset} the CNNs reach {with_interval(accuracy)} test accuracy after "
             f"{epochs} epochs; the last epoch still added {with_interval(gain, pct_points)} "
             f"and the training loss (cross-entropy) ends at {num(loss['mean'])}.")
+
+
+# --- beyond the original network --------------------------------------------------------------
+
+def holds(h) -> str:
+    """Where INNR holds its own on one network and track (innr.report.beyond.Holds)."""
+    if not h.ran:
+        return f"on {h.name} ({h.track}) not run"
+    won = (f"INNR beats every rival at {_budgets(h.wins)}" if h.wins
+           else "INNR beats every rival at no budget")
+    level = (f", and some INNR method is level with them at {_budgets(h.level)}"
+             if h.level else "")
+    return f"on {h.name} ({h.track}) {won}{level}"
+
+
+_GENERALISES = {
+    "generalises": "So the original network's conclusion generalises to every other network "
+                   "whose data-free frontier ran.",
+    "does not generalise": "So the original network's conclusion does not generalise: on at "
+                           "least one other network the data-free frontier says otherwise.",
+    "not run": "Whether the original network's conclusion generalises cannot be told yet: no "
+               "other network's data-free frontier has run."}
+
+
+def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
+    """The section's closing paragraph: where INNR holds its own on the original network and
+    on each other one (innr.report.beyond.Holds), and the outcome (beyond.generalises)."""
+    said = "On the original network, " + "; ".join(holds(h) for h in original) + "."
+    if others:
+        said += " Beyond it, " + "; ".join(holds(h) for h in others) + "."
+    return (said + " " + _GENERALISES[outcome] + " The data track uses the training images "
+            "and is judged by its own criteria: it informs, it does not enter this conclusion.")
+
+
+def nern_setting(nern, ours: Sequence[str]) -> str:
+    """How NeRN's setting differs from ours (`nern`: innr.report.load.NernReported; `ours`: the
+    datasets of our networks)."""
+    where = _and(list(dict.fromkeys(ours))) if ours else "our datasets"
+    return (f"NeRN's numbers come from {nern.dataset}, ours from {where}. NeRN's ratio counts "
+            f"{nern.counted}; {nern.kept_aside} are stored beside the predictor and not "
+            "counted. Here every tensor counts: batch-norm and biases are stored by each method "
+            "and charged to it, so our share of the bits is of the whole network. NeRN "
+            + ("fits its predictor with the training images" if nern.uses_data
+               else "uses no training images")
+            + "; so does our data track, while our data-free frontier uses none.")

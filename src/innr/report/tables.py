@@ -513,3 +513,68 @@ def frontier_failed(frontiers: Sequence[load.Frontier], label: Callable[[str], s
              for f in frontiers for rel in f.missing]
     return Table(["dataset", "method", "budget", "seed", "error"], [rows],
                  align="lllrp{0.45\\linewidth}")
+
+
+# --- beyond the original network --------------------------------------------------------------
+
+# the claims' measures of the headline INNR method, in the report's order: measure -> its name
+HEADLINE_MEASURES = {"top1_agreement": "top-1 agreement with the CNN",
+                     "mean_kl": "mean KL(CNN || network)", "accuracy_original": "CNN accuracy",
+                     "accuracy_rebuilt": "accuracy", "accuracy_gap": "accuracy gap (CNN minus)"}
+
+
+def _control_of(measure: str, measures: set[str]) -> str | None:
+    """The control's counterpart of a headline measure: control_<m>, or <m> with 'rebuilt'
+    (or 'innr') read as 'control'; None where the results give none."""
+    for other in (f"control_{measure}", measure.replace("rebuilt", "control"),
+                  measure.replace("innr", "control")):
+        if other != measure and other in measures:
+            return other
+    return None
+
+
+def headline_claims(frame: pd.DataFrame, label: Callable[[str], str]) -> Table:
+    """The headline INNR method's claims' measures (innr.report.load.load_headline), a group
+    per budget: each measure's mean and interval over seeds for the rebuilt network and for
+    the independent control CNN where it has a counterpart, and their paired difference."""
+    groups = []
+    for budget, at in frame.groupby("budget"):
+        measures = list(dict.fromkeys(at["measure"]))
+        controls = {m: _control_of(m, set(measures)) for m in measures}
+        shown = [m for m in measures if m not in controls.values() and "control" not in m]
+        shown.sort(key=lambda m: list(HEADLINE_MEASURES).index(m)
+                   if m in HEADLINE_MEASURES else len(HEADLINE_MEASURES))
+        by_seed = at.pivot_table(index="seed", columns="measure", values="value")
+        rows = []
+        for m in shown:
+            fmt = num if "kl" in m else pct
+            c = controls[m]
+            mine = summary(list(by_seed[m].dropna()))
+            other = summary(list(by_seed[c].dropna())) if c else None
+            diff = summary(list((by_seed[m] - by_seed[c]).dropna())) if c else None
+            rows.append([budget_text(budget) if not rows else "",
+                         label(at["method"].dropna().iloc[0]) if not rows and
+                         at["method"].notna().any() else "",
+                         HEADLINE_MEASURES.get(m, m.replace("_", " ")), mean_interval(mine, fmt),
+                         mean_interval(other, fmt) if other else "--",
+                         mean_interval(diff, fmt) if diff else "--"])
+        groups.append(rows)
+    return Table(["budget", "headline method", "measure", f"rebuilt [{LEVEL} CI]",
+                  f"control [{LEVEL} CI]", "difference"], groups, align="lllrrr")
+
+
+def nern(reported, ours: Sequence, label: Callable[[str], str]) -> Table:
+    """NeRN's reported rebuilt networks (innr.report.load.NernReported) and ours nearest
+    their shares of the bits (innr.report.beyond.Nearest): share, compression, the CNN's and
+    the rebuilt network's accuracy and the drop."""
+    theirs = [[f"NeRN: {r.network}", reported.dataset, "data (reported)", "",
+               pct(r.share, 1), f"{num(r.compression)}x", pct(r.accuracy_original, 2),
+               pct(r.accuracy_rebuilt, 2), pct_points(r.accuracy_original - r.accuracy_rebuilt)]
+              for r in reported.results]
+    mine = [[f"ours: {n.architecture}", n.dataset, n.track, label(n.method),
+             budget_text(n.budget),
+             f"{num(1 / n.budget)}x", pct(n.cnn["mean"], 2), pct(n.rebuilt["mean"], 2),
+             mean_interval(n.drop, pct_points)] for n in ours]
+    return Table(["network", "dataset", "track", "method", "share of bits", "compression",
+                  "CNN", "rebuilt", f"drop [{LEVEL} CI]"], [theirs, mine] if mine else [theirs],
+                 align="llllrrrrr")

@@ -1,0 +1,260 @@
+"""The section "Does it hold beyond the original network?": companion configs of another
+architecture, their data-free frontier, data track and headline claims, from results files
+written here in the experiments' schemas (innr.experiments.frontier, datatrack, headline), and
+NeRN's reported numbers read from their data file."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from innr.config import ConfigError
+from innr.experiments.workbench import budget_label
+from innr.paths import CRITERIA, NERN_REPORTED
+from innr.report import __main__ as cli
+from innr.report import beyond, load, readme, tables, verdicts
+from innr.store import write_json
+from tests.test_frontier_report import _write_frontier
+from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
+
+RESNET, BN = "synthres", "synthbn"  # companions: a ResNet that ran, a modern CNN that did not
+LABEL = "Synth-Fashion"
+SEEDS = (1, 2, 3, 4, 5)
+NOISE = np.random.default_rng(1).normal(0, 0.002, len(SEEDS))
+# the data track's mean test accuracy per budget and method: at 50% the INNR is level with the
+# strongest rival (qat), at 35% qat beats it by 6 points
+DATATRACK = {0.35: {"nern": 0.80, "pruned_finetuned": 0.78, "qat": 0.86, "scratch": 0.70},
+             0.5: {"nern": 0.881, "pruned_finetuned": 0.85, "qat": 0.88, "scratch": 0.75}}
+HEADLINE = {"top1_agreement": 0.97, "control_top1_agreement": 0.95, "mean_kl": 0.031,
+            "control_mean_kl": 0.052, "accuracy_rebuilt": 0.88, "accuracy_control": 0.89,
+            "accuracy_gap": 0.004, "transfer_rebuilt": 0.61, "transfer_control": 0.55}
+
+
+def _write_datatrack(root) -> None:
+    """innr.experiments.datatrack's files: every point and its selection records."""
+    for budget, methods in DATATRACK.items():
+        for k, (method, acc) in enumerate(methods.items()):
+            for i, seed in enumerate(SEEDS):
+                a = acc + NOISE[i - k]
+                write_json(root / "datatrack" / method / f"{budget_label(budget)}_seed{seed}.json",
+                           {"method": method, "budget": budget, "seed": seed, "accuracy": a,
+                            "accuracy_cnn": 0.9, "accuracy_gap": 0.9 - a,
+                            "top1_agreement": a + 0.05, "stored_bits": int(budget * 80_000),
+                            "bytes_coded": budget * 9_000, "steps": 100, "images": 6400,
+                            "choice": {"options": {}, "val_accuracy": a, "candidates": []},
+                            "status": "ok", "complete": True})
+            write_json(root / "datatrack" / load.VALIDATION / method
+                       / f"{budget_label(budget)}_seed101.json",
+                       {"val_accuracy": acc, "chosen": {}, "candidates": [], "status": "ok",
+                        "complete": True})
+
+
+def _write_headline(root) -> None:
+    """innr.experiments.headline's files: a result per seed, measures per budget."""
+    for i, seed in enumerate(SEEDS[:4]):
+        metrics = {f"b{budget_label(b)}_{m}": v + NOISE[i] * (j % 3)
+                   for b in (0.5, 0.7425) for j, (m, v) in enumerate(HEADLINE.items())}
+        details = {budget_label(b): {"budget": b, "method": "innr_best",
+                                     "chosen_on": "validation", "val_accuracy": 0.9,
+                                     "transfer": {}} for b in (0.5, 0.7425)}
+        write_json(root / "headline" / f"seed{seed}.json",
+                   {"experiment": "headline", "seed": seed, "status": "ok",
+                    "metrics": metrics, "details": details, "complete": True})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _architectures():
+    """Until helper "archs" registers them: stand-ins of the companions' architectures."""
+    from innr.architectures import ARCHITECTURES, Architecture
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("resnet", "bn_cnn"):
+            if name not in ARCHITECTURES:
+                mp.setitem(ARCHITECTURES, name, Architecture(name, None, False))
+        yield
+
+
+@pytest.fixture(scope="module")
+def criteria_path(tmp_path_factory):
+    """The declared criteria with a [data_track] section and margins for the test's label."""
+    path = tmp_path_factory.mktemp("criteria") / "criteria.toml"
+    text = CRITERIA.read_text().replace('"Fashion-MNIST" = 0.005}',
+                                        f'"Fashion-MNIST" = 0.005, "{LABEL}" = 0.02}}')
+    if "[data_track]" not in text:
+        text += ('\n[data_track]\ndeclared = "2026-12-03, before any point"\n'
+                 'seen_before = "nothing of this track"\nrationale = "as the amended rule."\n'
+                 f'alpha = 0.05\nequivalence_margin = {{"{LABEL}" = 0.02}}\n')
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def companions(synthetic, tmp_path_factory, criteria_path):  # noqa: F811
+    """The synthetic config naming two companions of another architecture, beside it; the
+    ResNet's frontier, data track and headline results; the modern CNN's none."""
+    tmp = tmp_path_factory.mktemp("beyond")
+    results = tmp / "results"
+    shutil.copytree(synthetic["results"], results)
+    config = tmp / "synth.toml"
+    config.write_text(synthetic["config"].read_text() + '[frontier]\nlabel = "Synth-MNIST"\n'
+                      f'companions = ["{RESNET}", "{BN}"]\n')
+    for name, architecture in ((RESNET, "resnet"), (BN, "bn_cnn")):
+        (tmp / f"{name}.toml").write_text(
+            f'name = "{name}"\nseeds = {list(SEEDS)}\n[cnn]\narchitecture = "{architecture}"\n'
+            f'[frontier]\nlabel = "{LABEL}"\n')
+    _write_frontier(results, "synth", "Synth-MNIST", [RESNET, BN], 0.0)
+    _write_frontier(results, RESNET, LABEL, [], -0.1, validation=True)
+    _write_datatrack(results / RESNET)
+    _write_headline(results / RESNET)
+    dirs = {**synthetic["dirs"], "build_dir": tmp / "build", "figures_dir": tmp / "figures",
+            "criteria": criteria_path}
+    tex = cli.build(config, results, pdf=False, **dirs)
+    return {"config": config, "results": results, "dirs": dirs, "text": tex.read_text(),
+            "tmp": tmp}
+
+
+def _section(text: str) -> str:
+    return text.split(r"\section{Does it hold beyond the original network?}")[1].split(
+        r"\section{")[0]
+
+
+def _gathered(ctx) -> list[beyond.Beyond]:
+    declared = load.load_criteria(ctx["dirs"]["criteria"])
+    return beyond.gather(beyond.companions(ctx["config"]), ctx["results"], declared)
+
+
+# --- NeRN's reported numbers ---------------------------------------------------------------
+
+def test_nerns_numbers_load_typed_with_their_source():
+    nern = load.load_nern(NERN_REPORTED)
+    assert "arXiv:2212.13554" in nern.source and nern.url.startswith("https://openreview.net")
+    first = nern.results[0]
+    assert (first.network, first.accuracy_original, first.accuracy_rebuilt) == (
+        "ResNet-20", 0.9169, 0.9150)
+    assert round(first.counted_params / first.predictor_params, 2) == first.compression
+    assert [round(r.share, 2) for r in nern.results] == [0.53, 0.35, 0.46]
+
+
+def test_a_missing_key_of_nerns_numbers_stops_naming_it(tmp_path):
+    path = tmp_path / "nern.toml"
+    path.write_text(NERN_REPORTED.read_text().replace("compression = 2.87\n", ""))
+    with pytest.raises(ConfigError, match="compression"):
+        load.load_nern(path)
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+def test_the_data_track_is_judged_by_its_own_criteria(companions):
+    res = next(b for b in _gathered(companions) if b.config.name == RESNET)
+    standings = {v.budget: v for v in res.datatrack_verdicts}
+    assert standings[0.35].standing == "loses" and standings[0.35].strongest == "qat"
+    assert standings[0.5].standing == "level with" and standings[0.5].innr == "nern"
+    # the strongest rival is chosen on validation: qat's selection record is the best
+    assert standings[0.5].strongest == "qat"
+
+
+def test_the_original_conclusion_generalises_only_where_the_others_agree():
+    def h(name, track, wins=(), ran=True):
+        return beyond.Holds(name, track, ran, wins)
+
+    original = [h("net, MNIST", "data-free")]
+    assert beyond.generalises(original, [h("resnet", "data-free")]) == "generalises"
+    assert beyond.generalises(original, [h("resnet", "data-free", (0.5,))]) == (
+        "does not generalise")
+    # the data track never enters the data-free conclusion, nor a network that did not run
+    assert beyond.generalises(original, [h("resnet", "data track", (0.5,)),
+                                         h("resnet", "data-free")]) == "generalises"
+    assert beyond.generalises(original, [h("bn", "data-free", ran=False)]) == "not run"
+
+
+def test_the_headline_measures_are_read_per_budget(companions):
+    frame = load.load_headline(companions["results"] / RESNET)
+    assert sorted(set(frame["budget"])) == [0.5, 0.7425]
+    assert set(frame["method"]) == {"innr_best"}
+    assert set(frame["measure"]) == set(HEADLINE)
+    table = tables.headline_claims(frame, verdicts.method_label)
+    rows = [r for g in table.groups for r in g]
+    assert [r[2] for r in rows[:2]] == ["top-1 agreement with the CNN", "mean KL(CNN || network)"]
+    assert all("control" not in r[2] for r in rows)  # the control is a column, not a row
+    transfer = next(r for r in rows if r[2] == "transfer rebuilt")
+    assert transfer[4] != "--"  # transfer_control is its control
+
+
+# --- the report ----------------------------------------------------------------------------
+
+def test_the_section_renders_from_the_results(companions):
+    section = _section(companions["text"]).replace(r"\%", "%")
+    assert "resnet, Synth-Fashion" in section
+    assert "Data-free: Table~\\ref{tab:beyond-free-1}" in section
+    assert "Data track: Table~\\ref{tab:beyond-data-1}" in section
+    assert "claims: Table~\\ref{tab:beyond-claims-1}" in section
+    assert "frontier-beyond.pdf" in section
+    assert (companions["dirs"]["figures_dir"] / "frontier-beyond.png").stat().st_size > 1000
+    # the modern CNN named as a companion has no results: not run, and the PDF still builds
+    bn = section.split(r"bn\_cnn, Synth-Fashion")[1].split(r"\paragraph")[0]
+    assert "Data-free: not run" in bn and "Data track: not run" in bn
+    assert "claims: not run" in bn
+    # the generated paragraph: from the standings, nothing typed
+    assert r"\paragraph{Does the conclusion generalise?} On the original network" in section
+
+
+def test_the_original_frontier_section_leaves_the_other_networks_out(companions):
+    frontier = companions["text"].split(r"\section{The compression frontier}")[1].split(
+        r"\section{")[0]
+    assert "Synth-MNIST: the standings" in frontier
+    assert f"{LABEL}: the standings" not in frontier
+
+
+def test_the_two_tracks_tables_never_share_a_row(companions):
+    res = next(b for b in _gathered(companions) if b.config.name == RESNET)
+    free = tables.frontier_standings(res.frontier_verdicts, verdicts.method_label)
+    data = tables.frontier_standings(res.datatrack_verdicts, verdicts.method_label)
+    free_rows = {tuple(r) for g in free.groups for r in g}
+    data_rows = {tuple(r) for g in data.groups for r in g}
+    assert free_rows and data_rows and not free_rows & data_rows
+    data_methods = {verdicts.method_label(m) for m in DATATRACK[0.5]}
+    assert {r[1] for r in data_rows} | {r[3] for r in data_rows} <= data_methods
+    assert not ({r[1] for r in free_rows} | {r[3] for r in free_rows}) & data_methods
+    tex = _section(companions["text"])
+    table = tex.split(r"\label{tab:beyond-data-1}")[1].split(r"\end{table}")[0]
+    assert "nern" in table and "INNR," not in table
+
+
+def test_nerns_numbers_come_from_the_data_file(companions, tmp_path):
+    section = _section(companions["text"]).replace(r"\%", "%")
+    nern = section.split(r"\label{tab:nern}")[1].split(r"\end{table}")[0]
+    assert "91.69%" in nern and "91.50%" in nern and "1.89x" in nern
+    # our ResNet's points nearest NeRN's shares (53%, 35%, 46%): the data track at 50% and 35%
+    for budget in ("35%", "50%"):
+        assert f"ours: resnet & {LABEL} & data track & nern & {budget}" in nern
+    assert "CIFAR-10" in section and "batch-norm and the final linear layer" in section
+    changed = tmp_path / "nern.toml"
+    changed.write_text(NERN_REPORTED.read_text().replace("0.9150", "0.9012"))
+    dirs = {**companions["dirs"], "build_dir": tmp_path / "build",
+            "figures_dir": tmp_path / "figures", "nern": changed}
+    text = cli.build(companions["config"], companions["results"], pdf=False, **dirs).read_text()
+    nern = _section(text).replace(r"\%", "%").split(r"\label{tab:nern}")[1]
+    assert "90.12%" in nern and "91.50%" not in nern
+
+
+def test_the_section_says_not_run_without_companions(synthetic):  # noqa: F811
+    section = _section(synthetic["text"])
+    assert "were not run for it" in section
+    assert "91.69" in section.replace(r"\%", "%")  # NeRN's numbers, ours not run beside them
+    assert "our ResNet's points beside them: not run" in " ".join(section.split())
+    assert "cannot be told yet" in section
+
+
+def test_the_readme_has_a_line_per_network_and_track_that_ran(companions, synthetic):  # noqa: F811
+    def block(config, results) -> str:
+        return readme.block(config, results, companions["dirs"]["bench"],
+                            companions["dirs"]["original"], companions["dirs"]["criteria"])
+
+    text = block(companions["config"], companions["results"])
+    assert "- **resnet, Synth-Fashion, data-free:** " in text
+    assert "- **resnet, Synth-Fashion, data track:** 35% loses; 50% level with" in text
+    assert "bn_cnn" not in text  # not run: no line
+    assert "Beyond the original network" not in block(synthetic["config"],
+                                                      synthetic["results"])
