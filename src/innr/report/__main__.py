@@ -58,7 +58,7 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     default = report_dirs(config.name)
     figures_dir = figures_dir or default["figures_dir"]
     build_dir = build_dir or default["build_dir"]
-    others = beyond.gather(beyond.companions(config_path), res.root.parent, declared)
+    others = beyond.gather(beyond.configs(config_path), res.root.parent, declared)
     made = figures.make_all(res, figures_dir, study, declared.margin,
                             declared.ablation.get("targets"),
                             declared.frontier.get("amendment", {}).get("margins"), others)

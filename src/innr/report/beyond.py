@@ -8,6 +8,7 @@ Decisions only: innr.report.sentences phrases them, innr.report.tables lays them
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,26 +19,29 @@ import pandas as pd
 from innr.config import Config
 from innr.report import decide, load, release, verdicts
 from innr.report.load import Criteria
-from innr.stats import summary
+from innr.stats import holm, summary
 
 RESNET = "resnet"  # the architecture of NeRN's family: NeRN's numbers are set beside it
-DATATRACK_INNR = ("nern",)  # the data track's INNR method (NeRN's losses); the rest are rivals
 WINS = ("wins", "beats")  # standings where INNR beats every rival (published, amended rule)
 
 
-def companions(config_path: Path) -> list[Config]:
-    """The companion configs (found beside `config_path`) whose architecture differs from
-    the config's own: the networks beyond the original, in the order declared."""
+def configs(config_path: Path) -> list[tuple[Config, bool]]:
+    """The config and its companions (found beside `config_path`), in the order declared,
+    each with whether it is of the original network's architecture (the config's own)."""
     (main, _), *others = release.configs_of(config_path)
-    return [c for c, _ in others if c.cnn.architecture != main.cnn.architecture]
+    return [(c, c.cnn.architecture == main.cnn.architecture) for c, _ in [(main, True),
+                                                                          *others]]
 
 
 @dataclass
 class Beyond:
-    """One companion config of another architecture, and what of it ran."""
+    """One config and what of it ran: for a network of another architecture its data-free
+    frontier (the original network's is the frontier section's), for each its data track and
+    the headline INNR method's claims."""
 
     config: Config
-    frontier: load.Frontier | None  # None: not run
+    original: bool  # of the original network's architecture
+    frontier: load.Frontier | None  # None: not run, or the original network's
     rule: verdicts.FrontierRule | None  # how the frontier is judged, its envelope
     frontier_verdicts: list[verdicts.FrontierVerdict]
     datatrack: load.DataTrack | None
@@ -50,15 +54,21 @@ class Beyond:
         return f"{self.config.cnn.architecture}, {self.config.frontier.label}"
 
 
-def gather(configs: Sequence[Config], results_root: Path, criteria: Criteria) -> list[Beyond]:
-    """Each config's results under `results_root` (RESULTS/), judged."""
+def others(networks: Sequence[Beyond]) -> set[str]:
+    """The names of the configs of another architecture than the original network's."""
+    return {b.config.name for b in networks if not b.original}
+
+
+def gather(found: Sequence[tuple[Config, bool]], results_root: Path, criteria: Criteria
+           ) -> list[Beyond]:
+    """Each config's results under `results_root` (RESULTS/), judged (`found`: configs())."""
     out = []
-    for c in configs:
+    for c, original in found:
         root = results_root / c.name
-        f = load.load_frontier(root, c.name, c.frontier.label)
+        f = None if original else load.load_frontier(root, c.name, c.frontier.label)
         f = f if f is not None and not f.points.empty else None
         dt = load.load_datatrack(root, c.name, c.frontier.label)
-        out.append(Beyond(c, f, f and verdicts.frontier_rule(f, criteria),
+        out.append(Beyond(c, original, f, f and verdicts.frontier_rule(f, criteria),
                           verdicts.judge_frontier([f], criteria) if f else [], dt,
                           judge_datatrack(dt, criteria) if dt else [],
                           load.load_headline(root)))
@@ -70,31 +80,40 @@ def gather(configs: Sequence[Config], results_root: Path, criteria: Criteria) ->
 def judge_datatrack(dt: load.DataTrack, criteria: Criteria) -> list[verdicts.FrontierVerdict]:
     """The data track's standing per budget, by its own declared criteria ([data_track]): the
     amended frontier rule (decide.method_standing) with the track's INNR against its rivals,
-    the strongest rival chosen by mean validation accuracy; no declared criteria: none."""
+    Holm over its duels at every budget, the strongest rival chosen by mean validation
+    accuracy; a point whose size (coded or raw, as declared) exceeds its budget stands
+    nowhere. No declared criteria: no verdict."""
     declared = criteria.data_track
     if not declared:
         return []
     margin = declared["margins"].get(dt.label, math.nan)
-    out = []
-    for budget, rows in dt.points.groupby("budget"):
+    innr, alpha = declared["innr"], declared["alpha"]
+    pts = dt.points
+    size = 8 * pts["bytes_coded"] if declared["sizes"] == "coded" else pts["stored_bits"]
+    pts = pts[~(size > pts["budget_bits"])]  # NaN (unrecorded) budgets keep their points
+    at = {}
+    for budget, rows in pts.groupby("budget"):
         acc = {m: dict(zip(g["seed"].astype(int), g["accuracy"], strict=True))
                for m, g in rows.groupby("method", sort=False)}
+        rivals = [m for m in declared["rivals"] if m in acc]
+        at[budget] = (rows, acc, rivals, decide.duels(acc, [innr], rivals) if innr in acc
+                      else [])
+    adjusted = iter(holm([d.p for _, _, _, fought in at.values() for d in fought]))
+    out = []
+    for budget, (rows, acc, rivals, fought) in at.items():
+        fought = [dataclasses.replace(d, p_holm=next(adjusted)) for d in fought]
         stats = {m: summary(list(a.values())) for m, a in acc.items()}
-        innrs = [m for m in acc if m in DATATRACK_INNR]
-        rivals = [m for m in acc if m not in DATATRACK_INNR]
         valid = dt.validation[dt.validation["budget"] == budget]
         scores = valid.groupby("method")["val_accuracy"].mean().to_dict()
         strongest = decide.strongest(scores, [r for r in rivals if r in scores])
-        standings = tuple(decide.method_standing(acc, i, rivals, strongest,
-                                                 declared["alpha"], margin) for i in innrs)
-        headline = next(iter(standings), None)
-        kb = float(rows["stored_bits"].max()) / 8 / 1000
+        s = (decide.method_standing(acc, innr, rivals, strongest, alpha, margin, fought)
+             if innr in acc else None)
+        kb = float(rows["budget_bits"].max()) / 8 / 1000
         out.append(verdicts.FrontierVerdict(
-            dt.label, float(budget), kb, headline.standing if headline else "untested", "",
-            max(stats, key=lambda m: stats[m]["mean"]), headline and headline.innr,
-            strongest, stats, headline.difference if headline else summary([]),
-            tuple(d for s in standings for d in s.duels), None, rule="amended",
-            strongest=strongest, standings=standings))
+            dt.label, float(budget), kb, s.standing if s else "untested", "",
+            max(stats, key=lambda m: stats[m]["mean"]), s and s.innr, strongest, stats,
+            s.difference if s else summary([]), tuple(fought), None, rule="amended",
+            strongest=strongest, standings=(s,) if s else ()))
     return out
 
 
@@ -156,28 +175,19 @@ class Nearest:
 
 
 def nearest(b: Beyond, target: float) -> list[Nearest]:
-    """Our ResNet's points nearest `target` (a share of the bits): the data track's INNR and
-    the data-free frontier's headline INNR method, each where it ran."""
+    """Our points nearest `target` (a share of the bits): the data track's INNR and the
+    data-free frontier's headline INNR method, each where it ran."""
     out = []
-    if b.datatrack is not None:
-        pts = b.datatrack.points[b.datatrack.points["method"].isin(DATATRACK_INNR)]
-        if not pts.empty:
-            budget = min(set(pts["budget"]), key=lambda x: (abs(x - target), x))
-            at = pts[pts["budget"] == budget]
-            out.append(_nearest(b, "data track", at["method"].iloc[0], target, budget,
-                                at["accuracy_cnn"], at["accuracy"]))
-    shown = [v for v in b.frontier_verdicts if v.innr]
-    if shown:
-        v = min(shown, key=lambda x: (abs(x.budget - target), x.budget))
-        env = b.rule.envelope
-        at = env[(env["method"] == v.innr) & (env["budget"] == v.budget)]
-        out.append(_nearest(b, "data-free", v.innr, target, v.budget,
-                            at["cnn_accuracy"], at["accuracy"]))
+    for track, judged, points, cnn in (
+            ("data track", b.datatrack_verdicts, b.datatrack and b.datatrack.points,
+             "accuracy_cnn"),
+            ("data-free", b.frontier_verdicts, b.rule and b.rule.envelope, "cnn_accuracy")):
+        shown = [v for v in judged if v.innr]
+        if shown:
+            v = min(shown, key=lambda x: (abs(x.budget - target), x.budget))
+            at = points[(points["method"] == v.innr) & (points["budget"] == v.budget)]
+            out.append(Nearest(b.config.cnn.architecture, b.config.frontier.label, track,
+                               v.innr, target, v.budget, summary(list(at[cnn])),
+                               summary(list(at["accuracy"])),
+                               summary(list(at[cnn] - at["accuracy"]))))
     return out
-
-
-def _nearest(b: Beyond, track: str, method: str, target: float, budget: float,
-             cnn: pd.Series, rebuilt: pd.Series) -> Nearest:
-    return Nearest(b.config.cnn.architecture, b.config.frontier.label, track, method, target,
-                   float(budget), summary(list(cnn)), summary(list(rebuilt)),
-                   summary(list(cnn - rebuilt)))

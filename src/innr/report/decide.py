@@ -334,14 +334,15 @@ class MethodStanding:
 
 
 def method_standing(acc: dict[str, dict[int, float]], innr: str, rivals: Sequence[str],
-                    strongest_rival: str | None, alpha: float, margin: float
-                    ) -> MethodStanding:
+                    strongest_rival: str | None, alpha: float, margin: float,
+                    fought: Sequence[Duel] | None = None) -> MethodStanding:
     """`innr` loses if any rival is detectably better (two-sided paired tests, Holm over its
     rivals); beats them if detectably better than every one; is level with them if its
     difference from `strongest_rival` is shown inside +/- `margin` (equivalent); else is
     inconclusive; untested where no rival has two seeds in common with it. `acc`: method ->
-    seed -> test accuracy."""
-    fought = duels(acc, [innr], rivals)
+    seed -> test accuracy; `fought`: its duels with `rivals` when Holm ran over a larger family
+    (the data track's: every budget's), else they are fought here."""
+    fought = duels(acc, [innr], rivals) if fought is None else fought
     outcomes = [d.outcome(alpha) for d in fought]
     seeds = sorted(set(acc[innr]) & set(acc.get(strongest_rival, {})))
     diff = [acc[innr][s] - acc[strongest_rival][s] for s in seeds]

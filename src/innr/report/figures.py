@@ -393,8 +393,8 @@ def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
              equivalence: dict[str, float] | None = None,
              beyond: Sequence[Beyond] = ()) -> dict[str, Path]:
     """Every figure whose results exist; returns name -> PDF path. `equivalence`: the amended
-    frontier criteria's margin per dataset label, drawn on the frontier. `beyond`: the
-    networks of another architecture (innr.report.beyond), a panel each where their frontier
+    frontier criteria's margin per dataset label, drawn on the frontier. `beyond`: the configs
+    of innr.report.beyond; those of another architecture get a panel each where their frontier
     ran, apart from the original network's frontier."""
     _style()
     np.random.seed(0)  # seaborn's jitter draws from numpy's global generator: the same dots
@@ -412,7 +412,7 @@ def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
         made["examples"] = examples(res, out, protocol)
     if (ab := res.ablation()) is not None:
         made["ablation"] = ablation(ab, out, targets or {})
-    others = {b.config.name for b in beyond}
+    others = {b.config.name for b in beyond if not b.original}
     if frontiers := [f for f in res.frontiers() if not f.points.empty and f.name not in others]:
         made["frontier"] = frontier(frontiers, out, equivalence)
     if ran := [b for b in beyond if b.frontier is not None]:

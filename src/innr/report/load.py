@@ -201,7 +201,8 @@ def _validation(root: Path, index: dict, label: str, missing: list[str]) -> pd.D
 
 DATATRACK = "datatrack"  # RESULTS/<config>/datatrack/<method>/<budget>_seed<s>.json
 DATATRACK_COLUMNS = ["dataset", "method", "budget", "seed", "accuracy", "accuracy_cnn",
-                     "accuracy_gap", "top1_agreement", "stored_bits", "bytes_coded"]
+                     "accuracy_gap", "top1_agreement", "stored_bits", "bytes_coded",
+                     "budget_bits"]
 
 
 @dataclass
@@ -228,6 +229,8 @@ def load_datatrack(root: Path, name: str, label: str) -> DataTrack | None:
         if p.get("status", "ok") != "ok":
             failed.append({k: named.get(k) for k in ("method", "budget", "seed", "error")})
             continue
+        if not p.get("fits", True):  # nothing of the method fits the budget: no point
+            continue
         rows.append({k: named.get(k, math.nan) for k in DATATRACK_COLUMNS[1:]})
     for path in sorted((folder / VALIDATION).glob("*/*.json")):
         p = read_json(path)
@@ -239,7 +242,8 @@ def load_datatrack(root: Path, name: str, label: str) -> DataTrack | None:
         return None
     points = pd.DataFrame(rows, columns=DATATRACK_COLUMNS[1:]).assign(dataset=label)
     validation = pd.DataFrame(valid, columns=VALIDATION_COLUMNS[1:]).assign(dataset=label)
-    return DataTrack(label, name, points[DATATRACK_COLUMNS].astype({"bytes_coded": float}),
+    return DataTrack(label, name, points[DATATRACK_COLUMNS].astype({"bytes_coded": float,
+                                                                    "budget_bits": float}),
                      validation[VALIDATION_COLUMNS], failed)
 
 
@@ -416,7 +420,8 @@ class Criteria:
     ablation: dict = field(default_factory=dict)  # [ablation]: targets {budget: gap}, texts
     frontier: dict = field(default_factory=dict)  # [frontier]: alpha, texts
     reproduction: dict = field(default_factory=dict)  # [reproduction]: tolerances, texts
-    data_track: dict = field(default_factory=dict)  # [data_track]: alpha, margins, texts
+    # [data_track]: alpha, margins, its INNR and rivals, sizes ("coded" or "raw"), texts
+    data_track: dict = field(default_factory=dict)
 
 
 def load_criteria(path: Path) -> Criteria:
@@ -433,7 +438,8 @@ def load_criteria(path: Path) -> Criteria:
                            "alpha": float(r["alpha"]),
                            "tolerance": {kind: float(r[kind]) for kind in TOLERANCES}}),
                        _section(raw.get("data_track"), lambda d: {
-                           "alpha": float(d["alpha"]),
+                           "alpha": float(d["alpha"]), "innr": d["innr"],
+                           "rivals": tuple(d["rivals"]), "sizes": d["sizes"],
                            "margins": {label: float(m)
                                        for label, m in d["equivalence_margin"].items()}}))
     except FileNotFoundError:

@@ -287,7 +287,7 @@ def _machines(provenance: list[dict]) -> str:
 def _original_frontiers(res: Results, beyond: Sequence[Beyond]) -> list[load.Frontier]:
     """The frontiers of the original network (this config's and its companions' of the same
     architecture) that have points."""
-    others = {b.config.name for b in beyond}
+    others = beyond_.others(beyond)
     return [f for f in res.frontiers() if not f.points.empty and f.name not in others]
 
 
@@ -353,9 +353,10 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
 
 def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
             nern: NernReported) -> dict:
-    """The section "Does it hold beyond the original network?": per network of another
-    architecture its frontier's standings, its data track's, the headline method's claims;
-    NeRN's reported numbers beside our ResNet's; whether the original conclusion carries over."""
+    """The section "Does it hold beyond the original network?": per config (innr.report.beyond)
+    its frontier's standings (another architecture's), its data track's, the headline
+    method's claims; NeRN's reported numbers beside our ResNet's; whether the original
+    network's conclusion carries over."""
     label = verdicts.method_label
     arch = res.config.cnn.architecture
     original_judged = verdicts.judge_frontier(_original_frontiers(res, beyond), criteria) if (
@@ -363,11 +364,11 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
     original = [beyond_.holds(f"{arch}, {d}", "data-free",
                               [v for v in original_judged if v.dataset == d])
                 for d in dict.fromkeys(v.dataset for v in original_judged)]
-    others = [h for b in beyond for h in (beyond_.holds(b.label, "data-free", b.frontier_verdicts),
-                                          beyond_.holds(b.label, "data track",
-                                                        b.datatrack_verdicts))]
+    others = [beyond_.holds(b.label, "data-free", b.frontier_verdicts)
+              for b in beyond if not b.original]
+    others += [beyond_.holds(b.label, "data track", b.datatrack_verdicts) for b in beyond]
     networks = [{
-        "label": b.label, "name": b.config.name,
+        "label": b.label, "name": b.config.name, "original": b.original,
         "frontier": b.frontier_verdicts and {
             "rule": b.rule.rule, "standings": tables.frontier_standings(b.frontier_verdicts, label),
             "seeds": ", ".join(map(str, sorted(set(b.frontier.points["seed"]))))},
@@ -379,13 +380,15 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
             "table": tables.headline_claims(b.headline, label),
             "seeds": ", ".join(map(str, sorted(set(b.headline["seed"]))))})}
         for b in beyond]
-    resnets = [b for b in beyond if b.config.cnn.architecture == beyond_.RESNET]
+    resnets = [b for b in beyond if b.config.cnn.architecture == beyond_.RESNET
+               and not b.original]
     ours = list({(n.architecture, n.dataset, n.track, n.budget): n for b in resnets
                  for r in nern.results for n in beyond_.nearest(b, r.share)}.values())
     first = nern.results[0]
     data_track = criteria.data_track
     return {
-        "networks": networks, "original": ", ".join(h.name for h in original) or arch,
+        "networks": networks, "other": bool(beyond_.others(beyond)),
+        "original": ", ".join(h.name for h in original) or arch,
         "paragraph": sentences.generalisation(beyond_.generalises(original, others), original,
                                               others),
         "declared": data_track and {
@@ -461,7 +464,7 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
             comparison: Comparison | None = None, beyond: Sequence[Beyond] = (),
             nern: NernReported | None = None) -> dict:
     """Everything the template prints, formatted; figure paths relative to the build folder.
-    `beyond`: the networks of another architecture (innr.report.beyond.gather); `nern`: NeRN's
+    `beyond`: the config and its companions, gathered (innr.report.beyond.gather); `nern`: NeRN's
     reported numbers (default: experiments/nern_reported.toml)."""
     recorded = res.config
     full_test = dataset_of(recorded.data.root).sizes["test"]

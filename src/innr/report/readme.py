@@ -54,7 +54,7 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
              f"{', '.join(commits)}):", ""]
     lines += _claims(verdicts.judge(res, study, declared, load.load_pilot(pilot)),
                      declared.alpha)
-    others = beyond.gather(beyond.companions(config), res.root.parent, declared)
+    others = beyond.gather(beyond.configs(config), res.root.parent, declared)
     lines += _ablation(res, declared) + _frontier(res, declared, others) + _beyond(others)
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
@@ -110,7 +110,7 @@ def _frontier(res: load.Results, declared: load.Criteria,
               others: Sequence[beyond.Beyond] = ()) -> list[str]:
     """Where INNR stands on the frontier, and its verdicts' table (none if it did not run);
     the networks of another architecture (`others`) are left to _beyond."""
-    skip = {b.config.name for b in others}
+    skip = beyond.others(others)
     frontiers = [f for f in res.frontiers() if not f.points.empty and f.name not in skip]
     if not frontiers or not declared.frontier:
         return []
@@ -126,17 +126,18 @@ def _frontier(res: load.Results, declared: load.Criteria,
 
 
 def _beyond(others: Sequence[beyond.Beyond]) -> list[str]:
-    """A line per network of another architecture and track that ran: its standing at each
-    budget (the data-free frontier by its rule, the data track by its own criteria)."""
+    """A line per network and track that ran, the original network's data-free frontier
+    aside (its table is _frontier's): its standing at each budget (the data-free frontier by
+    its rule, the data track by its own criteria)."""
     lines = [f"- **{b.label}, {track}:** " + "; ".join(
         f"{budget_text(v.budget)} {v.standing_shown}" for v in judged)
         for b in others for track, judged in (("data-free", b.frontier_verdicts),
                                               ("data track", b.datatrack_verdicts)) if judged]
     if not lines:
         return []
-    return ["", "Beyond the original network (companion configs of another architecture; "
-            "each track judged by its own criteria, never mixed; the PDF has the tables):", "",
-            *lines]
+    return ["", "Beyond the original network (other architectures, and the track that uses "
+            "the training images; each track judged by its own criteria, never mixed; the PDF "
+            "has the tables):", "", *lines]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
