@@ -68,18 +68,6 @@ def _write_headline(root) -> None:
                     "metrics": metrics, "details": details, "complete": True})
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _architectures():
-    """Until helper "archs" registers them: stand-ins of the companions' architectures."""
-    from innr.architectures import ARCHITECTURES, Architecture
-
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ("resnet", "bn_cnn"):
-            if name not in ARCHITECTURES:
-                mp.setitem(ARCHITECTURES, name, Architecture(name, None, False))
-        yield
-
-
 @pytest.fixture(scope="module")
 def criteria_path(tmp_path_factory):
     """The declared criteria with a [data_track] section and margins for the test's label."""
