@@ -208,7 +208,7 @@ def test_the_section_renders_from_the_results(companions):
     assert "Data-free: not run" in bn and "Data track: not run" in bn
     assert "claims: not run" in bn
     # the generated paragraph: from the standings, nothing typed
-    assert r"\paragraph{Does the conclusion generalise?} On the original network" in section
+    assert r"\paragraph{Does the conclusion generalise?} On the original network:" in section
 
 
 def test_the_original_frontier_section_leaves_the_other_networks_out(companions):

@@ -1,7 +1,8 @@
-"""Does it hold beyond the original network? The companion configs of another architecture,
-gathered and judged: each one's data-free frontier (the frontier's own rule), its data-using
-track (criteria.toml's [data_track], never mixed with the data-free verdicts), the headline INNR
-method's claims' measures, and whether the original network's conclusion carries over.
+"""Does it hold beyond the original network? A config and its companions, gathered and
+judged: for those of another architecture their data-free frontier (the frontier's own rule),
+for each its data-using track (criteria.toml's [data_track], never mixed with the data-free
+verdicts) and the headline INNR method's claims' measures; NeRN's reported numbers beside our
+ResNet's nearest points; whether the original network's conclusion carries over.
 
 Decisions only: innr.report.sentences phrases them, innr.report.tables lays them out.
 """

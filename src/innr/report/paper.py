@@ -388,7 +388,8 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
     data_track = criteria.data_track
     return {
         "networks": networks, "other": bool(beyond_.others(beyond)),
-        "original": ", ".join(h.name for h in original) or arch,
+        "original": arch, "datasets": ", ".join(dict.fromkeys(v.dataset
+                                                              for v in original_judged)),
         "paragraph": sentences.generalisation(beyond_.generalises(original, others), original,
                                               others),
         "declared": data_track and {

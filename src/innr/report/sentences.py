@@ -390,31 +390,37 @@ def cnn_convergence(dataset: str, epochs: int, accuracy: dict, gain: dict, loss:
 def holds(h) -> str:
     """Where INNR holds its own on one network and track (innr.report.beyond.Holds)."""
     if not h.ran:
-        return f"on {h.name} ({h.track}) not run"
+        return f"on {h.name} ({h.track}), not run"
     won = (f"INNR beats every rival at {_budgets(h.wins)}" if h.wins
            else "INNR beats every rival at no budget")
     level = (f", and some INNR method is level with them at {_budgets(h.level)}"
              if h.level else "")
-    return f"on {h.name} ({h.track}) {won}{level}"
+    return f"on {h.name} ({h.track}), {won}{level}"
 
 
 _GENERALISES = {
-    "generalises": "So the original network's conclusion generalises to every other network "
-                   "whose data-free frontier ran.",
-    "does not generalise": "So the original network's conclusion does not generalise: on at "
-                           "least one other network the data-free frontier says otherwise.",
+    "generalises": "So the original network's conclusion, that INNR beats every data-free "
+                   "rival at {where}, generalises to every other network whose data-free "
+                   "frontier ran.",
+    "does not generalise": "So the original network's conclusion, that INNR beats every "
+                           "data-free rival at {where}, does not generalise: on at least one "
+                           "other network the data-free frontier says otherwise.",
     "not run": "Whether the original network's conclusion generalises cannot be told yet: no "
                "other network's data-free frontier has run."}
 
 
 def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
     """The section's closing paragraph: where INNR holds its own on the original network and
-    on each other one (innr.report.beyond.Holds), and the outcome (beyond.generalises)."""
-    said = "On the original network, " + "; ".join(holds(h) for h in original) + "."
+    on each other one (innr.report.beyond.Holds), and the outcome (beyond.generalises) for the
+    original network's conclusion: whether INNR beats every data-free rival somewhere."""
+    said = "On the original network: " + "; ".join(holds(h) for h in original) + "."
     if others:
-        said += " Beyond it, " + "; ".join(holds(h) for h in others) + "."
-    return (said + " " + _GENERALISES[outcome] + " The data track uses the training images "
-            "and is judged by its own criteria: it informs, it does not enter this conclusion.")
+        said += (" Beyond it (other architectures, and the track that uses the data): "
+                 + "; ".join(holds(h) for h in others) + ".")
+    where = "some budget" if any(h.wins for h in original) else "no budget"
+    return (said + " " + _GENERALISES[outcome].format(where=where) + " The data track uses "
+            "the training images and is judged by its own criteria: it informs, it does not "
+            "enter this conclusion.")
 
 
 def nern_setting(nern, ours: Sequence[str]) -> str:
