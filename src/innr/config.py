@@ -216,6 +216,35 @@ class FrontierConfig:
 
 
 @dataclass(frozen=True)
+class DataTrackConfig:
+    """NeRN's setting (innr.experiments.datatrack), a second track whose methods use the
+    training images: the INNR "nern" against pruning with fine-tuning, quantisation-aware
+    training and a narrow network from scratch, at the same stored bits, steps and images."""
+
+    # shares of the CNN's float32 bits (every tensor its inference reads); () = the track is off
+    budgets: tuple[float, ...] = later(())
+    # of innr.experiments.datatrack.TRACK: "nern", "pruned_finetuned", "qat", "scratch"
+    methods: tuple[str, ...] = later(("nern", "pruned_finetuned", "qat", "scratch"))
+    steps: int = later(1000)  # optimisation steps, every method (scratch: whole epochs, >= this)
+    batch_size: int = later(64)  # training images a step, every method
+    images: int = later(0)  # the first N images of the stage's training split (0 = all of them)
+    # Adam's learning rate (cosine to 0), each method's chosen among these on the validation split
+    lrs: tuple[float, ...] = later((1e-3,))
+    # nern's predictor: "base" (ablation.base) or "best" (the ablation's chosen variant)
+    variant: str = later("base")
+    # NeRN's kernel sampling: kernels (rows) a step, a share of them drawn in proportion to
+    # their L1 norm (0 rows = every kernel, every step)
+    kernels: int = later(0)
+    magnitude_share: float = later(0.0)
+    # NeRN's loss weights: weight reconstruction (on the standardised weights, so of the order of
+    # the others: NeRN's own weights, for raw weights, do not carry over), KL(CNN || rebuilt) on
+    # the logits, and feature-map distillation (MSE of normalised block outputs)
+    reconstruction: float = later(1.0)
+    distillation: float = later(1.0)
+    feature_maps: float = later(1.0)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     # the experiments run_all.sh runs on this config, in this order (innr.experiments.<name>);
@@ -236,6 +265,7 @@ class Config:
     fitnoise: FitNoiseConfig = field(default_factory=FitNoiseConfig)
     ablation: AblationConfig = field(default_factory=AblationConfig)
     frontier: FrontierConfig = field(default_factory=FrontierConfig)
+    datatrack: DataTrackConfig = later(DataTrackConfig())
 
     def section_hash(self, *sections: str) -> str:
         """Short hash of the named sections: the cache key of what they determine."""
@@ -258,12 +288,12 @@ class Config:
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
     def hash(self) -> str:
-        """The key of the claims' results: every setting but [ablation] and [frontier], whose
-        edits must not invalidate them (their results carry their own keys)."""
-        return self._hash("ablation", "frontier")
+        """The key of the claims' results: every setting but [ablation], [frontier] and
+        [datatrack], whose edits must not invalidate them (their results carry their own keys)."""
+        return self._hash("ablation", "frontier", "datatrack")
 
     def ablation_hash(self) -> str:
-        return self._hash("frontier")
+        return self._hash("frontier", "datatrack")
 
     def frontier_hash(self) -> str:
         return self._hash()
@@ -432,6 +462,23 @@ def _check_frontier(cfg: Config) -> None:
         variant_of(VariantConfig(), override, where=where)
 
 
+def _check_datatrack(cfg: Config) -> None:
+    d = cfg.datatrack
+    _require([(all(0 < b <= 1 for b in d.budgets),
+               "datatrack.budgets must list shares of the CNN's bits in (0, 1]"),
+              (bool(d.methods) and len(set(d.methods)) == len(d.methods),
+               "datatrack.methods must list methods, none twice"),
+              (d.steps > 0 and d.batch_size > 0 and d.images >= 0 and d.kernels >= 0,
+               "datatrack.steps and batch_size must be positive, images and kernels >= 0"),
+              (bool(d.lrs) and all(lr > 0 for lr in d.lrs),
+               "datatrack.lrs must list positive learning rates"),
+              (d.variant in ("base", "best"), "datatrack.variant must be 'base' or 'best'"),
+              (0 <= d.magnitude_share <= 1 and (d.magnitude_share == 0 or d.kernels > 0),
+               "datatrack.magnitude_share must lie in [0, 1] and needs kernels > 0"),
+              (min(d.reconstruction, d.distillation, d.feature_maps) >= 0,
+               "datatrack's loss weights must be >= 0")])
+
+
 def validate(cfg: Config) -> Config:
     """Range checks that types cannot express; returns the config unchanged."""
     architecture = ARCHITECTURES.get(cfg.cnn.architecture)
@@ -494,6 +541,7 @@ def validate(cfg: Config) -> Config:
     _require(checks)
     _check_ablation(cfg)
     _check_frontier(cfg)
+    _check_datatrack(cfg)
     return cfg
 
 

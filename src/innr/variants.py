@@ -345,25 +345,30 @@ def _rows(variant: VariantConfig, rows: int, magnitude: torch.Tensor,
     return torch.stack(picks)
 
 
+def sampled_weight_loss(variant: VariantConfig, targets: Targets, stack: Stack,
+                        magnitude: torch.Tensor | None, generators: list[torch.Generator]
+                        ) -> torch.Tensor:
+    """[M] each network's weight loss on one mini-batch of `batch_rows` rows (drawn as
+    `_rows` does; `magnitude`: targets.row_magnitude() on the CPU), or on every row."""
+    M, head = len(targets), targets.layout.head
+    if not variant.batch_rows:
+        return weight_loss(stack(targets.layout.coords.expand(M, -1, -1)).reshape(M, -1),
+                           targets.values, targets.weight)
+    device = targets.values.device
+    rows = _rows(variant, targets.layout.rows, magnitude, generators).to(device)
+    slots = (rows[..., None] * head + torch.arange(head, device=device)).reshape(M, -1)
+    outputs = stack(targets.layout.coords[rows]).reshape(M, -1)
+    return weight_loss(outputs, targets.values.gather(1, slots), targets.weight.gather(1, slots))
+
+
 def reconstruction_step(variant: VariantConfig, targets: Targets, stack: Stack,
                         opt: torch.optim.Optimizer, generators: list[torch.Generator]
                         ) -> Callable[[], torch.Tensor]:
     """One stage-1 step for every network at once; returns the [M] losses (no host sync)."""
-    M, head = len(targets), targets.layout.head
-    device = targets.values.device
-    coords_all = targets.layout.coords.expand(M, -1, -1)
     magnitude = targets.row_magnitude().cpu() if variant.batch_rows else None  # fixed: once
 
     def step() -> torch.Tensor:
-        if variant.batch_rows:
-            rows = _rows(variant, targets.layout.rows, magnitude, generators).to(device)
-            slots = (rows[..., None] * head + torch.arange(head, device=device)).reshape(M, -1)
-            outputs = stack(targets.layout.coords[rows]).reshape(M, -1)
-            losses = weight_loss(outputs, targets.values.gather(1, slots),
-                                 targets.weight.gather(1, slots))
-        else:
-            losses = weight_loss(stack(coords_all).reshape(M, -1), targets.values,
-                                 targets.weight)
+        losses = sampled_weight_loss(variant, targets, stack, magnitude, generators)
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
         opt.step()

@@ -60,9 +60,11 @@ from innr.experiments.workbench import (
     Arm,
     Clock,
     Workbench,
+    best_option,
     budget_label,
     evaluate,
     fit_flops,
+    mean_accuracies,
 )
 from innr.fit import get_cnn, innr_targets, new_siren
 from innr.methods import METHODS, Compressed, Compression, Method, get
@@ -209,21 +211,6 @@ def on_validation(result: dict) -> dict:
     """A result scored on the validation split, its accuracies named as such (val_*)."""
     out = {VALIDATION.get(k, k): v for k, v in result.items() if k != "accuracy_gap"}
     return {**out, "val_accuracy": out.get("val_accuracy")}
-
-
-def mean_accuracies(candidates: Sequence[Sequence[dict]]) -> list[float | None]:
-    """Each candidate's mean validation accuracy over the seeds (`candidates`: per seed, its
-    candidates in one order); None for one that does not fit on every seed."""
-    return [statistics.fmean(c["val_accuracy"] for c in per_seed)
-            if all(c["fits"] for c in per_seed) else None
-            for per_seed in zip(*candidates, strict=True)]
-
-
-def best_option(candidates: Sequence[Sequence[dict]]) -> int:
-    """The candidate (by position) of the best mean validation accuracy over the seeds (the
-    first listed on a tie), of those that fit on every seed."""
-    means = [float("-inf") if m is None else m for m in mean_accuracies(candidates)]
-    return means.index(max(means))
 
 
 def key(option: dict) -> str:

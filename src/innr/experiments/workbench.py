@@ -12,6 +12,7 @@ hash, provenance, times). No experiment imports another: what two share lives he
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -92,6 +93,23 @@ def evaluate(logits_cnn: torch.Tensor, logits: torch.Tensor, labels: torch.Tenso
     return {**acc, "accuracy_gap": acc["accuracy_original"] - acc["accuracy_rebuilt"],
             "top1_agreement": agreement(logits_cnn, logits)["top1_agreement"],
             "snr_db": error["snr_db"], "weight_rel_l2": error["rel_l2"]}
+
+
+# --- choices on the validation split (the frontier's, the data track's) ---------------------
+
+def mean_accuracies(candidates: Sequence[Sequence[dict]]) -> list[float | None]:
+    """Each candidate's mean validation accuracy over the seeds (`candidates`: per seed, its
+    candidates in one order); None for one that does not fit on every seed."""
+    return [statistics.fmean(c["val_accuracy"] for c in per_seed)
+            if all(c["fits"] for c in per_seed) else None
+            for per_seed in zip(*candidates, strict=True)]
+
+
+def best_option(candidates: Sequence[Sequence[dict]]) -> int:
+    """The candidate (by position) of the best mean validation accuracy over the seeds (the
+    first listed on a tie), of those that fit on every seed."""
+    means = [float("-inf") if m is None else m for m in mean_accuracies(candidates)]
+    return means.index(max(means))
 
 
 # --- a seed's networks (the claims) ----------------------------------------------------------
