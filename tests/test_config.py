@@ -108,9 +108,9 @@ def test_a_configs_experiments_are_what_run_all_runs():
 
     quick = load_config(REPO / "experiments" / "quick.toml")
     assert experiments_of(quick, main=True) == ("fidelity", "compression", "transfer",
-                                                "fitnoise", "ablation", "frontier")
+                                                "fitnoise", "ablation", "frontier", "datatrack")
     assert experiments_of(quick, main=False) == ("fidelity", "compression", "transfer",
-                                                 "frontier")
+                                                 "frontier", "datatrack")
     listed = load_config(REPO / "experiments" / "quick.toml",
                          ["experiments=['frontier', 'headline']"])
     assert experiments_of(listed, main=True) == ("frontier", "headline")

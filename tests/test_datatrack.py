@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from innr.coding import coded_bytes
-from innr.config import ConfigError, load_config
+from innr.config import ConfigError, experiments_of, load_config
 from innr.experiments import datatrack
 from innr.experiments.datatrack import REPORT, SELECT, TRACK, Counter, Job, Track
 from innr.experiments.workbench import Workbench
@@ -162,6 +162,11 @@ def test_resume_skips_finished_points(tmp_path, monkeypatch):
     monkeypatch.setattr(datatrack, "run_point", lambda t, m, j: ran.append(j) or {"fits": False})
     datatrack.run_track(mine)
     assert ran == [Job(REPORT, 1235, BUDGET, 1e-3)]
+
+
+def test_a_config_with_budgets_runs_the_track():
+    assert experiments_of(load_config(QUICK), main=True)[-1] == "datatrack"
+    assert "datatrack" not in experiments_of(load_config(QUICK, ["datatrack.budgets=[]"]), True)
 
 
 def test_bad_datatrack_settings_stop():

@@ -547,11 +547,12 @@ def validate(cfg: Config) -> Config:
 
 def experiments_of(cfg: Config, main: bool) -> tuple[str, ...]:
     """The experiments ./run_all.sh runs on `cfg`, in order: its `experiments`; by default the
-    claims and the frontier, with the fit's noise and the ablation for the `main` config."""
+    claims and the frontier, with the fit's noise and the ablation for the `main` config, and
+    the data track where [datatrack] gives budgets."""
     if cfg.experiments:
         return cfg.experiments
     return (("fidelity", "compression", "transfer") + ("fitnoise", "ablation") * main
-            + ("frontier",))
+            + ("frontier",) + ("datatrack",) * bool(cfg.datatrack.budgets))
 
 
 def parse_override(text: str) -> tuple[list[str], object]:
