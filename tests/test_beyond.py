@@ -63,6 +63,13 @@ def _write_datatrack(root) -> None:
                         "complete": True})
 
 
+def _write_stale(root) -> None:
+    """A data track point made with another config: left out."""
+    write_json(root / "datatrack" / "nern" / "75_seed1.json",
+               {"method": "nern", "budget": 0.75, "seed": 1, "accuracy": 0.5, "fits": True,
+                "config_hash": "another", "complete": True})
+
+
 def _write_headline(root) -> None:
     """innr.experiments.headline's files: a result per seed, measures per budget."""
     for i, seed in enumerate(SEEDS[:4]):
@@ -110,6 +117,7 @@ def companions(synthetic, tmp_path_factory, criteria_path):  # noqa: F811
     _write_frontier(results, "synth", "Synth-MNIST", [RESNET, BN], 0.0)
     _write_frontier(results, RESNET, LABEL, [], -0.1, validation=True)
     _write_datatrack(results / RESNET)
+    _write_stale(results / RESNET)
     _write_headline(results / RESNET)
     dirs = {**synthetic["dirs"], "build_dir": tmp / "build", "figures_dir": tmp / "figures",
             "criteria": criteria_path}
@@ -157,6 +165,7 @@ def test_the_data_track_is_judged_by_its_own_criteria(companions):
     # the strongest rival is chosen on validation: qat's selection record is the best
     assert standings[0.5].strongest == "qat"
     assert "scratch" not in standings[0.35].accuracy  # coded larger than the budget
+    assert 0.75 not in standings and res.datatrack.stale == 1  # another config's file
     # Holm over the INNR's duels at every budget (5: scratch has none at 35%)
     duels = [d for v in res.datatrack_verdicts for d in v.duels]
     assert len(duels) == 5

@@ -215,15 +215,27 @@ class DataTrack:
     points: pd.DataFrame  # DATATRACK_COLUMNS; fractions
     validation: pd.DataFrame  # VALIDATION_COLUMNS
     failed: list[dict]  # method, budget, seed, error
+    stale: int = 0  # files made with another config, left out
 
 
-def load_datatrack(root: Path, name: str, label: str) -> DataTrack | None:
-    """RESULTS/<name>/datatrack (`root` = RESULTS/<name>), if any of its points was written."""
+def load_datatrack(root: Path, name: str, label: str, current: str | None = None
+                   ) -> DataTrack | None:
+    """RESULTS/<name>/datatrack (`root` = RESULTS/<name>), if any of its points was written;
+    given `current` (the config's hash its files record), a file of another is left out."""
     folder = root / DATATRACK
-    rows, valid, failed = [], [], []
-    for path in sorted(folder.glob("*/*.json")):
+    rows, valid, failed, stale = [], [], [], 0
+    for path in sorted([*folder.glob("*/*.json"), *(folder / VALIDATION).glob("*/*.json")]):
         p = read_json(path)
         if p is None:
+            continue
+        if current is not None and p.get("config_hash", current) != current:
+            stale += 1
+            continue
+        if path.parent.parent.name == VALIDATION:
+            if p.get("status", "ok") == "ok" and p.get("val_accuracy") is not None:
+                valid.append({**_named_by(path), **{k: v for k, v in p.get("point", p).items()
+                                                    if k in ("method", "budget", "seed")},
+                              "val_accuracy": p["val_accuracy"]})
             continue
         named = _named_by(path) | p  # the file's own keys first
         if p.get("status", "ok") != "ok":
@@ -232,19 +244,13 @@ def load_datatrack(root: Path, name: str, label: str) -> DataTrack | None:
         if not p.get("fits", True):  # nothing of the method fits the budget: no point
             continue
         rows.append({k: named.get(k, math.nan) for k in DATATRACK_COLUMNS[1:]})
-    for path in sorted((folder / VALIDATION).glob("*/*.json")):
-        p = read_json(path)
-        if p is not None and p.get("status", "ok") == "ok" and p.get("val_accuracy") is not None:
-            valid.append({**_named_by(path), **{k: v for k, v in p.get("point", p).items()
-                                                if k in ("method", "budget", "seed")},
-                          "val_accuracy": p["val_accuracy"]})
     if not rows and not failed:
         return None
     points = pd.DataFrame(rows, columns=DATATRACK_COLUMNS[1:]).assign(dataset=label)
     validation = pd.DataFrame(valid, columns=VALIDATION_COLUMNS[1:]).assign(dataset=label)
     return DataTrack(label, name, points[DATATRACK_COLUMNS].astype({"bytes_coded": float,
                                                                     "budget_bits": float}),
-                     validation[VALIDATION_COLUMNS], failed)
+                     validation[VALIDATION_COLUMNS], failed, stale)
 
 
 def _named_by(path: Path) -> dict:

@@ -375,7 +375,7 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
         "datatrack": b.datatrack_verdicts and {
             "standings": tables.frontier_standings(b.datatrack_verdicts, label),
             "seeds": ", ".join(map(str, sorted(set(b.datatrack.points["seed"])))),
-            "failed": len(b.datatrack.failed)},
+            "failed": len(b.datatrack.failed), "stale": b.datatrack.stale},
         "headline": (None if b.headline.empty else {
             "table": tables.headline_claims(b.headline, label),
             "seeds": ", ".join(map(str, sorted(set(b.headline["seed"]))))})}
