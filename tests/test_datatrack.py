@@ -21,6 +21,7 @@ from innr.params import inference_tensors, weights_of
 from innr.paths import CRITERIA
 from innr.prune import kept_mask
 from innr.quantise import levels, straight_through
+from innr.steps import DivergenceError
 from innr.store import Store
 
 from .conftest import QUICK
@@ -181,3 +182,18 @@ def test_the_criteria_name_the_tracks_methods():
     assert declared["declared"].startswith("2026-12-03")
     assert [declared["innr"], *declared["rivals"]] == list(TRACK)
     assert declared["seeds"] >= 5 and declared["sizes"] == "coded"
+
+
+def test_a_diverging_rate_is_never_chosen_and_a_diverging_point_fails(track, monkeypatch,
+                                                                      tmp_path):
+    real = TRACK["qat"]
+
+    def diverges_at_the_high_rate(t, j):
+        if j.lr > 1e-3:
+            raise DivergenceError("seed 1: loss became non-finite")
+        return real(t, j)
+    monkeypatch.setitem(TRACK, "qat", diverges_at_the_high_rate)
+    failed = datatrack.run_point(track, "qat", job(lr=1e-2))
+    assert failed["status"] == "failed" and not failed["fits"] and "non-finite" in failed["error"]
+    files = datatrack.select(track_of(tmp_path), "qat", BUDGET, Counter(2))
+    assert files[0]["chosen"] == {"lr": 1e-3} and files[0]["val_accuracy"] is not None

@@ -68,7 +68,7 @@ from innr.progress import Progress, time_left
 from innr.prune import mask_of, positions
 from innr.quantise import straight_through
 from innr.size import BITS, budget_bits
-from innr.steps import run_steps
+from innr.steps import DivergenceError, run_steps
 from innr.store import read_json, write_json
 from innr.target import Targets
 from innr.variants import (
@@ -433,15 +433,20 @@ def run_point(track: Track, method: str, job: Job) -> dict:
     """`method` at job's budget, seed and rate, scored on the stage's held-out split (the
     validation part on the selection CNNs, the test split on the claims')."""
     t0 = time.perf_counter()
-    trained = TRACK[method](track, job)
-    out = {"fits": trained is not None, "budget_bits": track.allowed(job), "lr": job.lr,
+    out = {"budget_bits": track.allowed(job), "lr": job.lr,
            "images": len(track.images(job.stage).labels)}
+    nothing = {"fits": False, "accuracy": None, "stored_bits": None, "bytes_coded": None}
+    try:
+        trained = TRACK[method](track, job)
+    except DivergenceError as e:  # a rate that diverges is never chosen; a point, failed
+        print(f"warning: datatrack: {method}: {e}", file=sys.stderr)
+        return {**out, **nothing, "status": "failed", "error": str(e)}
     if trained is None:  # nothing of this method fits: no point (the report shows none)
-        return {**out, "accuracy": None, "stored_bits": None, "bytes_coded": None}
+        return {**out, **nothing}
     cnn, held_out = track.cnn(job), track.bench.splits(job.stage)[1]
     scores = evaluate(track.bench.cnn_logits(job.stage, job.seed, cnn),
                       logits_of(trained.network, held_out.inputs), held_out.labels)
-    return {**out, "accuracy": scores["accuracy_rebuilt"],
+    return {**out, "fits": True, "accuracy": scores["accuracy_rebuilt"],
             "accuracy_cnn": scores["accuracy_original"], "accuracy_gap": scores["accuracy_gap"],
             "top1_agreement": scores["top1_agreement"], "stored_bits": trained.stored_bits,
             "bytes_coded": coded_bytes(trained.stored), "steps": trained.steps,
@@ -554,7 +559,7 @@ def run_track(track: Track) -> list[dict]:
                     clock = Clock()
                     job = Job(REPORT, seed, budget, files[0]["chosen"]["lr"])
                     r = counter.run(lambda job=job, m=method: run_point(track, m, job))
-                    done = {"method": method, "budget": budget, "seed": seed, **r,
+                    done = {"method": method, "budget": budget, "seed": seed, "status": "ok", **r,
                             "choice": choice(track, files), "uses_data": True,
                             **envelope(config, track.key, track.bench.device, clock)}
                     write_json(path, done)
