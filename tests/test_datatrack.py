@@ -197,3 +197,9 @@ def test_a_diverging_rate_is_never_chosen_and_a_diverging_point_fails(track, mon
     assert failed["status"] == "failed" and not failed["fits"] and "non-finite" in failed["error"]
     files = datatrack.select(track_of(tmp_path), "qat", BUDGET, Counter(2))
     assert files[0]["chosen"] == {"lr": 1e-3} and files[0]["val_accuracy"] is not None
+
+
+def test_the_points_key_is_the_configs_datatrack_hash(track):
+    assert track.key == track.config.datatrack_hash()
+    other = load_config(QUICK, [*TINY, "datatrack.steps=7"])
+    assert other.datatrack_hash() != track.key and other.hash() == track.config.hash()

@@ -298,6 +298,11 @@ class Config:
     def frontier_hash(self) -> str:
         return self._hash()
 
+    def datatrack_hash(self) -> str:
+        """The key of the data track's points: the sections they depend on (the data, the CNN's
+        recipe, the ablation's base and selection seeds, [datatrack])."""
+        return self.section_hash("data", "cnn", "ablation", "datatrack")
+
 
 # the experiment modules a config's `experiments` may name (innr.experiments.<name>)
 EXPERIMENTS = ("fidelity", "compression", "transfer", "fitnoise", "ablation", "frontier",

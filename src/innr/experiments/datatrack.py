@@ -194,7 +194,7 @@ class Track:
 
     def __init__(self, bench: Workbench):
         self.bench, self.config = bench, bench.config
-        self.key = self.config.section_hash("data", "cnn", "ablation", "datatrack")
+        self.key = self.config.datatrack_hash()
 
     def cnn(self, job: Job) -> nn.Module:
         return self.bench.cnn(job.seed, job.stage)[0]

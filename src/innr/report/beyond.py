@@ -61,9 +61,9 @@ def others(networks: Sequence[Beyond]) -> set[str]:
 
 
 def datatrack_key(config: Config) -> str:
-    """The hash a current data track results file records (innr.experiments.datatrack's
-    Track.key: the sections its points depend on)."""
-    return config.section_hash("data", "cnn", "ablation", "datatrack")
+    """The hash a current data track results file records (Config.datatrack_hash, as
+    innr.experiments.datatrack's Track.key)."""
+    return config.datatrack_hash()
 
 
 def gather(found: Sequence[tuple[Config, bool]], results_root: Path, criteria: Criteria
