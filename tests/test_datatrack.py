@@ -203,3 +203,11 @@ def test_the_points_key_is_the_configs_datatrack_hash(track):
     assert track.key == track.config.datatrack_hash()
     other = load_config(QUICK, [*TINY, "datatrack.steps=7"])
     assert other.datatrack_hash() != track.key and other.hash() == track.config.hash()
+
+
+def test_scratch_chooses_among_its_recipes_rates(track):
+    assert track.lrs("qat") == (1e-3, 1e-2)
+    assert track.lrs("scratch") == (track.config.cnn.lr,)  # its recipe's own
+    other = copy.copy(track)
+    other.config = load_config(QUICK, [*TINY, "datatrack.scratch_lrs=[0.1, 0.05]"])
+    assert other.lrs("scratch") == (0.1, 0.05) and other.lrs("nern") == (1e-3, 1e-2)

@@ -230,6 +230,9 @@ class DataTrackConfig:
     images: int = later(0)  # the first N images of the stage's training split (0 = all of them)
     # Adam's learning rate (cosine to 0), each method's chosen among these on the validation split
     lrs: tuple[float, ...] = later((1e-3,))
+    # "scratch" trains by the CNN's recipe (its optimizer and schedule): its rates to choose
+    # among, () = the recipe's own cnn.lr
+    scratch_lrs: tuple[float, ...] = later(())
     # nern's predictor: "base" (ablation.base) or "best" (the ablation's chosen variant)
     variant: str = later("base")
     # NeRN's kernel sampling: kernels (rows) a step, a share of them drawn in proportion to
@@ -475,7 +478,7 @@ def _check_datatrack(cfg: Config) -> None:
                "datatrack.methods must list methods, none twice"),
               (d.steps > 0 and d.batch_size > 0 and d.images >= 0 and d.kernels >= 0,
                "datatrack.steps and batch_size must be positive, images and kernels >= 0"),
-              (bool(d.lrs) and all(lr > 0 for lr in d.lrs),
+              (bool(d.lrs) and all(lr > 0 for lr in d.lrs + d.scratch_lrs),
                "datatrack.lrs must list positive learning rates"),
               (d.variant in ("base", "best"), "datatrack.variant must be 'base' or 'best'"),
               (0 <= d.magnitude_share <= 1 and (d.magnitude_share == 0 or d.kernels > 0),

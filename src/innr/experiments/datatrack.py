@@ -19,8 +19,9 @@ same size, drawn in the same order from the same first `images` training images:
 - "scratch": the architecture narrowed to fit, trained from scratch by the config's CNN recipe
   (in whole epochs: at least the steps; the steps it ran are recorded).
 Everything chosen is chosen on the validation split: each method's learning rate (of
-datatrack.lrs), on the selection CNNs (ablation.selection_seeds, trained on the training images
-before the dataset's validation part, which scores them), as the frontier's stage 3 chooses, into
+datatrack.lrs; scratch's of datatrack.scratch_lrs, or its recipe's own), on the selection CNNs
+(ablation.selection_seeds, trained on the training images before the dataset's validation part,
+which scores them), as the frontier's stage 3 chooses, into
 RESULTS/<config>/datatrack/selection/<method>/<budget>_seed<s>.json (val_accuracy, chosen,
 candidates); then each point on the claims' CNNs at its chosen rate, scored on the test split,
 into RESULTS/<config>/datatrack/<method>/<budget>_seed<s>.json. A finished file is skipped.
@@ -235,6 +236,15 @@ class Track:
                   hint="drop that learning rate from datatrack.lrs", schedule=schedule,
                   progress=progress)
         progress.close()
+
+    def lrs(self, method: str) -> tuple[float, ...]:
+        """The learning rates `method` chooses among: datatrack.lrs (Adam's); the narrow network
+        from scratch, trained by the CNN's recipe (its own optimizer), datatrack.scratch_lrs or
+        else the recipe's own rate."""
+        d = self.config.datatrack
+        if method == "scratch":
+            return d.scratch_lrs or (self.config.cnn.lr,)
+        return d.lrs
 
     def variant(self) -> VariantConfig:
         """nern's predictor: ablation.base or the ablation's chosen variant, with NeRN's
@@ -474,7 +484,7 @@ def select(track: Track, method: str, budget: float, counter: Counter) -> list[d
     """The selection points of (method, budget): every rate on every selection CNN, scored on
     the validation split; each seed's file names the rate of the best mean validation accuracy
     over the selection seeds (innr.experiments.workbench.best_option)."""
-    clock, lrs = Clock(), track.config.datatrack.lrs
+    clock, lrs = Clock(), track.lrs(method)
     seeds = track.config.ablation.selection_seeds
     files = [finished(track, path_of(track, method, budget, s, SELECT)) for s in seeds]
     every = []
@@ -511,7 +521,7 @@ def choice(track: Track, files: Sequence[dict]) -> dict:
     rates chosen among, the chosen one's mean validation accuracy and each candidate's."""
     tried = [f["candidates"] for f in files]
     return {"option": files[0]["chosen"],
-            "options": [option(lr) for lr in track.config.datatrack.lrs],
+            "options": [option(c["option"]["lr"]) for c in tried[0]],
             "seeds": list(track.config.ablation.selection_seeds),
             "val_accuracy": mean_accuracies([[f] for f in files])[0],
             "candidates": [{"option": c["option"], "val_accuracy": m} for c, m in
@@ -546,8 +556,8 @@ def run_track(track: Track) -> list[dict]:
     unknown = sorted(set(d.methods) - set(TRACK))
     if unknown:
         raise ConfigError(f"datatrack.methods: unknown {unknown}; known: {list(TRACK)}")
-    per_choice = len(config.ablation.selection_seeds) * len(d.lrs)
-    counter = Counter(len(d.budgets) * len(d.methods) * (per_choice + len(config.seeds)))
+    choices = sum(len(config.ablation.selection_seeds) * len(track.lrs(m)) for m in d.methods)
+    counter = Counter(len(d.budgets) * (choices + len(d.methods) * len(config.seeds)))
     out = []
     for budget in d.budgets:
         for method in d.methods:
