@@ -121,6 +121,7 @@ def test_the_distillation_gradient_reaches_the_predictor():
         for name in ("values", "weight", "mean", "std", "outlier_values"):
             setattr(targets, name, getattr(targets, name).double())
         targets.stored = [{k: v.double() for k, v in network.state_dict().items()}]
+        targets.vectors = {k: v.double() for k, v in targets.vectors.items()}  # the biases
         stack = Stack.init(variant, targets, 4, [3], torch.device("cpu"))
         x = torch.randn(1, 3, 1, 12, 12)
 

@@ -5,11 +5,14 @@
     stored.save("model.innr")
     state_dict = innr.load("model.innr").rebuild()                      # model.load_state_dict(...)
 
-Every Conv2d and Linear weight and bias is represented by the predictor (innr.target,
-innr.variants); every other parameter or buffer (a norm layer's, say) is stored as it is, and
-counted, and innr.compress names those layers in a warning. A tensor shared under two names
-(tied weights) is stored once and shared again by the rebuilt state_dict. Budgets count the
-model's weights in their own dtype's bits, and the rebuilt tensors have the model's dtypes. With
+Every Conv2d and Linear weight (innr.params.is_weight: not the biases) is represented by the
+predictor (innr.target, innr.variants); every other parameter or buffer (a bias, a norm layer's)
+is stored as it is and counted within the budget, and innr.compress names the layers other than
+Conv2d and Linear in a warning. A tensor shared under two names (tied weights) is stored once and
+shared again by the rebuilt state_dict. A budget is a share of every float tensor the model's
+inference reads (innr.params), each value at the weights' dtype's bits; the rebuilt tensors have
+the model's dtypes. Files written before the biases were kept apart list them among the
+represented tensors (`shapes`) and are rebuilt as they were fitted. With
 `permute`, the model must say which layers may be reordered together (`permutable_chain()`,
 innr.permutations): the rebuilt state_dict is then a reordered network that computes the same
 function. Distillation needs the shape of one input (`input_shape`).
@@ -35,8 +38,9 @@ import torch
 from torch import nn
 
 from innr.config import INNRConfig, VariantConfig, check_variant
+from innr.params import is_weight
 from innr.permutations import chain_of
-from innr.size import BITS, budget_bits, predictor_budget
+from innr.size import BITS, budget_bits
 from innr.store import atomic_write_bytes
 from innr.target import Targets
 from innr.variants import (
@@ -74,14 +78,15 @@ def ties(model: nn.Module) -> dict[str, str]:
 
 
 def represented(model: nn.Module) -> list[str]:
-    """Names of the parameters the predictor stores: Conv2d and Linear weights and biases, each
-    tensor once (under its first name)."""
+    """Names of the parameters the predictor stores: Conv2d and Linear weights (not their
+    biases: innr.params.is_weight), each tensor once (under its first name)."""
     tied = ties(model)
     names = []
     for prefix, module in model.named_modules():
         if isinstance(module, nn.Conv2d | nn.Linear):
             names += [f"{prefix}.{n}" if prefix else n
-                      for n, p in module.named_parameters(recurse=False) if p is not None]
+                      for n, p in module.named_parameters(recurse=False)
+                      if p is not None and is_weight(n, p)]
     return [n for n in names if n not in tied]
 
 
@@ -106,7 +111,7 @@ class INNR:
     """A network stored as a predictor plus what it needs beside it."""
 
     variant: VariantConfig
-    budget: float  # the share of the represented weights' bits it was fitted within
+    budget: float  # the share of the model's float tensors' bits it was fitted within
     width: int
     predictor: OrderedDict[str, torch.Tensor]  # the predictor's state_dict
     shapes: OrderedDict[str, tuple[int, ...]]  # the represented tensors, in order
@@ -147,8 +152,7 @@ class INNR:
         outliers (value and index) and the other tensors at their own dtype's bits."""
         targets = self._targets()
         predictor = predictor_params(self.variant, targets, self.width)
-        return (predictor * BITS + targets.side_bits()
-                + sum(t.numel() * t.element_size() * 8 for t in self.others.values()))
+        return predictor * BITS + targets.side_bits() + own_bits(self.others)
 
     def to_dict(self) -> dict:
         """The INNR as the file holds it: tensors, numbers and strings only."""
@@ -165,6 +169,11 @@ class INNR:
         buffer = io.BytesIO()
         torch.save(self.to_dict(), buffer)
         atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def own_bits(tensors: Mapping[str, torch.Tensor]) -> int:
+    """Tensors stored as they are, each value at its own dtype's bits."""
+    return sum(t.numel() * t.element_size() * 8 for t in tensors.values())
 
 
 def faithful(siren: Mapping[str, torch.Tensor], cfg: INNRConfig, mean: float, std: float,
@@ -261,9 +270,10 @@ def _check_input_shape(model: nn.Module, input_shape: tuple[int, ...], device: t
 
 def compress(model: nn.Module, variant: VariantConfig | None = None, *, budget: float = 0.5,
              seed: int = 0, input_shape: tuple[int, ...] | None = None) -> INNR:
-    """Fit an INNR of `model` within `budget` (a share of the represented weights' bits in
-    their dtype, the side information included; `variant.width` > 0 fixes the width instead,
-    and must fit the budget too)."""
+    """Fit an INNR of `model` within `budget` (a share of the bits of every float tensor its
+    inference reads, at the weights' dtype, everything stored included: the side information
+    and the tensors stored as they are; `variant.width` > 0 fixes the width instead, and must
+    fit the budget too)."""
     if not 0 < budget <= 1:  # NaN fails both comparisons, so it is refused too
         raise ValueError(f"budget must be a share of the stored layers' bits in (0, 1], got "
                          f"{budget!r}")
@@ -290,21 +300,25 @@ def compress(model: nn.Module, variant: VariantConfig | None = None, *, budget: 
                       stacklevel=2)
     chain = chain_of(model) if variant.permute else ()
     targets = Targets.of([OrderedDict((k, state[k]) for k in names)], variant, chain).to(device)
-    n, n_outliers = targets.outlier.shape[1], int(targets.outlier.sum())
-    weight_bits = torch.finfo(dtype).bits
-    width = width_for(variant, targets, predictor_budget(budget, n, n_outliers, weight_bits))
-    needed = predictor_params(variant, targets, width) * BITS + targets.side_bits()
-    allowed = budget_bits(budget, n, weight_bits)
+    others = OrderedDict((k, v.cpu().clone()) for k, v in state.items() if k not in names)
+    n = sum(v.numel() for v in state.values() if v.is_floating_point())
+    allowed = budget_bits(budget, n, torch.finfo(dtype).bits)
+    left = allowed - targets.side_bits() - own_bits(others)
+    if left < BITS:
+        raise ValueError(f"a budget of {budget} allows {allowed} bits for {n} {dtype} values: "
+                         f"nothing is left for the predictor beside the "
+                         f"{allowed - left} bits stored as they are")
+    width = width_for(variant, targets, left // BITS)
+    needed = predictor_params(variant, targets, width) * BITS + allowed - left
     if needed > allowed:
         raise ValueError(f"width {width} stores {needed} bits, more than the {allowed} that a "
-                         f"budget of {budget} allows for {n} {dtype} weights: lower the width, "
+                         f"budget of {budget} allows for {n} {dtype} values: lower the width, "
                          "raise the budget, or set width 0 for the widest that fits")
     inputs = synthetic_inputs(variant.distill_inputs, input_shape) if input_shape else None
     stack, _ = fit(variant, targets, [seed], width, network=model, inputs=inputs)
     # everything the INNR keeps lives on the CPU, so that its file loads anywhere
     stored = targets.stored[0]
     flat_index = targets.outlier[0].nonzero().squeeze(1).cpu()
-    others = OrderedDict((k, v.cpu().clone()) for k, v in state.items() if k not in stored)
     # with permute, the represented tensors are the reordered ones; the others are per-network
     # (a norm layer between permuted layers would break the function: chain_of's declaration
     # is the model's promise that there is none)

@@ -1,6 +1,7 @@
 """What an INNR variant is fitted to, for several networks of one architecture at once.
 
-From each network's weights (a state_dict of conv and linear weights and biases), in order:
+From each network's tensors (innr.params.inference_tensors), the weights (conv kernels and
+linear matrices: innr.params.is_weight) are fitted, in order:
 1. permute (optional, innr.permutations.smooth): units reordered so that neighbouring kernels
    are alike. The network computes the same function, so the permuted network is the one stored
    and rebuilt, and no ordering is kept;
@@ -11,21 +12,24 @@ From each network's weights (a state_dict of conv and linear weights and biases)
 4. standardise by the mean and std of the remaining weights;
 5. lay out in the coordinate scheme's grid of [rows, head] outputs (innr.coordinates).
 Decoding the predictor's outputs inverts 5 to 2 with a gather, an affine map and a `where`, all
-differentiable, so a loss on the rebuilt network's outputs reaches the predictor.
+differentiable, so a loss on the rebuilt network's outputs reaches the predictor. The vectors
+(biases, batch-norm's tensors) are no part of the fit: each network stores its own as float32
+beside the predictor (side_bits charges them), and decoding puts them back unchanged.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from innr.config import VariantConfig
 from innr.coordinates import Layout, flatten_params, kernel_layout, per_weight_layout
+from innr.params import vectors_of, weights_of
 from innr.permutations import Link, smooth
-from innr.size import side_bits
+from innr.size import BITS, side_bits
 
 
 def layout_of(params: dict[str, torch.Tensor], variant: VariantConfig) -> Layout:
@@ -60,6 +64,7 @@ class Targets:
     outlier_values: torch.Tensor  # [M, N] the weights kept apart (0 elsewhere)
     stored: list[OrderedDict[str, torch.Tensor]]  # each network as stored (permuted if so)
     base: torch.Tensor | None = None  # [M, N] what decoding adds back (a residual's base)
+    vectors: dict[str, torch.Tensor] = field(default_factory=dict)  # [M, ...] stored as float32
 
     @classmethod
     def of(cls, networks: Sequence[dict[str, torch.Tensor]], variant: VariantConfig,
@@ -68,7 +73,7 @@ class Targets:
         """The targets, prepared on `device`: the CPU by default, where the layout is built
         (Targets.to moves them after); the networks' own device for the faithful INNR, whose
         standardisation has always been computed there (a sum's digits depend on the device).
-        `base`: per network, params -> the base its residual is taken from."""
+        `base`: per network, its weights -> the base their residual is taken from."""
         device = torch.device("cpu") if device is None else device
         stored = []
         for params in networks:
@@ -76,11 +81,12 @@ class Targets:
             if variant.permute:
                 params = OrderedDict(smooth(params, chain)[0])
             stored.append(params)
-        layout = moved(layout_of(stored[0], variant), device)
-        flat = torch.stack([flatten_params(p) for p in stored])  # [M, N]
+        weights = [weights_of(p) for p in stored]
+        layout = moved(layout_of(weights[0], variant), device)
+        flat = torch.stack([flatten_params(w) for w in weights])  # [M, N]
         offset = None
         if base is not None:
-            offset = torch.stack([flatten_params(f(p)) for f, p in zip(base, stored,
+            offset = torch.stack([flatten_params(f(w)) for f, w in zip(base, weights,
                                                                         strict=True)])
             flat = flat - offset
         outlier = torch.stack([outlier_mask(f, variant.outliers) for f in flat])
@@ -91,15 +97,18 @@ class Targets:
         grid = flat.new_zeros(len(stored), layout.rows * layout.head)
         values = grid.index_copy(1, layout.slot, z)
         weight = grid.index_copy(1, layout.slot, (~outlier).float())
+        vectors = {k: torch.stack([vectors_of(p)[k] for p in stored])
+                   for k in vectors_of(stored[0])}
         return cls(layout, values, weight, mean, std, outlier,
-                   torch.where(outlier, flat, 0.0), stored, offset)
+                   torch.where(outlier, flat, 0.0), stored, offset, vectors)
 
     @classmethod
     def for_decoding(cls, shapes: dict[str, Sequence[int]], variant: VariantConfig, mean: float,
                      std: float, outlier_index: torch.Tensor | None = None,
                      outlier_values: torch.Tensor | None = None) -> Targets:
         """What decoding one stored network needs, without its weights: the layout of tensors of
-        `shapes`, the standardisation and the outliers (the loss's values left empty)."""
+        `shapes` (every one laid out, as innr.api's files list them), the standardisation and
+        the outliers (the loss's values left empty)."""
         like = OrderedDict((k, torch.zeros(tuple(s))) for k, s in shapes.items())
         layout = layout_of(like, variant)
         n = sum(p.numel() for p in like.values())
@@ -116,15 +125,24 @@ class Targets:
                    ("values", "weight", "mean", "std", "outlier", "outlier_values")}
         stored = [OrderedDict((k, v.to(device)) for k, v in p.items()) for p in self.stored]
         base = None if self.base is None else self.base.to(device)
-        return Targets(moved(self.layout, device), stored=stored, base=base, **tensors)
+        vectors = {k: v.to(device) for k, v in self.vectors.items()}
+        return Targets(moved(self.layout, device), stored=stored, base=base, vectors=vectors,
+                       **tensors)
 
     def __len__(self) -> int:
         return len(self.stored)
 
     def side_bits(self) -> int:
-        """Bits each network stores beside its predictor (innr.size)."""
+        """Bits each network stores beside its predictor (innr.size), its vectors' included."""
         n = self.outlier.shape[1]
-        return side_bits(n, int(self.outlier[0].sum()))
+        return side_bits(n, int(self.outlier[0].sum())) + BITS * sum(
+            v[0].numel() for v in self.vectors.values())
+
+    @property
+    def n_values(self) -> int:
+        """The float values each network's inference reads, weights and vectors: what a budget
+        is a share of (in float32 bits)."""
+        return sum(v.numel() for v in self.stored[0].values())
 
     def row_magnitude(self) -> torch.Tensor:
         """[M, rows] each row's L1 norm of weights (standardised), for magnitude sampling."""
@@ -132,13 +150,17 @@ class Targets:
         return rows.sum(-1)
 
     def decode(self, outputs: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
-        """Predictor outputs [M, rows, head] -> each stored tensor with a leading [M]."""
+        """Predictor outputs [M, rows, head] -> each stored tensor with a leading [M] (the
+        weights decoded, the vectors as stored)."""
         flat = outputs.reshape(len(self), -1)[:, self.layout.slot] * self.std + self.mean
         flat = torch.where(self.outlier, self.outlier_values, flat)
         if self.base is not None:
             flat = flat + self.base
         out, start = OrderedDict(), 0
         for name, p in self.stored[0].items():
+            if name in self.vectors:
+                out[name] = self.vectors[name]
+                continue
             out[name] = flat[:, start:start + p.numel()].reshape(len(self), *p.shape)
             start += p.numel()
         return out

@@ -239,14 +239,16 @@ def predictor_payload(params: dict[str, torch.Tensor], bits: int = 0) -> dict[st
 
 
 def side_payload(targets: Targets, m: int) -> dict[str, torch.Tensor]:
-    """What network m stores beside its predictor (Targets.side_bits): the standardisation and
-    the outliers (their indices in the smallest integer dtype that holds them)."""
+    """What network m stores beside its predictor (Targets.side_bits): the standardisation,
+    the outliers (their indices in the smallest integer dtype that holds them) and the vectors
+    (float32, under their own names)."""
     where = targets.outlier[m].nonzero().flatten().cpu()
     n = targets.outlier.shape[1]
     index = torch.int16 if n <= 2 ** 15 else torch.int32
     return {"mean": targets.mean[m].float().cpu(), "std": targets.std[m].float().cpu(),
             "outliers/index": where.to(index),
-            "outliers/values": targets.outlier_values[m, where].float().cpu()}
+            "outliers/values": targets.outlier_values[m, where].float().cpu(),
+            **{k: v[m].float().cpu() for k, v in targets.vectors.items()}}
 
 
 def symmetric_codes(p: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
