@@ -30,6 +30,7 @@ from innr.config import CNNConfig, Config, INNRConfig
 from innr.coordinates import DIMS
 from innr.datasets import Dataset, Images, load, normalise
 from innr.metrics import accuracy, logits_of
+from innr.params import inference_tensors
 from innr.predictors import build_predictor
 from innr.predictors.siren import Siren
 from innr.progress import Progress
@@ -192,8 +193,9 @@ def get_cnn(cfg: Config, seed: int, store: Store, train: Split, test: Split
 # --- the INNR --------------------------------------------------------------------------------
 
 def innr_targets(cfg: INNRConfig, cnn: nn.Module) -> Targets:
-    """The faithful INNR's targets: every weight of `cnn`, standardised, one row each."""
-    params = {k: v.detach() for k, v in cnn.state_dict().items()}
+    """The faithful INNR's targets: every weight of `cnn`, standardised, one row each (its
+    vectors stored beside: innr.target)."""
+    params = inference_tensors(cnn)
     device = next(iter(params.values())).device
     return Targets.of([params], faithful_variant(cfg), device=device)
 
@@ -270,7 +272,8 @@ def get_innr(cfg: Config, seed: int, store: Store, cnn: nn.Module, test: Split
 
 
 def rebuilt_classifier(cnn: nn.Module, params: dict[str, torch.Tensor]):
-    """The CNN's architecture run with other weights (torch.func.functional_call)."""
+    """The CNN's architecture run with other tensors (torch.func.functional_call: batch-norm's
+    running statistics are buffers, taken from `params` like the parameters)."""
     def classify(x: torch.Tensor) -> torch.Tensor:
         return torch.func.functional_call(cnn, params, (x,))
     return classify

@@ -11,6 +11,8 @@ The budget's denominator, the network's float32 bits, counts every inference ten
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import torch
@@ -53,3 +55,16 @@ def vector_bits(params: Params) -> int:
 def n_values(model: nn.Module) -> int:
     """The float values `model`'s inference reads: the budget's denominator, in float32s."""
     return sum(v.numel() for v in inference_tensors(model).values())
+
+
+@contextmanager
+def inference(model: nn.Module) -> Iterator[nn.Module]:
+    """`model` in eval mode while the block runs (batch-norm normalises by its stored running
+    statistics, not by the batch's, and updates none), each module's mode restored after."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes.items():
+            m.training = mode

@@ -40,9 +40,11 @@ def budget_bits(share: float, n_weights: int, weight_bits: int = BITS) -> int:
 
 
 def predictor_budget(share: float, n_weights: int, n_outliers: int = 0,
-                     weight_bits: int = BITS) -> int:
-    """Parameters left for the predictor at `share` of the weights, once the side bits are paid."""
-    left = budget_bits(share, n_weights, weight_bits) - side_bits(n_weights, n_outliers)
+                     weight_bits: int = BITS, kept_bits: int = 0) -> int:
+    """Parameters left for the predictor at `share` of the weights, once the side bits and
+    `kept_bits` (tensors stored as they are: the vectors, innr.params) are paid."""
+    left = (budget_bits(share, n_weights, weight_bits) - side_bits(n_weights, n_outliers)
+            - kept_bits)
     if left < BITS:
         raise ValueError(f"a budget of {share:.1%} of {n_weights} weights leaves nothing for the "
                          f"predictor after {n_outliers} outliers")

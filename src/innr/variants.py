@@ -33,6 +33,7 @@ from torch import nn
 from innr.coding import prefixed
 from innr.config import INNRConfig, VariantConfig
 from innr.distil import distil, kl_loss
+from innr.params import inference
 from innr.predictors import build_predictor, predictor_size, width_for_budget
 from innr.progress import Progress
 from innr.quantise import levels, straight_through
@@ -419,7 +420,8 @@ def fit(variant: VariantConfig, targets: Targets, seeds: list[int], width: int,
             history["distill_step"].append(step)
             history["distill_loss"].append(losses.tolist())
             progress.update(variant.steps + step, f"KL+MSE {losses.mean():.3g}")
-        distil(losses, opt, variant.distill_steps, seeds, schedule, log_every, logged)
+        with inference(network):  # batch-norm by its stored statistics (innr.distil)
+            distil(losses, opt, variant.distill_steps, seeds, schedule, log_every, logged)
     progress.close()
     history["seconds"] = time.perf_counter() - start
     return stack, history

@@ -28,8 +28,9 @@ from innr.experiments.common import start
 from innr.experiments.selection import run_selection
 from innr.experiments.workbench import Arm, Workbench
 from innr.methods import get
+from innr.params import inference_tensors, n_values
 from innr.progress import time_left
-from innr.size import budget_bits, count_params
+from innr.size import budget_bits
 from innr.store import write_json
 
 # --- the arms --------------------------------------------------------------------------------
@@ -39,10 +40,10 @@ def pruned_arm(bench: Workbench, arm: Arm) -> dict:
     pruned method (innr.methods.pruning)."""
     per_seed, c, allowed = {}, None, 0
     for seed, cnn in zip(bench.seeds(arm.stage), bench.cnns(arm.stage), strict=True):
-        allowed = budget_bits(arm.budget, count_params(cnn))
-        c = get("pruned").at_budget({k: v.detach() for k, v in cnn.state_dict().items()},
-                                    allowed, sizes="raw")  # the published claims' sizes
-        per_seed[str(seed)] = {**bench.evaluate(arm.stage, seed, cnn, cnn.state_dict(),
+        allowed = budget_bits(arm.budget, n_values(cnn))
+        c = get("pruned").at_budget(inference_tensors(cnn), allowed,
+                                    sizes="raw")  # the published claims' sizes
+        per_seed[str(seed)] = {**bench.evaluate(arm.stage, seed, cnn, inference_tensors(cnn),
                                                 c.params),
                                "fit_seconds": 0.0}
     return {"kept_weights": c.setting["keep"], "stored_bits": c.bits,

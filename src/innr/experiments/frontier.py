@@ -71,6 +71,7 @@ from innr.methods import METHODS, Compressed, Compression, Method, get
 from innr.methods.innrs import Coded
 from innr.methods.narrow_cnn import narrow_channels
 from innr.metrics import accuracy, logits_of
+from innr.params import inference_tensors, n_values
 from innr.permutations import chain_of
 from innr.runtime import (
     check_results_device,
@@ -80,7 +81,7 @@ from innr.runtime import (
     pick_device,
     set_deterministic,
 )
-from innr.size import BITS, budget_bits, count_params
+from innr.size import BITS, budget_bits
 from innr.store import Store, check_writable, read_json, write_json
 from innr.sweep import EXECUTORS, run_sweep
 from innr.target import Targets
@@ -374,8 +375,8 @@ class Frontier:
         out = []
         for s in seeds:
             cnn = self.cnn(s, stage)
-            targets = Targets.of([cnn.state_dict()], variant, chain_of(cnn) if variant.permute
-                                 else ())
+            targets = Targets.of([inference_tensors(cnn)], variant,
+                                 chain_of(cnn) if variant.permute else ())
             predictor = new_predictor(variant, targets, width)
             out.append({**predictor_payload(dict(predictor.named_parameters())),
                         **side_payload(targets, 0)})
@@ -389,8 +390,9 @@ class Frontier:
         selection = read_json(self.bench.store.root / "ablation" / "selection.json")
         variant = variant_of(VariantConfig(), selection["best"])
         chain = chain_of(self.cnn(batch[0]["seed"], stage)) if variant.permute else ()
-        probe = Targets.of([self.cnn(batch[0]["seed"], stage).state_dict()], variant, chain)
-        allowed = budget_bits(batch[0]["budget"], probe.outlier.shape[1])
+        probe = Targets.of([inference_tensors(self.cnn(batch[0]["seed"], stage))], variant,
+                           chain)
+        allowed = budget_bits(batch[0]["budget"], probe.n_values)
         family = get(batch[0]["method"]).family
         widths = {m.name: coded_width(m, variant, probe, allowed) for m in METHODS.values()
                   if m.family == family}
@@ -400,7 +402,7 @@ class Frontier:
             return out
         methods, seeds = [get(batch[i]["method"]) for i in fits], [batch[i]["seed"] for i in fits]
         cnns = [self.cnn(s, stage) for s in seeds]
-        targets = Targets.of([c.state_dict() for c in cnns], variant, chain,
+        targets = Targets.of([inference_tensors(c) for c in cnns], variant, chain,
                              base=[m.base for m in methods] if methods[0].residual else None
                              ).to(self.bench.device)
         stack = Padded.init(variant, targets, [widths[m.name] for m in methods], seeds,
@@ -446,9 +448,9 @@ class Frontier:
     def variant_decoder(self, variant: VariantConfig, width: int, bits: int,
                         base: Callable[[dict], dict] | None = None):
         cnn = self.cnn(self.config.seeds[0])
-        targets = Targets.of([cnn.state_dict()], variant, chain_of(cnn) if variant.permute
-                             else (), base=None if base is None else [base]
-                             ).to(self.bench.device)
+        targets = Targets.of([inference_tensors(cnn)], variant,
+                             chain_of(cnn) if variant.permute else (),
+                             base=None if base is None else [base]).to(self.bench.device)
         stack = Stack.init(variant, targets, width, [0], self.bench.device, bits)
         return lambda: rebuild(stack, targets)
 
@@ -473,7 +475,7 @@ class Frontier:
         method = dataclasses.replace(method, **{k: v for k, v in option.items()
                                                 if k != "distill"})
         cnn = self.cnn(seed, stage)
-        like = {k: v.detach() for k, v in cnn.state_dict().items()}
+        like = inference_tensors(cnn)
         n = sum(v.numel() for v in like.values())
         allowed = budget_bits(point["budget"], n)
         c: Compressed | None = method.at_budget(like, allowed)
@@ -526,11 +528,11 @@ class Frontier:
         fit_seconds = time.perf_counter() - t0
         logits = logits_of(model, test.inputs)
         logits_cnn = self.bench.cnn_logits(stage, seed, self.cnn(seed, stage))
-        n = count_params(model)
+        n = n_values(model)
         return {**evaluate(logits_cnn, logits, test.labels), "fits": True, "stored_bits": n * BITS,
-                "budget_bits": budget_bits(point["budget"], count_params(self.cnn(seed, stage))),
+                "budget_bits": budget_bits(point["budget"], n_values(self.cnn(seed, stage))),
                 "params": n, "setting": {"channels": c}, "fit_seconds": fit_seconds,
-                "decode_seconds": 0.0, "stored": dict(model.state_dict())}
+                "decode_seconds": 0.0, "stored": inference_tensors(model)}
 
 
 # --- the sweep -------------------------------------------------------------------------------

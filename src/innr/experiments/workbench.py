@@ -26,6 +26,7 @@ from innr.coordinates import DIMS, flatten_params
 from innr.datasets import dataset_of, load
 from innr.fit import Split, get_cnn, get_innr, load_splits, prepare, rebuilt_classifier
 from innr.metrics import Classifier, accuracy, agreement, logits_of, weight_error
+from innr.params import inference_tensors, n_values, vector_bits, weights_of
 from innr.permutations import chain_of
 from innr.predictors import width_for_budget
 from innr.predictors.siren import Siren
@@ -86,10 +87,11 @@ def accuracies(logits_cnn: torch.Tensor, logits_rebuilt: torch.Tensor,
 def evaluate(logits_cnn: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor,
              weights: tuple[dict, dict] | None = None) -> dict:
     """A network against the CNN it stands for: both accuracies, the gap, top-1 agreement and,
-    given `weights` (the CNN's, the network's), the weight error (None without)."""
+    given `weights` (the CNN's tensors, the network's), the error of the weights (innr.params:
+    not of the vectors, which every method stores exactly; None without)."""
     acc = accuracies(logits_cnn, logits, labels)
     error = ({"snr_db": None, "rel_l2": None} if weights is None else
-             weight_error(flatten_params(weights[0]), flatten_params(weights[1])))
+             weight_error(*(flatten_params(weights_of(w)) for w in weights)))
     return {**acc, "accuracy_gap": acc["accuracy_original"] - acc["accuracy_rebuilt"],
             "top1_agreement": agreement(logits_cnn, logits)["top1_agreement"],
             "snr_db": error["snr_db"], "weight_rel_l2": error["rel_l2"]}
@@ -127,7 +129,7 @@ class Networks:
 
     @property
     def weights(self) -> dict[str, torch.Tensor]:
-        """The CNN's weights, as the INNR was fitted to them."""
+        """The CNN's tensors, as the INNR was fitted to them (its weights) and stores them."""
         return self.targets.stored[0]
 
     @property
@@ -141,8 +143,8 @@ class Networks:
 
     def noisy_cnn(self, seed: int) -> Classifier:
         """The CNN plus Gaussian noise as large as the INNR's weight error (innr.yardsticks)."""
-        error = weight_error(flatten_params(self.weights),
-                             flatten_params(self.rebuilt_params))["rel_l2"]
+        error = weight_error(flatten_params(weights_of(self.weights)),
+                             flatten_params(weights_of(self.rebuilt_params)))["rel_l2"]
         return rebuilt_classifier(self.cnn, noisy(self.weights, error, seed))
 
     def test_logits(self, test: Split) -> tuple[torch.Tensor, torch.Tensor]:
@@ -288,10 +290,9 @@ class Workbench:
         seeds = list(seeds or every)
         cnns = [c for s, c in zip(every, self.cnns(arm.stage), strict=True) if s in seeds]
         held_out = self.splits(arm.stage)[1]
-        targets = Targets.of([c.state_dict() for c in cnns], v, chain_of(cnns[0]) if v.permute
-                             else ()).to(self.device)
-        n = targets.outlier.shape[1]
-        allowed = budget_bits(arm.budget, n)
+        targets = Targets.of([inference_tensors(c) for c in cnns], v,
+                             chain_of(cnns[0]) if v.permute else ()).to(self.device)
+        allowed = budget_bits(arm.budget, targets.n_values)
         width = width_for_bits(v, targets, allowed - targets.side_bits(), bits)
         inputs = synthetic_inputs(v.distill_inputs, tuple(held_out.inputs.shape[1:]),
                                   self.config.data.mean, self.config.data.std)
@@ -316,9 +317,10 @@ class Workbench:
         """The original's per-weight SIREN, as wide as the budget allows (at the original's
         budget, the claims' own fits, from the cache), on the stage's seeds or `seeds`."""
         innr = self.config.innr
-        n = count_params(self.cnns(arm.stage)[0])
-        width = width_for_budget(predictor_budget(arm.budget, n), "siren", dim_in=DIMS,
-                                 depth=innr.layers, dim_out=1)
+        cnn = self.cnns(arm.stage)[0]
+        n, vectors = n_values(cnn), vector_bits(inference_tensors(cnn))
+        width = width_for_budget(predictor_budget(arm.budget, n, kept_bits=vectors), "siren",
+                                 dim_in=DIMS, depth=innr.layers, dim_out=1)
         config = self.config
         if width != innr.hidden:
             config = dataclasses.replace(config, innr=dataclasses.replace(
@@ -339,7 +341,7 @@ class Workbench:
                                                    rebuild_one(siren, targets)),
                                    "fit_seconds": history["seconds"]}
         return {"width": width, "predictor_params": params_count,
-                "stored_bits": params_count * BITS + side_bits(n, 0),
+                "stored_bits": params_count * BITS + side_bits(n, 0) + vectors,
                 "budget_bits": budget_bits(arm.budget, n),
                 "per_seed": per_seed}
 

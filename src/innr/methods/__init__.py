@@ -1,7 +1,11 @@
 """The compression methods of the frontier, registered by name (one module per family).
 
 A method is an instance of `Method` (or of `Compression`, for a data-free compression of the
-CNN's weights) given to `register`. Everything else reads `METHODS`: the config's validation
+CNN's weights) given to `register`. Every tensor counts (innr.params): each family compresses
+the weights (dim >= 2) its own way and stores every vector (bias, batch-norm's weight, bias and
+running statistics) as float32, charged 32 bits a value: the data-free compressions in
+`Compressed.stored` under the vector's name, the INNRs beside their predictor (innr.target), the
+narrow CNN as its own float32 tensors. Everything else reads `METHODS`: the config's validation
 (frontier.methods), the frontier's jobs (innr.experiments.frontier), the report's labels and
 groups. The families below are imported in the order the report lists their methods; a method
 registered later (a new module, a test) comes after them.
@@ -9,6 +13,7 @@ registered later (a new module, a test) comes after them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +24,7 @@ import torch
 from innr.budget import largest
 from innr.coding import coded_bytes
 from innr.distil import distilled
+from innr.params import inference_tensors, vector_bits, vectors_of, weights_of
 from innr.registry import Registry
 
 if TYPE_CHECKING:
@@ -70,7 +76,10 @@ class Method:
 class Compression(Method):
     """A data-free compression of the CNN's weights: settings, their sizes, an encoder and a
     decoder; the frontier takes the largest setting whose coded file (innr.coding) fits each
-    budget. Fields named by `choices` are chosen on validation by the frontier instead."""
+    budget. Fields named by `choices` are chosen on validation by the frontier instead. A
+    family defines its settings, sizes, encoder and decoder on the weights alone; `encode`,
+    `bits` and `decode` add the vectors (innr.params), stored as float32 and charged 32 bits
+    each, raw and coded."""
 
     distil: bool = False  # then distilled (innr.distil); needs the ablation's selection
 
@@ -79,22 +88,44 @@ class Compression(Method):
         `dataclasses.replace(method, **{field: value})` is the method at one of them."""
         return {}
 
-    def settings(self, params: Params) -> Sequence:
+    # what a family defines, on the weights alone (innr.params.weights_of)
+    def settings(self, weights: Params) -> Sequence:
         """The settings, smallest stored size first (raw sizes must not shrink along it)."""
         raise NotImplementedError
 
-    def bits(self, params: Params, setting: Any) -> int:
-        """What `encode(params, setting)` stores, in raw bits, without encoding."""
+    def weights_bits(self, weights: Params, setting: Any) -> int:
+        """What `encode_weights(weights, setting)` stores, in raw bits, without encoding."""
         raise NotImplementedError
 
-    def encode(self, params: Params, setting: Any) -> Compressed:
+    def encode_weights(self, weights: Params, setting: Any) -> Compressed:
         """The weights the CNN runs with at `setting`, their raw bits and what is stored."""
         raise NotImplementedError
 
-    def decode(self, stored: Params, like: Params) -> Params:
-        """The weights rebuilt from what `encode` stored alone (`like` gives names and
+    def decode_weights(self, stored: Params, like: Params) -> Params:
+        """The weights rebuilt from what `encode_weights` stored alone (`like` gives names and
         shapes): exactly the weights the CNN runs with."""
         raise NotImplementedError
+
+    # the whole network: its weights as the family stores them, its vectors as float32
+    def bits(self, params: Params, setting: Any) -> int:
+        """What `encode(params, setting)` stores, in raw bits, without encoding."""
+        return self.weights_bits(weights_of(params), setting) + vector_bits(params)
+
+    def encode(self, params: Params, setting: Any) -> Compressed:
+        """Every tensor the CNN runs with at `setting` (innr.params: its weights compressed, its
+        vectors as they are, in float32), their raw bits and what is stored (the vectors under
+        their own names)."""
+        c = self.encode_weights(weights_of(params), setting)
+        vectors = vectors_of(params)
+        return dataclasses.replace(c, params={k: c.params.get(k, vectors.get(k)) for k in params},
+                                   bits=c.bits + vector_bits(params),
+                                   stored={**c.stored, **vectors})
+
+    def decode(self, stored: Params, like: Params) -> Params:
+        """Every tensor rebuilt from what `encode` stored alone (`like` gives names and
+        shapes): exactly the tensors the CNN runs with."""
+        weights = self.decode_weights(stored, weights_of(like))
+        return {k: weights[k] if k in weights else stored[k] for k in like}
 
     def decoder(self, c: Compressed, like: Params) -> Callable[[], Params]:
         """Rebuilding the weights from what `c` stores: timed by the frontier."""
@@ -107,7 +138,7 @@ class Compression(Method):
     def projection(self, c: Compressed, original: Params
                    ) -> tuple[Params, Callable[[Params], Params]]:
         """For distillation: where theta starts, and theta -> the weights the CNN runs with,
-        keeping what `c` fixed (a mask, a bit width)."""
+        keeping what `c` fixed (a mask, a bit width); `c.params` and `original` are weights."""
         raise NotImplementedError(f"{self.name} cannot be distilled")
 
     def setting_of(self, c: Compressed) -> Any:
@@ -118,12 +149,14 @@ class Compression(Method):
         """What the CNN runs with: `c`, or with `distil` the weights tuned like the INNR's
         second stage (job.distillation(): the best variant's settings, or the candidate the
         frontier tries on validation), encoded again at c's setting so that what is stored is
-        what runs."""
+        what runs. The vectors stay the CNN's (innr.distil)."""
         if not self.distil:
             return c
         variant, inputs = job.distillation()
-        start, project = self.projection(c, {k: v.detach() for k, v in cnn.state_dict().items()})
-        return self.encode(distilled(cnn, start, project, variant, inputs, seed),
+        original = inference_tensors(cnn)
+        start, project = self.projection(
+            dataclasses.replace(c, params=weights_of(c.params)), weights_of(original))
+        return self.encode({**original, **distilled(cnn, start, project, variant, inputs, seed)},
                            self.setting_of(c))
 
     def at_budget(self, params: Params, budget_bits: int, sizes: str = "coded"
@@ -132,7 +165,7 @@ class Compression(Method):
         frontier's) or raw bits (`sizes="raw"`, the published claims') fit `budget_bits`; None
         if none does. Coded sizes grow along the settings only roughly (an entropy coder's table
         and words): the bisection then returns a setting that fits beside one that does not."""
-        options = self.settings(params)
+        options = self.settings(weights_of(params))
         if sizes == "raw":
             i = largest(lambda i: self.bits(params, options[i]) <= budget_bits, 0,
                         len(options) - 1)

@@ -16,6 +16,10 @@ The k-bit predictors store k-bit codes with one float32 scale per tensor (innr.v
 says why not per row). The methods of one family at one budget are fitted in one job, all seeds
 and bit widths together, each padded to the family's widest (innr.variants.Padded).
 
+Every INNR's predictor covers the weights (dim >= 2) only; its vectors (biases, batch-norm's
+tensors) are stored beside it as float32 and charged 32 bits each (innr.target), and a residual's
+codes are the weights' alone.
+
 Sizes: an INNR is sized by raw bits. Its width is fixed before the fit from the bits it will
 store (predictor codes and scales or float32 parameters, the standardisation and outliers, a
 residual's codes and scales); entropy coding (innr.coding) can only make the file smaller, and
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from innr.methods import Method, Params, get, register
+from innr.params import weights_of
 
 if TYPE_CHECKING:
     from innr.config import Config
@@ -62,17 +67,19 @@ class Coded(INNR):
     residual: int = 0  # the CNN's codes' bits; 0: an INNR of the weights themselves
     room: float = 0.25  # the least share of the budget a residual's predictor must get
 
-    def base(self, params: Params) -> Params:
+    def base(self, weights: Params) -> Params:
         """What the predictor's output is added to: the weights' codes' values."""
-        return get("quantised").encode(params, self.residual).params
+        return get("quantised").encode_weights(weights, self.residual).params
 
     def codes_bits(self, params: Params) -> int:
-        """What the residual's codes and their scales store, in bits (0 without a residual)."""
-        return get("quantised").bits(params, self.residual) if self.residual else 0
+        """What the residual's codes and their scales store, in bits (0 without a residual);
+        the vectors are the INNR's (innr.target), not the codes'."""
+        return (get("quantised").weights_bits(weights_of(params), self.residual)
+                if self.residual else 0)
 
     def codes(self, params: Params) -> dict[str, torch.Tensor]:
         """What the residual's codes store: the `quantised` method's (NAME/codes, NAME/scales)."""
-        return get("quantised").encode(params, self.residual).stored
+        return get("quantised").encode_weights(weights_of(params), self.residual).stored
 
     def run(self, job: Any, points: list[dict]) -> list[dict]:
         return job.innr_family(points)

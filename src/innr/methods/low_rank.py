@@ -104,17 +104,17 @@ class LowRank(Compression):
     def settings(self, params: Params) -> range:
         return range(1, max(min(_matrix(p).shape) for p in params.values() if p.dim() >= 2) + 1)
 
-    def bits(self, params: Params, steps: int) -> int:
+    def weights_bits(self, params: Params, steps: int) -> int:
         return low_rank_bits(params, steps / len(self.settings(params)), self.code_bits)
 
-    def encode(self, params: Params, steps: int) -> Compressed:
+    def encode_weights(self, params: Params, steps: int) -> Compressed:
         return low_rank(params, steps / len(self.settings(params)), self.code_bits, self.clip,
                         self.name)
 
     def setting_of(self, c: Compressed) -> int:
         return round(c.setting["share"] * len(self.settings(c.params)))
 
-    def decode(self, stored: Params, like: Params) -> Params:
+    def decode_weights(self, stored: Params, like: Params) -> Params:
         """Each factored matrix as the product of its factors; the rest as stored."""
         def part(mine: Params, name: str) -> torch.Tensor:
             return mine[name] if name in mine else dequantised(parts(mine, name))

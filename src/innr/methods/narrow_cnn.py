@@ -10,17 +10,18 @@ from typing import TYPE_CHECKING, Any
 from innr.architectures import cnn_of
 from innr.budget import largest
 from innr.methods import Method, register
-from innr.size import BITS, budget_bits, count_params
+from innr.params import n_values
+from innr.size import BITS, budget_bits
 
 if TYPE_CHECKING:
     from innr.config import Config
 
 
 def narrow_channels(config: Config, share: float) -> int:
-    """The widest CNN of the recipe whose float32 weights fit `share` of the CNN's (one
-    channel, the narrowest, where none fits)."""
-    allowed = budget_bits(share, count_params(cnn_of(config)))
-    return largest(lambda c: c == 1 or count_params(cnn_of(config, c)) * BITS <= allowed, 1,
+    """The widest CNN of the recipe whose float32 tensors (innr.params: weights and vectors)
+    fit `share` of the CNN's (one channel, the narrowest, where none fits)."""
+    allowed = budget_bits(share, n_values(cnn_of(config)))
+    return largest(lambda c: c == 1 or n_values(cnn_of(config, c)) * BITS <= allowed, 1,
                    config.cnn.channels)
 
 

@@ -43,10 +43,10 @@ class PrunedQuantised(Pruned):
     def choices(self) -> dict[str, tuple]:
         return {"clip": CLIPS}
 
-    def bits(self, params: Params, keep: int) -> int:
+    def weights_bits(self, params: Params, keep: int) -> int:
         return pruned_bits(n_of(params), keep, self.code_bits) + channels_of(params) * BITS
 
-    def encode(self, params: Params, keep: int) -> Compressed:
+    def encode_weights(self, params: Params, keep: int) -> Compressed:
         mask = kept_mask(params, keep)
         out, kept_codes, scales = {}, [], {}
         for (k, p), m in zip(params.items(), pieces(mask, params).values(), strict=True):
@@ -56,10 +56,10 @@ class PrunedQuantised(Pruned):
             scales[f"{k}/scales"] = scale.reshape(-1)
         stored = {"codes": as_codes(torch.cat(kept_codes), self.code_bits), **scales,
                   **positions(mask)}
-        return Compressed(self.name, out, self.bits(params, keep),
+        return Compressed(self.name, out, self.weights_bits(params, keep),
                           {"keep": keep, "bits": self.code_bits, "clip": self.clip}, stored)
 
-    def decode(self, stored: Params, like: Params) -> Params:
+    def decode_weights(self, stored: Params, like: Params) -> Params:
         """Each kept code times its channel's scale, scattered to its position."""
         n = n_of(like)
         mask = mask_of(stored, n)

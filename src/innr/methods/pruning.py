@@ -14,6 +14,7 @@ import torch
 
 from innr.coordinates import unflatten_params
 from innr.methods import Compressed, Compression, Params, register
+from innr.params import vectors_of
 from innr.prune import kept_mask, mask_of, masked, positions, pruned_bits
 
 
@@ -34,22 +35,22 @@ class Pruned(Compression):
     def settings(self, params: Params) -> range:
         return range(n_of(params) + 1)
 
-    def bits(self, params: Params, keep: int) -> int:
+    def weights_bits(self, params: Params, keep: int) -> int:
         return pruned_bits(n_of(params), keep)
 
-    def encode(self, params: Params, keep: int) -> Compressed:
+    def encode_weights(self, params: Params, keep: int) -> Compressed:
         mask = kept_mask(params, keep)
-        return Compressed(self.name, masked(params, mask), self.bits(params, keep),
+        return Compressed(self.name, masked(params, mask), self.weights_bits(params, keep),
                           {"keep": keep}, {"values": flat(params)[mask], **positions(mask)})
 
-    def decode(self, stored: Params, like: Params) -> Params:
+    def decode_weights(self, stored: Params, like: Params) -> Params:
         """float32 values scattered to their positions."""
         n = n_of(like)
         out = torch.zeros(n).masked_scatter_(mask_of(stored, n), stored["values"])
         return unflatten_params(out, like)
 
     def kept(self, c: Compressed) -> int:
-        return c.setting["keep"]
+        return c.setting["keep"] + sum(v.numel() for v in vectors_of(c.params).values())
 
     def setting_of(self, c: Compressed) -> int:
         return c.setting["keep"]

@@ -40,11 +40,11 @@ class Quantised(Compression):
     def settings(self, params: Params) -> tuple[int, ...]:
         return BIT_WIDTHS
 
-    def bits(self, params: Params, bits: int) -> int:
+    def weights_bits(self, params: Params, bits: int) -> int:
         per_channel = BITS * (2 if self.mean_correction else 1)
         return sum(p.numel() for p in params.values()) * bits + channels_of(params) * per_channel
 
-    def encode(self, params: Params, bits: int) -> Compressed:
+    def encode_weights(self, params: Params, bits: int) -> Compressed:
         out, stored = {}, {}
         for k, p in params.items():
             out[k], parts_of_k = quantised(p, bits, self.clip)
@@ -54,10 +54,10 @@ class Quantised(Compression):
                 out[k] = (q + means[:, None]).reshape(p.shape)
                 parts_of_k["means"] = means
             stored.update(prefixed(k, parts_of_k))
-        return Compressed(self.name, out, self.bits(params, bits),
+        return Compressed(self.name, out, self.weights_bits(params, bits),
                           {"bits": bits, "clip": self.clip}, stored)
 
-    def decode(self, stored: Params, like: Params) -> Params:
+    def decode_weights(self, stored: Params, like: Params) -> Params:
         """int codes times their channel's scale (plus its mean)."""
         out = {}
         for k, p in like.items():
