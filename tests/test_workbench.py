@@ -50,7 +50,8 @@ def test_the_evaluation_has_the_results_keys_in_order():
     labels = torch.tensor([0, 1, 1, 0])
     cnn = torch.tensor([[2.0, 0.0], [0.0, 2.0], [0.0, 2.0], [2.0, 0.0]])  # all right
     other = torch.tensor([[2.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])  # one wrong
-    weights = ({"w": torch.ones(4)}, {"w": torch.full((4,), 1.1)})
+    weights = ({"w": torch.ones(2, 2), "b": torch.ones(2)},  # the error is the weights' (dim 2)
+               {"w": torch.full((2, 2), 1.1), "b": torch.zeros(2)})
     e = evaluate(cnn, other, labels, weights)
     assert list(e) == ["accuracy_original", "accuracy_rebuilt", "accuracy_gap",
                        "top1_agreement", "snr_db", "weight_rel_l2"]

@@ -23,8 +23,9 @@ them here, through submitit's local executor, or on a SLURM cluster, and resumes
 4. the points on the claims' CNNs, each at its method's chosen options (recorded as `choice`:
    the options, their mean validation accuracy and the candidates tried), on the test split, into
    RESULTS/<config>/frontier/<method>/<budget>_seed<s>.json. A budget is a share of the CNN's
-   float32 bits. The methods are innr.methods' registry: the INNRs (fitted here, batched over
-   seeds, a k-bit family's widths in one job; where the ablation
+   float32 bits (every tensor its inference reads, innr.params: weights and vectors). The
+   methods are innr.methods' registry: the INNRs (fitted here, batched over seeds, a k-bit
+   family's widths in one job; where the ablation
    fitted its best variant at a budget, its fits are reused), the data-free compressions at
    their largest setting that fits (some then distilled like the INNR's second stage), and the
    narrow CNN (trained here on the data).

@@ -1,6 +1,7 @@
 """Low rank: each layer's weight as a matrix (a conv's as out x in*k*k), truncated by SVD to the
 same share of its full rank in every layer, as two factors (U sqrt(S) and sqrt(S) V^T); or the
-tensor whole where its factors would be larger (a bias, a thin matrix). The factors, and a tensor
+tensor whole where its factors would be larger (a thin matrix; a 1-D tensor given to `low_rank`:
+the method itself gets the weights only, innr.methods.Compression). The factors, and a tensor
 kept whole, are float32 (`low_rank`) or b-bit codes with a float32 scale per row (innr.quantise,
 clipping chosen on validation: `low_rank_b8`, `low_rank_b4`).
 

@@ -2,8 +2,8 @@
 (the most that fit; 1 bit binary, 2 bits ternary), and a float32 scale per channel, max-abs or
 MSE-optimal clipping (`clip`, chosen on validation); optionally a float32 mean correction per
 channel (the weights' mean restored after rounding: a data-free stand-in for bias correction,
-which needs biases this CNN does not have); and the same, distilled (innr.distil) at the bit
-width it chose.
+which would change the biases, where every method stores the vectors as they are); and the
+same, distilled (innr.distil) at the bit width it chose.
 
 Stored, per tensor NAME: NAME/codes (int8, or bool for 1 bit: True is +1), NAME/scales (float32,
 one a channel) and, with the mean correction, NAME/means (float32). Raw bits count b a code (so a
