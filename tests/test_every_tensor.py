@@ -2,7 +2,8 @@
 method compresses the weights and stores every vector (bias, batch-norm's weight, bias and
 running statistics) as float32, charged 32 bits each, raw and coded; an INNR's coordinates
 cover the weights only; distillation keeps batch-norm in eval mode and the vectors fixed; the
-yardsticks leave the vectors alone; and the frontier runs every method on such a network."""
+yardsticks leave the vectors alone; and the frontier runs every method on such a network (a
+ResNet of innr.architectures)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from innr.architectures import ARCHITECTURES, Architecture
+from innr.architectures import build_cnn
 from innr.coding import coded_bytes, pack, unpack
 from innr.config import ConfigError, INNRConfig, VariantConfig, load_config
-from innr.datasets import DATASETS, Dataset
+from innr.datasets import DATASETS
 from innr.experiments import frontier
 from innr.fit import innr_targets, rebuilt_classifier
 from innr.methods import METHODS, Compression, get
@@ -204,20 +205,33 @@ def test_the_yardsticks_prune_and_perturb_the_weights_only(net, params):
     assert float(error.norm() / norm) == pytest.approx(0.1, rel=1e-5)
 
 
+# --- the registered architectures with batch-norm: bn_cnn and resnet ---------------------------
+
+@pytest.mark.parametrize("name, depth", [("bn_cnn", 0), ("resnet", 8)])
+def test_the_batch_norm_architectures_store_and_charge_their_vectors(name, depth):
+    torch.manual_seed(0)
+    cnn = build_cnn(name, DATASETS["mnist"], 4, depth).eval()
+    params = inference_tensors(cnn)
+    weights = weights_of(params)
+    targets = Targets.of([params], VariantConfig())  # several 3x3 convolutions, a linear head
+    assert targets.layout.head == 9
+    fc = weights["fc.weight"]
+    assert targets.layout.rows == sum(p.shape[0] * p.shape[1] for p in weights.values()
+                                      if p.dim() == 4) + fc.shape[0] * -(-fc.shape[1] // 9)
+    assert targets.side_bits() == Targets.of([weights], VariantConfig()).side_bits() + (
+        BITS * vector_count(params))
+    for method in COMPRESSIONS:
+        m = get(method)
+        c = m.at_budget(params, budget_bits(0.5, n_values(cnn)))
+        if c is None:
+            continue
+        assert c.bits == m.weights_bits(weights, m.setting_of(c)) + BITS * vector_count(params)
+        assert all(torch.equal(c.stored[k], v) for k, v in vectors_of(params).items())
+
+
 # --- the frontier on a batch-norm network ---------------------------------------------------------
 
-def build(dataset: Dataset, channels: int) -> ResidualBN:
-    return ResidualBN(channels, dataset.shape, dataset.classes)
-
-
-@pytest.fixture
-def toy_architecture():
-    ARCHITECTURES.register(Architecture("residual_bn", build, permutable=False))
-    yield
-    del ARCHITECTURES["residual_bn"]
-
-
-TOY = ['cnn.architecture="residual_bn"', "cnn.channels=4", "cnn.epochs=1",
+TOY = ['cnn.architecture="resnet"', "cnn.depth=8", "cnn.channels=4", "cnn.epochs=1",
        "ablation.ideas={distill = [{distill_steps = 5, distill_batch = 8}]}",
        "ablation.budgets=[0.5]", "ablation.w0_sweep=[30.0]", "ablation.base.steps=20",
        "innr.steps=20", "innr.eval_every=20", "innr.checkpoint_every=20",
@@ -226,15 +240,14 @@ TOY = ['cnn.architecture="residual_bn"', "cnn.channels=4", "cnn.epochs=1",
        "frontier.decode_repeats=1"]
 
 
-def test_permute_on_an_architecture_that_is_not_permutable_stops_in_one_line(toy_architecture):
+def test_permute_on_an_architecture_that_is_not_permutable_stops_in_one_line():
     with pytest.raises(ConfigError) as e:
         load_config(QUICK_CONFIG, [*TOY, "ablation.ideas={permute = [{permute = true}]}"])
-    assert "\n" not in str(e.value) and "residual_bn" in str(e.value)
+    assert "\n" not in str(e.value) and "resnet" in str(e.value)
 
 
 @pytest.mark.slow
-def test_every_method_runs_through_the_frontier_on_a_batch_norm_network(tmp_path,
-                                                                        toy_architecture):
+def test_every_method_runs_through_the_frontier_on_a_batch_norm_network(tmp_path):
     overrides = [*TOY, f"frontier.methods={list(METHODS)}".replace("'", '"')]
     assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
                           *sum([["--set", o] for o in overrides], [])]) == 0
@@ -243,7 +256,7 @@ def test_every_method_runs_through_the_frontier_on_a_batch_norm_network(tmp_path
     results = [read_json(frontier.path_of(store, p)) for p in frontier.frontier_points(config)]
     assert {r["point"]["method"] for r in results} == set(METHODS)
     assert all(r["status"] == "ok" for r in results)
-    cnn = build(DATASETS["mnist"], 4)
+    cnn = build_cnn("resnet", DATASETS["mnist"], 4, 8)
     vectors = BITS * vector_count(inference_tensors(cnn))
     for r in (r for r in results if r["fits"]):  # every method pays for the CNN's vectors
         assert r["budget_bits"] == budget_bits(0.5, n_values(cnn))
