@@ -60,12 +60,6 @@ def others(networks: Sequence[Beyond]) -> set[str]:
     return {b.config.name for b in networks if not b.original}
 
 
-def datatrack_key(config: Config) -> str:
-    """The hash a current data track results file records (Config.datatrack_hash, as
-    innr.experiments.datatrack's Track.key)."""
-    return config.datatrack_hash()
-
-
 def gather(found: Sequence[tuple[Config, bool]], results_root: Path, criteria: Criteria
            ) -> list[Beyond]:
     """Each config's results under `results_root` (RESULTS/), judged (`found`: configs())."""
@@ -74,7 +68,7 @@ def gather(found: Sequence[tuple[Config, bool]], results_root: Path, criteria: C
         root = results_root / c.name
         f = None if original else load.load_frontier(root, c.name, c.frontier.label)
         f = f if f is not None and not f.points.empty else None
-        dt = load.load_datatrack(root, c.name, c.frontier.label, datatrack_key(c))
+        dt = load.load_datatrack(root, c.name, c.frontier.label, c.datatrack_hash())
         out.append(Beyond(c, original, f, f and verdicts.frontier_rule(f, criteria),
                           verdicts.judge_frontier([f], criteria) if f else [], dt,
                           judge_datatrack(dt, criteria) if dt else [],
