@@ -261,15 +261,14 @@ class Track:
                                  "distill_steps": 0})
 
 
-def fitted(method: Compression, weights: dict, vectors: dict, allowed: int,
-           settings: Sequence) -> Compressed | None:
-    """`method` at its largest setting of `settings` whose coded file, with the vectors in
-    float32, fits `allowed` bits (innr.budget.largest); None where none does."""
-    def fits(i: int) -> bool:
-        c = method.encode(weights, settings[i])
-        return 8 * coded_bytes({**c.stored, **vectors}) <= allowed
-    i = largest(fits, 0, len(settings) - 1)
-    return None if i is None else method.encode(weights, settings[i])
+def fitted(method: Compression, params: dict, allowed: int, settings: Sequence
+           ) -> Compressed | None:
+    """`method` at its largest setting of `settings` whose coded file (its weights compressed,
+    the vectors in float32: Compression.encode) fits `allowed` bits (innr.budget.largest);
+    None where none does."""
+    i = largest(lambda i: 8 * coded_bytes(method.encode(params, settings[i]).stored) <= allowed,
+                0, len(settings) - 1)
+    return None if i is None else method.encode(params, settings[i])
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -334,9 +333,9 @@ def pruned_finetuned(track: Track, job: Job) -> Trained | None:
     """Global magnitude pruning to the budget, then fine-tuning on the labels, mask fixed."""
     cnn = track.cnn(job)
     params = inference_tensors(cnn)
-    weights, vectors = weights_of(params), vectors_of(params)
+    weights = weights_of(params)
     method = get("pruned")
-    c = fitted(method, weights, vectors, track.allowed(job), method.settings(weights))
+    c = fitted(method, params, track.allowed(job), method.settings(weights))
     if c is None:
         return None
     n = sum(w.numel() for w in weights.values())
@@ -357,8 +356,8 @@ def pruned_finetuned(track: Track, job: Job) -> Trained | None:
     final = inference_tensors(model)
     kept = torch.cat([w.reshape(-1) for w in weights_of(final).values()])[mask]
     stored = {"values": kept, **positions(mask), **vectors_of(final)}
-    return Trained(model, final, stored, c.bits + vector_bits(final),
-                   {"keep": c.setting["keep"]}, track.config.datatrack.steps)
+    return Trained(model, final, stored, c.bits, {"keep": c.setting["keep"]},
+                   track.config.datatrack.steps)
 
 
 class STE(nn.Module):
@@ -377,9 +376,9 @@ def qat(track: Track, job: Job) -> Trained | None:
     """Quantisation-aware training from the CNN at the largest k bits that fit."""
     cnn = track.cnn(job)
     params = inference_tensors(cnn)
-    weights, vectors = weights_of(params), vectors_of(params)
+    weights = weights_of(params)
     method = get("quantised")
-    c = fitted(method, weights, vectors, track.allowed(job), list(QAT_BITS))
+    c = fitted(method, params, track.allowed(job), list(QAT_BITS))
     if c is None:
         return None
     bits = c.setting["bits"]
@@ -395,10 +394,9 @@ def qat(track: Track, job: Job) -> Trained | None:
         parametrize.remove_parametrizations(modules[module], attr, leave_parametrized=False)
     model.eval()
     final = inference_tensors(model)
-    q = method.encode(weights_of(final), bits)  # the values the forward pass saw, exactly
-    run = {**final, **q.params}
-    return Trained(rebuilt_classifier(model, run), run, {**q.stored, **vectors_of(final)},
-                   q.bits + vector_bits(final), {"bits": bits}, track.config.datatrack.steps)
+    q = method.encode(final, bits)  # the values the forward pass saw, exactly; its vectors
+    return Trained(rebuilt_classifier(model, q.params), q.params, q.stored, q.bits,
+                   {"bits": bits}, track.config.datatrack.steps)
 
 
 def scratch(track: Track, job: Job) -> Trained | None:
