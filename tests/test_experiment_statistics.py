@@ -15,14 +15,8 @@ from innr.config import AttackConfig, Config, DataConfig
 from innr.datasets import load
 from innr.experiments.common import aggregate
 from innr.experiments.compression import compression_metrics, over_seeds
-from innr.experiments.transfer import (
-    DIRECTIONS,
-    attack,
-    metrics_of,
-    noise_baseline,
-    predict,
-    signs,
-)
+from innr.experiments.fgsm import DIRECTIONS, attack, metrics_of, predict, signs
+from innr.experiments.transfer import noise_baseline
 from innr.experiments.workbench import accuracies
 from innr.fit import prepare
 from innr.stats import paired_test, summary

@@ -216,6 +216,16 @@ class FrontierConfig:
 
 
 @dataclass(frozen=True)
+class HeadlineConfig:
+    """The claims' measures for the headline INNR method (innr.experiments.headline): at each
+    budget, the INNR method the frontier's validation split puts first, on the claims' CNNs."""
+
+    # shares of the CNN's bits, each one of frontier.budgets (the frontier fits the points and
+    # keeps their rebuilt weights); () = nothing to do (the published run)
+    budgets: tuple[float, ...] = later(())
+
+
+@dataclass(frozen=True)
 class DataTrackConfig:
     """NeRN's setting (innr.experiments.datatrack), a second track whose methods use the
     training images: the INNR "nern" against pruning with fine-tuning, quantisation-aware
@@ -268,6 +278,7 @@ class Config:
     fitnoise: FitNoiseConfig = field(default_factory=FitNoiseConfig)
     ablation: AblationConfig = field(default_factory=AblationConfig)
     frontier: FrontierConfig = field(default_factory=FrontierConfig)
+    headline: HeadlineConfig = later(HeadlineConfig())
     datatrack: DataTrackConfig = later(DataTrackConfig())
 
     def section_hash(self, *sections: str) -> str:
@@ -291,12 +302,13 @@ class Config:
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
     def hash(self) -> str:
-        """The key of the claims' results: every setting but [ablation], [frontier] and
-        [datatrack], whose edits must not invalidate them (their results carry their own keys)."""
-        return self._hash("ablation", "frontier", "datatrack")
+        """The key of the claims' results: every setting but [ablation], [frontier], [headline]
+        and [datatrack], whose edits must not invalidate them (their results carry their own
+        keys)."""
+        return self._hash("ablation", "frontier", "headline", "datatrack")
 
     def ablation_hash(self) -> str:
-        return self._hash("frontier", "datatrack")
+        return self._hash("frontier", "headline", "datatrack")
 
     def frontier_hash(self) -> str:
         return self._hash()
@@ -549,18 +561,23 @@ def validate(cfg: Config) -> Config:
     _require(checks)
     _check_ablation(cfg)
     _check_frontier(cfg)
+    _require([(set(cfg.headline.budgets) <= set(cfg.frontier.budgets),
+               f"headline.budgets: each must be one of frontier.budgets "
+               f"{list(cfg.frontier.budgets)} (the frontier fits their points)")])
     _check_datatrack(cfg)
     return cfg
 
 
 def experiments_of(cfg: Config, main: bool) -> tuple[str, ...]:
     """The experiments ./run_all.sh runs on `cfg`, in order: its `experiments`; by default the
-    claims and the frontier, with the fit's noise and the ablation for the `main` config, and
-    the data track where [datatrack] gives budgets."""
+    claims and the frontier, with the fit's noise and the ablation for the `main` config, the
+    headline method's claims where [headline] gives budgets and the data track where
+    [datatrack] does."""
     if cfg.experiments:
         return cfg.experiments
     return (("fidelity", "compression", "transfer") + ("fitnoise", "ablation") * main
-            + ("frontier",) + ("datatrack",) * bool(cfg.datatrack.budgets))
+            + ("frontier",) + ("headline",) * bool(cfg.headline.budgets)
+            + ("datatrack",) * bool(cfg.datatrack.budgets))
 
 
 def parse_override(text: str) -> tuple[list[str], object]:

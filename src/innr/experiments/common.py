@@ -33,14 +33,16 @@ from innr.steps import DivergenceError
 from innr.store import Store, atomic_write_text, check_writable, read_json, write_json
 
 Experiment = Callable[[Workbench, int], dict]
+Key = Callable[[Config], str]  # the hash that decides whether a results file is current
 
 
-def run_seed(name: str, run: Experiment, ctx: Workbench, seed: int) -> tuple[dict, bool]:
-    """Run one seed and write its results file, or load its finished results; returns the
-    results and whether they were computed now."""
+def run_seed(name: str, run: Experiment, ctx: Workbench, seed: int,
+             key: Key = Config.hash) -> tuple[dict, bool]:
+    """Run one seed and write its results file, or load its finished results (current when
+    made with the config's `key`); returns the results and whether they were computed now."""
     path = ctx.store.result(name, seed)
     previous = read_json(path)
-    if previous is not None and previous.get("config_hash") == ctx.config.hash():
+    if previous is not None and previous.get("config_hash") == key(ctx.config):
         print(f"{name}: seed {seed} already done ({path})")
         return previous, False
     if previous is not None:
@@ -53,18 +55,19 @@ def run_seed(name: str, run: Experiment, ctx: Workbench, seed: int) -> tuple[dic
         print(f"warning: {name}: seed {seed} failed: {e}", file=sys.stderr)
         out = {"status": "failed", "error": str(e), "metrics": {}, "details": {}}
     result = {"experiment": name, "seed": seed, **out,
-              **envelope(ctx.config, ctx.config.hash(), ctx.device, clock)}
+              **envelope(ctx.config, key(ctx.config), ctx.device, clock)}
     write_json(path, result)
     print(f"{name}: seed {seed} {out['status']} in {result['wall_seconds']:.1f} s -> {path}",
           flush=True)
     return result, True
 
 
-def run_seeds(name: str, run: Experiment, ctx: Workbench, seeds: Sequence[int]) -> None:
+def run_seeds(name: str, run: Experiment, ctx: Workbench, seeds: Sequence[int],
+              key: Key = Config.hash) -> None:
     """Every seed in turn; after each one run here, how many are left and about how long."""
     ran: list[float] = []
     for i, seed in enumerate(seeds):
-        result, computed = run_seed(name, run, ctx, seed)
+        result, computed = run_seed(name, run, ctx, seed, key)
         if computed:
             ran.append(result["wall_seconds"])
         left = len(seeds) - i - 1
@@ -105,14 +108,20 @@ def start(config: Config, results: Path | None) -> tuple[Store, torch.device]:
 
 def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
          finish: Callable[[list[dict], Store], None] | None = None,
-         seeds_of: Callable[[Config], Sequence[int]] = lambda config: config.seeds) -> int:
+         seeds_of: Callable[[Config], Sequence[int]] = lambda config: config.seeds,
+         key: Key = Config.hash, idle: Callable[[Config], str] = lambda config: "") -> int:
     """Command-line entry point shared by the experiment scripts; returns the exit code.
-    `seeds_of(config)`: the seeds the experiment covers (default: all of the config's)."""
+    `seeds_of(config)`: the seeds the experiment covers (default: all of the config's);
+    `key`: the hash its results are current under (default: the claims'); `idle(config)`:
+    why the config leaves the experiment nothing to do (said in one line; "": it has work)."""
     p = cli.parser(f"innr.experiments.{name}", f"Run the {name} experiment over seeds.",
                    overrides=True, seeds=True, results=True)
 
     def body(args: argparse.Namespace) -> None:
         config = load_config(args.config, args.overrides)
+        if why := idle(config):
+            print(f"{name}: nothing to do under {args.config}: {why}")
+            return
         covered = list(seeds_of(config))
         seeds = args.seeds or covered
         unknown = sorted(set(seeds) - set(covered))
@@ -122,9 +131,9 @@ def main(name: str, run: Experiment, argv: Sequence[str] | None = None,
         ctx = Workbench(config, *start(config, args.results))
         ctx.splits()  # bad data stops here, before anything is written
         with ctx.store.lock():
-            run_seeds(name, run, ctx, seeds)
+            run_seeds(name, run, ctx, seeds, key)
             every = [r for s in covered if (r := read_json(ctx.store.result(name, s)))
-                     and r["config_hash"] == config.hash()]
+                     and r["config_hash"] == key(config)]
             aggregate(name, every, ctx.store)
             if finish is not None:
                 finish(every, ctx.store)

@@ -58,14 +58,16 @@ from innr.coding import coded_bytes, pack, unpack
 from innr.config import Config, ConfigError, VariantConfig, load_config, variant_of
 from innr.experiments.selection import run_selection
 from innr.experiments.workbench import (
+    SELECT,
     Arm,
     Clock,
     Workbench,
     best_option,
-    budget_label,
     evaluate,
     fit_flops,
+    kept_path,
     mean_accuracies,
+    path_of,
 )
 from innr.fit import get_cnn, innr_targets, new_siren
 from innr.methods import METHODS, Compressed, Compression, Method, get
@@ -83,7 +85,7 @@ from innr.runtime import (
     set_deterministic,
 )
 from innr.size import BITS, budget_bits
-from innr.store import Store, check_writable, read_json, write_json
+from innr.store import Store, check_writable, read_json, save_checkpoint, write_json
 from innr.sweep import EXECUTORS, run_sweep
 from innr.target import Targets
 from innr.variants import (
@@ -102,8 +104,6 @@ from innr.variants import (
     synthetic_inputs,
     width_for_bits,
 )
-
-SELECT = "select"  # the stage of a point on the selection CNNs (innr.experiments.workbench)
 
 # --- the points ------------------------------------------------------------------------------
 
@@ -142,13 +142,16 @@ def frontier_points(config: Config, stage: str = "report") -> list[dict]:
     return out
 
 
-def path_of(store: Store, point: dict) -> Path:
-    folder = store.root / "frontier" / point["method"]
-    if point.get("stage") == SELECT:
-        folder = store.root / "frontier" / "selection" / point["method"]
-    elif point["method"] in ("cnn", "selection"):
-        return folder / (f"seed_{point['seed']}.json" if "seed" in point else "selection.json")
-    return folder / f"{budget_label(point['budget'])}_seed{point['seed']}.json"
+def keeps(config: Config, point: dict) -> bool:
+    """Whether the frontier keeps the point's rebuilt weights: an INNR's on the claims' CNNs
+    at one of headline.budgets (the headline experiment measures them)."""
+    return (point.get("stage") != SELECT and point["method"] in METHODS
+            and get(point["method"]).innr and point["budget"] in config.headline.budgets)
+
+
+def kept(config: Config, store: Store, point: dict) -> bool:
+    """The point's rebuilt weights are in the cache, or the frontier does not keep them."""
+    return not keeps(config, point) or kept_path(store, point, config.ablation_hash()).is_file()
 
 
 def batch_of(point: dict) -> tuple:
@@ -301,6 +304,14 @@ class Frontier:
                                         "bytes_coded": c["bytes_coded"]} for c in mine]})
         return out
 
+    def keep(self, points: Sequence[dict], rebuilt: dict[int, dict]) -> None:
+        """The rebuilt weights (`rebuilt`: seed -> weights) of the points the frontier keeps
+        (`keeps`), into the cache, before their results files are written."""
+        for p in points:
+            if keeps(self.config, p) and p["seed"] in rebuilt:
+                save_checkpoint(kept_path(self.bench.store, p, self.config.ablation_hash()),
+                                {k: v.detach().cpu() for k, v in rebuilt[p["seed"]].items()})
+
     def selection_file(self, point: dict, seed: int) -> dict:
         """The finished selection point of (point's method, budget) on selection seed `seed`."""
         done = read_json(path_of(self.bench.store, {**point, "stage": SELECT, "seed": seed}))
@@ -340,8 +351,9 @@ class Frontier:
         stage = batch[0].get("stage", "report")
         seeds = [p["seed"] for p in batch]
         selection = read_json(self.bench.store.root / "ablation" / "selection.json")
+        rebuilt: dict[int, dict] = {}
         if method == "innr_faithful":
-            body = self.bench.faithful_fit(Arm(stage, "faithful", budget), seeds)
+            body = self.bench.faithful_fit(Arm(stage, "faithful", budget), seeds, rebuilt)
             decoder = lambda: self.faithful_decoder(body["width"])  # noqa: E731
             innr = dataclasses.replace(self.config.innr, hidden=body["width"])
             stored = [{**predictor_payload(dict(new_siren(innr).named_parameters())),
@@ -349,13 +361,16 @@ class Frontier:
         else:
             variant = variant_of(VariantConfig(), selection["best"])
             bits = batch[0].get("bits", 0)
-            body = self.reused(stage, budget, seeds) if not bits else None
+            # the ablation's fit keeps no weights: reused only where the frontier kept them
+            body = (self.reused(stage, budget, seeds) if not bits and all(
+                kept(self.config, self.bench.store, p) for p in batch) else None)
             fitted: list[tuple[Stack, Targets]] = []
             if body is None:
                 body = self.bench.variant_fit(Arm(stage, f"{method}", budget, variant), seeds,
-                                              bits, fitted)
+                                              bits, fitted, rebuilt)
             decoder = lambda: self.variant_decoder(variant, body["width"], bits)  # noqa: E731
             stored = self.variant_stored(variant, body["width"], seeds, fitted, stage)
+        self.keep(batch, rebuilt)
         timed = {} if stage == SELECT else {
             "decode_seconds": median_seconds(decoder(), self.config.frontier.decode_repeats)}
         shared = {k: body[k] for k in ("width", "predictor_params", "stored_bits", "budget_bits")}
@@ -417,6 +432,7 @@ class Frontier:
                               tuple(test.inputs.shape[1:])))  # the padded stack's work
         seconds: dict[str, float] = {}
         for j, params in enumerate(rebuild_members(stack, targets)):
+            self.keep([batch[fits[j]]], {seeds[j]: params})
             m, width = methods[j], widths[methods[j].name]
             if m.name not in seconds and stage != SELECT:
                 seconds[m.name] = median_seconds(
@@ -554,7 +570,10 @@ def run_frontier(job: Frontier, executor: str, folder: Path, parameters: dict | 
     h = config.ablation_hash()
 
     def valid(r: dict) -> bool:
-        return is_current(config, r)
+        # an ok point at a headline budget counts once its weights are kept (a budget added
+        # to headline.budgets after the point was made: it is made again, keeping them)
+        return is_current(config, r) and (r["status"] != "ok" or not r.get("fits")
+                                          or kept(config, store, r["point"]))
 
     def sweep(ps: list[dict], batch=None) -> list[dict]:
         return run_sweep(ps, job, lambda p: path_of(store, p), executor, folder, parameters,

@@ -12,10 +12,13 @@ hash, provenance, times). No experiment imports another: what two share lives he
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -161,6 +164,29 @@ def budget_label(share: float) -> str:
     return f"{100 * share:g}".replace(".", "p")
 
 
+SELECT = "select"  # the stage of a point on the selection CNNs
+
+
+def path_of(store: Store, point: dict) -> Path:
+    """The results file of a frontier point (innr.experiments.frontier)."""
+    folder = store.root / "frontier" / point["method"]
+    if point.get("stage") == SELECT:
+        folder = store.root / "frontier" / "selection" / point["method"]
+    elif point["method"] in ("cnn", "selection"):
+        return folder / (f"seed_{point['seed']}.json" if "seed" in point else "selection.json")
+    return folder / f"{budget_label(point['budget'])}_seed{point['seed']}.json"
+
+
+def kept_path(store: Store, point: dict, config_hash: str) -> Path:
+    """Where the frontier keeps the rebuilt weights of an INNR point at a headline budget (the
+    cache, keyed by the point as its results file records it and the hash it was made with):
+    the headline experiment reads them instead of fitting again."""
+    key = hashlib.sha256(json.dumps({**point, "config_hash": config_hash},
+                                    sort_keys=True).encode()).hexdigest()[:12]
+    return store.cache(f"rebuilt-{point['method']}", f"{budget_label(point['budget'])}_{key}",
+                       point["seed"])
+
+
 @dataclasses.dataclass
 class Arm:
     """One row of the ablation: a variant (or a yardstick) at a budget, on a stage's seeds."""
@@ -282,10 +308,11 @@ class Workbench:
 
     # fits at a budget
     def variant_fit(self, arm: Arm, seeds: Sequence[int] | None = None, bits: int = 0,
-                    fitted: list | None = None) -> dict:
+                    fitted: list | None = None, rebuilt: dict | None = None) -> dict:
         """The arm's variant fitted to the stage's CNNs (or those of `seeds`), its predictor
         stored in float32 or, with `bits`, in that many bits a parameter; `fitted` receives
-        (stack, targets) (what the predictors store: Stack.payload)."""
+        (stack, targets) (what the predictors store: Stack.payload), `rebuilt` each seed's
+        rebuilt weights."""
         v, every = arm.variant, self.seeds(arm.stage)
         seeds = list(seeds or every)
         cnns = [c for s, c in zip(every, self.cnns(arm.stage), strict=True) if s in seeds]
@@ -304,6 +331,8 @@ class Workbench:
         per_seed = {}
         for m, (seed, cnn, params) in enumerate(zip(seeds, cnns, rebuild(stack, targets),
                                                     strict=True)):
+            if rebuilt is not None:
+                rebuilt[seed] = params
             per_seed[str(seed)] = {**self.evaluate(arm.stage, seed, cnn, targets.stored[m],
                                                    params),
                                    "fit_seconds": history["seconds"] / len(seeds),
@@ -313,9 +342,11 @@ class Workbench:
                 "stored_bits": predictor_bits(v, targets, width, bits) + targets.side_bits(),
                 "budget_bits": allowed, "per_seed": per_seed, "history": history}
 
-    def faithful_fit(self, arm: Arm, seeds: Sequence[int] | None = None) -> dict:
+    def faithful_fit(self, arm: Arm, seeds: Sequence[int] | None = None,
+                     rebuilt: dict | None = None) -> dict:
         """The original's per-weight SIREN, as wide as the budget allows (at the original's
-        budget, the claims' own fits, from the cache), on the stage's seeds or `seeds`."""
+        budget, the claims' own fits, from the cache), on the stage's seeds or `seeds`;
+        `rebuilt` receives each seed's rebuilt weights."""
         innr = self.config.innr
         cnn = self.cnns(arm.stage)[0]
         n, vectors = n_values(cnn), vector_bits(inference_tensors(cnn))
@@ -337,8 +368,11 @@ class Workbench:
                 continue
             siren, targets, history = get_innr(config, seed, self.store, cnn, test)
             params_count = count_params(siren)
+            params = rebuild_one(siren, targets)
+            if rebuilt is not None:
+                rebuilt[seed] = params
             per_seed[str(seed)] = {**self.evaluate(arm.stage, seed, cnn, targets.stored[0],
-                                                   rebuild_one(siren, targets)),
+                                                   params),
                                    "fit_seconds": history["seconds"]}
         return {"width": width, "predictor_params": params_count,
                 "stored_bits": params_count * BITS + side_bits(n, 0) + vectors,

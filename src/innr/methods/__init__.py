@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +188,15 @@ register = METHODS.register
 def get(name: str) -> Method:
     """The method registered as `name`; an unknown name says which exist."""
     return METHODS[name]
+
+
+def headline(scores: Mapping[str, float]) -> str | None:
+    """The headline INNR method: of the data-free INNR methods scored in `scores` (method ->
+    its mean validation accuracy at one budget), the highest, the first in the registry's
+    order on a tie; None without one. The report's amended rule and the headline experiment
+    both choose with it."""
+    found = [n for n, m in METHODS.items() if m.innr and not m.uses_data and n in scores]
+    return max(found, key=lambda n: scores[n], default=None)
 
 
 # the built-in families, imported by name rather than discovered (innr.registry.discover goes
