@@ -135,7 +135,8 @@ def half():
 
 
 def test_a_method_registered_outside_runs_through_the_frontier(tmp_path, half):
-    overrides = ["frontier.budgets=[0.25, 0.55]", 'frontier.methods=["half"]',
+    overrides = ["frontier.budgets=[0.25, 0.55]", "headline.budgets=[]",
+                 'frontier.methods=["half"]',
                  "frontier.method_budgets={}", "frontier.method_seeds={}",
                  "frontier.decode_repeats=1"]
     assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
@@ -159,7 +160,7 @@ def _files(root):
 
 
 def test_a_sweep_runs_inline_within_budget_and_resumes(tmp_path):
-    overrides = ["frontier.budgets=[0.5]", "ablation.w0_sweep=[30.0]",
+    overrides = ["frontier.budgets=[0.5]", "headline.budgets=[]", "ablation.w0_sweep=[30.0]",
                  'frontier.methods=["innr_best", "innr_quantised", "pruned_distilled", '
                  '"narrow_cnn", "quantised"]', "frontier.method_budgets={}",
                  "frontier.method_seeds={}", "frontier.decode_repeats=1"]
@@ -211,7 +212,7 @@ def test_a_sweep_runs_inline_within_budget_and_resumes(tmp_path):
 
 
 def test_a_two_point_frontier_through_submitit_local(tmp_path):
-    overrides = ["frontier.budgets=[0.25]", 'frontier.methods=["pruned"]',
+    overrides = ["frontier.budgets=[0.25]", "headline.budgets=[]", 'frontier.methods=["pruned"]',
                  "frontier.method_budgets={}", "frontier.method_seeds={}",
                  "frontier.decode_repeats=1"]
     assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),

@@ -146,7 +146,8 @@ def test_coded_bytes_are_the_packed_files_length_checked_to_unpack_exactly(monke
 
 # --- end to end: the choice comes from the validation split ------------------------------------
 
-OVERRIDES = ["frontier.budgets=[0.5]", 'frontier.methods=["blurred", "pruned"]',
+OVERRIDES = ["frontier.budgets=[0.5]", "headline.budgets=[]",
+             'frontier.methods=["blurred", "pruned"]',
              "frontier.method_budgets={}", "frontier.method_seeds={}",
              "frontier.decode_repeats=1", "ablation.selection_seeds=[3234, 3235]"]
 

@@ -84,7 +84,7 @@ def test_a_registered_dataset_and_architecture_run_the_fidelity_experiment(toy, 
 
 
 def test_a_registered_dataset_and_architecture_run_the_frontier(toy, tmp_path):
-    overrides = ["frontier.budgets=[0.5]", "ablation.w0_sweep=[30.0]",
+    overrides = ["frontier.budgets=[0.5]", "headline.budgets=[]", "ablation.w0_sweep=[30.0]",
                  'frontier.methods=["innr_best", "pruned", "narrow_cnn"]',
                  "frontier.method_budgets={}", "frontier.method_seeds={}",
                  "frontier.decode_repeats=1", "ablation.base.steps=20",

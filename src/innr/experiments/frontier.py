@@ -28,7 +28,10 @@ them here, through submitit's local executor, or on a SLURM cluster, and resumes
    family's widths in one job; where the ablation
    fitted its best variant at a budget, its fits are reused), the data-free compressions at
    their largest setting that fits (some then distilled like the INNR's second stage), and the
-   narrow CNN (trained here on the data).
+   narrow CNN (trained here on the data). At each of headline.budgets, the INNR points keep
+   their rebuilt weights in the cache (innr.experiments.workbench.kept_path; there an
+   ablation's fit is reused only where they are kept), which innr.experiments.headline
+   measures without a second fit; a point without them is made again.
 Each point records accuracy, the gap to its CNN, agreement, its sizes and the decode time (the
 median of rebuilding the weights from what is stored, value-independent, on this machine).
 Sizes: `stored_bits` counts every stored bit raw (innr.size); `bytes_coded` is the length of the
