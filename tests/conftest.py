@@ -9,6 +9,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = REPO / "experiments" / "quick.toml"
+# the experiment configs under experiments/ (the other TOML files there hold data)
+CONFIGS = [p for p in sorted((REPO / "experiments").glob("*.toml"))
+           if p.name not in ("criteria.toml", "original_study.toml", "nern_reported.toml")]
 
 
 def pytest_collection_modifyitems(items):

@@ -11,7 +11,7 @@ import pytest
 import innr.experiments as experiments_package
 from innr.config import ConfigError, hashed, load_config
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import CONFIGS, REPO
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -27,6 +27,26 @@ def test_shipped_configs_load():
     # the confirmatory seeds are none of the pilot's (seen before the criteria were fixed)
     assert not {1234, 1235, 1236, 1237, 1238} & set(full.seeds + full.control_seeds)
     assert load_config(REPO / "experiments" / "quick.toml").name == "quick"
+
+
+def test_every_config_loads_and_its_seeds_are_its_own():
+    configs = {path.name: load_config(path) for path in CONFIGS}
+    assert {"bn_cnn_mnist.toml", "bn_cnn_fashion.toml", "resnet_fashion.toml",
+            "quick_bn_cnn.toml", "quick_resnet.toml"} <= set(configs)
+    seen: dict[int, str] = {}
+    for name, config in configs.items():
+        assert config.name == name.removesuffix(".toml")  # its results folder is its own
+        for seed in config.seeds + config.control_seeds + config.ablation.selection_seeds:
+            assert seen.setdefault(seed, name) == name, f"seed {seed}: {seen[seed]} and {name}"
+    for name in ("bn_cnn_mnist.toml", "bn_cnn_fashion.toml", "resnet_fashion.toml"):
+        config = configs[name]
+        assert len(config.seeds) >= 5 and len(config.control_seeds) == len(config.seeds)
+        assert config.experiments == ("frontier", "headline", "datatrack")
+        assert {0.7425, 0.01, 1.0} <= set(config.frontier.budgets)
+        assert config.cnn.optimizer == "sgd" and config.cnn.schedule == "onecycle"
+    quick = configs["quick.toml"]
+    assert not quick.experiments  # the claims, the fit's noise, the ablation and the frontier
+    assert configs["quick_resnet.toml"].cnn.depth == 8
 
 
 def test_overrides_are_typed():

@@ -19,10 +19,7 @@ from innr.config import load_config
 from innr.datasets import DATASETS, DataError, dataset_of, idx, load, mnist, normalise
 from innr.datasets import fashion_mnist as fashion
 
-from .conftest import REPO
-
-CONFIGS = sorted((REPO / "experiments").glob("*.toml"))
-CONFIGS = [p for p in CONFIGS if p.name not in ("criteria.toml", "original_study.toml")]
+from .conftest import CONFIGS, REPO
 
 
 @pytest.fixture
