@@ -42,6 +42,7 @@ def test_every_config_loads_and_its_seeds_are_its_own():
         config = configs[name]
         assert len(config.seeds) >= 5 and len(config.control_seeds) == len(config.seeds)
         assert config.experiments == ("frontier", "headline", "datatrack")
+        assert config.headline.budgets == (0.7425, 0.5)
         assert {0.7425, 0.01, 1.0} <= set(config.frontier.budgets)
         assert config.cnn.optimizer == "sgd" and config.cnn.schedule == "onecycle"
     quick = configs["quick.toml"]
