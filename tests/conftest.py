@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ def _threads():
 @pytest.fixture(scope="session")
 def quick_results(tmp_path_factory) -> Path:
     """Run the experiments with experiments/quick.toml; returns the results root."""
+    from innr.config import experiments_of, load_config
     from innr.experiments import ablation, compression, fidelity, fitnoise, frontier, transfer
     from innr.experiments.common import main
 
@@ -44,4 +46,13 @@ def quick_results(tmp_path_factory) -> Path:
                     **kwargs) == 0
     assert ablation.main(["--config", str(QUICK), "--results", str(root)]) == 0
     assert frontier.main(["--config", str(QUICK), "--results", str(root)]) == 0
+    # then what ./run_all.sh --quick runs next: the headline method's claims and the data track,
+    # and the companions' experiments (issue 27's networks), in experiments_of's order
+    config = load_config(QUICK)
+    runs = [(QUICK, e) for e in experiments_of(config, True) if e in ("headline", "datatrack")]
+    runs += [(QUICK.parent / f"{name}.toml", e) for name in config.frontier.companions
+             for e in experiments_of(load_config(QUICK.parent / f"{name}.toml"), False)]
+    for path, name in runs:
+        module = importlib.import_module(f"innr.experiments.{name}")
+        assert module.main(["--config", str(path), "--results", str(root)]) == 0
     return root / "quick"

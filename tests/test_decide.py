@@ -236,3 +236,11 @@ def test_the_strongest_is_chosen_by_its_score_in_the_given_order_on_a_tie():
 def test_an_amended_standing_outside_the_list_is_refused():
     with pytest.raises(ValueError, match="standing"):
         decide.MethodStanding("i", "wins", None, summary([]), summary([]), (), ())
+
+
+def test_a_network_s_frontier_takes_its_dataset_s_margin():
+    margins = {"MNIST": 0.005, "Fashion-MNIST": 0.01}
+    assert decide.margin_of(margins, "Fashion-MNIST") == 0.01
+    assert decide.margin_of(margins, "Fashion-MNIST, ResNet") == 0.01
+    assert decide.margin_of(margins, "MNIST, BN-CNN (quick)") == 0.005
+    assert math.isnan(decide.margin_of(margins, "CIFAR-10, ResNet"))

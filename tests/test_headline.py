@@ -48,7 +48,7 @@ def test_a_headline_budget_must_be_a_frontier_budget():
 
 
 def test_without_budgets_it_says_so_in_one_line_and_writes_nothing(tmp_path, capsys):
-    assert headline.entry(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
+    assert headline.main(["--config", str(QUICK_CONFIG), "--results", str(tmp_path),
                            "--set", "headline.budgets=[]"]) == 0
     assert capsys.readouterr().out.strip().splitlines() == [
         f"headline: nothing to do under {QUICK_CONFIG}: headline.budgets is empty"]
@@ -61,7 +61,7 @@ def ran(tmp_path_factory):
     tests that use it are marked slow)."""
     root = tmp_path_factory.mktemp("results")
     assert frontier.main(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS]) == 0
-    assert headline.entry(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS]) == 0
+    assert headline.main(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS]) == 0
     return root, load_config(QUICK_CONFIG, OVERRIDES)
 
 
@@ -121,11 +121,11 @@ def test_the_validation_split_chooses_not_the_test_set(ran, tmp_path):
             path = path_of(store, {"method": m, "budget": budget, "stage": SELECT, "seed": s})
             f = read_json(path)
             write_json(path, {**f, "val_accuracy": 0.99 if m == worst else 0.01})
-    assert headline.entry(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS,
+    assert headline.main(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS,
                            "--seeds", str(config.seeds[0])]) == 0
     # the results file is current: the choice is read again only by a fresh run
     store.result("headline", config.seeds[0]).unlink()
-    assert headline.entry(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS,
+    assert headline.main(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS,
                            "--seeds", str(config.seeds[0])]) == 0
     d = read_json(store.result("headline", config.seeds[0]))["details"][budget_label(budget)]
     assert d["method"] == worst and d["val_accuracy"] == pytest.approx(0.99)
@@ -144,7 +144,7 @@ def test_missing_weights_stop_with_the_frontiers_command_and_the_frontier_keeps_
     kept.unlink()
     store.result("headline", seed).unlink()
     capsys.readouterr()
-    assert headline.entry(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS,
+    assert headline.main(["--config", str(QUICK_CONFIG), "--results", str(root), *SETS,
                            "--seeds", str(seed)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "python -m innr.experiments.frontier --config" in err[0]

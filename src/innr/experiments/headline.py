@@ -31,7 +31,7 @@ import sys
 
 from innr.compute import Counted
 from innr.config import Config, ConfigError
-from innr.experiments.common import main
+from innr.experiments import common
 from innr.experiments.fgsm import DIRECTIONS, attack, metrics_of
 from innr.experiments.workbench import SELECT, Workbench, budget_label, kept_path, path_of
 from innr.fit import rebuilt_classifier
@@ -141,10 +141,10 @@ def idle(config: Config) -> str:
     return "" if config.headline.budgets else "headline.budgets is empty"
 
 
-def entry(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    return main("headline", run, argv, key=Config.frontier_hash, idle=idle)
+    return common.main("headline", run, argv, key=Config.frontier_hash, idle=idle)
 
 
 if __name__ == "__main__":
-    sys.exit(entry())
+    sys.exit(main())

@@ -10,7 +10,6 @@ Decisions only: innr.report.sentences phrases them, innr.report.tables lays them
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +86,7 @@ def judge_datatrack(dt: load.DataTrack, criteria: Criteria) -> list[verdicts.Fro
     declared = criteria.data_track
     if not declared:
         return []
-    margin = declared["margins"].get(dt.label, math.nan)
+    margin = decide.margin_of(declared["margins"], dt.label)
     innr, alpha = declared["innr"], declared["alpha"]
     pts = dt.points
     size = 8 * pts["bytes_coded"] if declared["sizes"] == "coded" else pts["stored_bits"]

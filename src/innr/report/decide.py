@@ -302,6 +302,13 @@ def standing(acc: dict[str, dict[int, float]], innrs: Sequence[str], rivals: Seq
 
 # --- the amended rule: a standing per INNR method ([frontier.amendment]) ------------------------
 
+def margin_of(margins: dict[str, float], label: str) -> float:
+    """The equivalence margin declared for a frontier's dataset: criteria declare one per
+    dataset label, and a frontier's label is its dataset's, or its dataset's then a comma and
+    the network ("Fashion-MNIST, ResNet"); nan where none is declared (never "level")."""
+    return margins.get(label, margins.get(label.split(",")[0].strip(), math.nan))
+
+
 def equivalent(differences: Sequence[float], margin: float, alpha: float) -> bool:
     """Two one-sided tests at `alpha`: the 1 - 2 alpha t-interval of the mean difference lies
     inside (-margin, margin). Decided on the interval, never on the mean; False with fewer than

@@ -26,12 +26,12 @@ import torch
 
 from innr import cli
 from innr.api import faithful
-from innr.config import Config, ConfigError, load_config
+from innr.config import Config, ConfigError, experiments_of, load_config
 from innr.coordinates import Standardiser, flatten_params
 from innr.paths import BENCH_RESULTS, FULL_CONFIG, PUBLISHED, shown
 from innr.published import FORMAT, MANIFEST_NAME, sha256
 from innr.report import load
-from innr.store import Store, load_checkpoint
+from innr.store import Store, load_checkpoint, read_json
 
 RESULT_SUFFIXES = (".json", ".csv")
 
@@ -49,19 +49,38 @@ def configs_of(config_path: Path) -> list[tuple[Config, bool]]:
 
 
 def unfinished(config: Config, main: bool, root: Path) -> list[str]:
-    """What a run of ./run_all.sh would still have to do for `config`: empty when finished."""
+    """What a run of ./run_all.sh would still have to do for `config` (its experiments, as
+    config.experiments_of lists them): empty when finished."""
+    runs = experiments_of(config, main)
     res = load.load_results(config, root)
     todo = [f"{config.name}/{e}: seeds {', '.join(map(str, res.missing(e)))} have no results"
-            for e in load.EXPERIMENTS if res.missing(e)]
-    if main and res.fitnoise() is None and config.fitnoise_seeds():
+            for e in load.EXPERIMENTS if e in runs and res.missing(e)]
+    if "fitnoise" in runs and res.fitnoise() is None and config.fitnoise_seeds():
         todo.append(f"{config.name}/fitnoise has not finished")
-    if main and config.ablation.budgets and res.ablation() is None:
+    if "ablation" in runs and config.ablation.budgets and res.ablation() is None:
         todo.append(f"{config.name}/ablation has not finished")
     frontier = res.frontier()
-    if config.frontier.budgets and frontier is None:
+    if "frontier" in runs and config.frontier.budgets and frontier is None:
         todo.append(f"{config.name}/frontier has not finished")
     elif frontier is not None and frontier.missing:
         todo.append(f"{config.name}/frontier: {len(frontier.missing)} points missing or stale")
+    store = Store(config.name, root)
+    if "headline" in runs:
+        done = {r["seed"] for s in config.seeds
+                if (r := read_json(store.result(load.HEADLINE, s)))
+                and r.get("status") == "ok" and r.get("config_hash") == config.frontier_hash()}
+        if missing := [s for s in config.seeds if s not in done]:
+            todo.append(f"{config.name}/headline: seeds {', '.join(map(str, missing))} have no "
+                        "results")
+    if "datatrack" in runs:
+        d = config.datatrack
+        track = load.load_datatrack(store.root, config.name, config.frontier.label,
+                                    config.datatrack_hash())
+        found = 0 if track is None else len(track.points) + len(track.failed)
+        expected = len(d.budgets) * len(d.methods) * len(config.seeds)
+        if found < expected:
+            todo.append(f"{config.name}/datatrack: {expected - found} of {expected} points "
+                        "missing or stale")
     return todo
 
 
@@ -82,9 +101,11 @@ def _checkpoint(store: Store, kind: str, key: str, seed: int) -> dict:
     return state
 
 
-def networks(config: Config, root: Path) -> dict[str, tuple[bytes, dict]]:
-    """The config's source and control CNNs (state_dicts) and the faithful INNR of each source
-    CNN, as file name -> (bytes, manifest fields)."""
+def networks(config: Config, root: Path, main: bool = True) -> dict[str, tuple[bytes, dict]]:
+    """The config's source and control CNNs (state_dicts) and, where its claims ran
+    (`experiments_of(config, main)`), the faithful INNR of each source CNN, as file name ->
+    (bytes, manifest fields)."""
+    claims = "fidelity" in experiments_of(config, main)
     store = Store(config.name, root)
     cnn_key, innr_key = config.section_hash("data", "cnn"), config.section_hash("data", "cnn",
                                                                                  "innr")
@@ -99,6 +120,8 @@ def networks(config: Config, root: Path) -> dict[str, tuple[bytes, dict]]:
         cnn = _checkpoint(store, "cnn", cnn_key, seed)["model"]
         add(f"cnn_seed{seed}.pt", cnn, {"role": "source CNN", "seed": seed,
                                         "config_hash": cnn_key})
+        if not claims:
+            continue
         siren = _checkpoint(store, "innr", innr_key, seed)["siren"]
         standardiser = Standardiser.fit(flatten_params({k: v.detach() for k, v in cnn.items()}))
         stored = faithful(siren, config.innr, standardiser.mean, standardiser.std,
@@ -163,8 +186,10 @@ def release(config_path: Path, results: Path | None = None, bench: Path = BENCH_
                     records.append(obj)
             files[rel.as_posix()] = {"kind": "results", "config": config.name,
                                      "config_hash": recorded or config.hash()}
-        if main:
-            for name, (data, fields) in networks(config, source.parent).items():
+        # the main config's networks, and the CNNs of a companion that runs no claims (another
+        # architecture's: nothing else keeps them)
+        if main or "fidelity" not in experiments_of(config, main):
+            for name, (data, fields) in networks(config, source.parent, main).items():
                 rel = Path("networks") / config.name / name
                 (new / rel).parent.mkdir(parents=True, exist_ok=True)
                 (new / rel).write_bytes(data)

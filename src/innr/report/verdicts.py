@@ -428,12 +428,12 @@ def frontier_rule(f: load.Frontier, criteria: Criteria) -> FrontierRule:
     amended = criteria.frontier.get("amendment")
     if amended and not f.validation.empty:
         return FrontierRule("amended", amended["alpha"],
-                            amended["margins"].get(f.label, math.nan),
+                            decide.margin_of(amended["margins"], f.label),
                             decide.envelope(f.points, f.validation,
                                             coded=amended["sizes"] == "coded"))
     declared = criteria.frontier.get("amendment", {}).get("margins", {})
     return FrontierRule("published", criteria.frontier.get("alpha", criteria.alpha),
-                        declared.get(f.label, math.nan), decide.envelope(f.points))
+                        decide.margin_of(declared, f.label), decide.envelope(f.points))
 
 
 def judge_frontier(frontiers: Sequence[load.Frontier], criteria: Criteria
