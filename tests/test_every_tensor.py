@@ -237,7 +237,7 @@ TOY = ['cnn.architecture="resnet"', "cnn.depth=8", "cnn.channels=4", "cnn.epochs
        "innr.steps=20", "innr.eval_every=20", "innr.checkpoint_every=20",
        "data.train_limit=1000", "data.test_limit=200",
        "frontier.budgets=[0.5]", "frontier.method_budgets={}", "frontier.method_seeds={}",
-       "frontier.decode_repeats=1"]
+       "frontier.decode_repeats=1", "headline.budgets=[]", "frontier.companions=[]"]
 
 
 def test_permute_on_an_architecture_that_is_not_permutable_stops_in_one_line():

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from innr.config import load_config
 from innr.datasets import idx, load
 from innr.store import Store, load_checkpoint, save_checkpoint
 
@@ -80,7 +81,8 @@ def test_second_run_on_the_same_results_refuses(tmp_path):
 def test_corrupt_checkpoint_and_results_are_recomputed(quick_results, tmp_path):
     root = tmp_path / "quick"
     shutil.copytree(quick_results, root)
-    cnn = next((root / "cache").glob("cnn_*_seed1234.pt"))
+    key = load_config(QUICK).section_hash("data", "cnn")  # the claims' CNN, not a narrow one
+    cnn = root / "cache" / f"cnn_{key}_seed1234.pt"
     cnn.write_bytes(cnn.read_bytes()[:1000])  # truncated, as a full disk would leave it
     (root / "fidelity" / "seed_1234.json").unlink()
     (root / "fidelity" / "seed_1235.json").write_text('{"metrics": {"accuracy')  # half-written

@@ -101,7 +101,7 @@ def test_an_unfinished_run_is_not_published(quick_results, tmp_path):
 
 def test_a_network_missing_from_the_cache_stops_the_publication(quick_results, tmp_path):
     run = tmp_path / "results"
-    shutil.copytree(quick_results, run / "quick")
+    shutil.copytree(quick_results.parent, run)  # the companions' results too: a finished run
     for p in (run / "quick" / "cache").glob("innr_*seed1235.*"):
         p.unlink()
     with pytest.raises(ConfigError, match="INNR of seed 1235 is not in the cache"):
@@ -113,7 +113,7 @@ def test_a_network_missing_from_the_cache_stops_the_publication(quick_results, t
 def test_a_rerun_on_the_same_build_is_compared_exactly_and_one_bit_off_is_said(
         quick_results, quick_published, tmp_path):
     run = tmp_path / "results"
-    shutil.copytree(quick_results, run / "quick")
+    shutil.copytree(quick_results.parent, run)  # the companions' results too: a finished run
     assert compare.run_comparison(QUICK, run, quick_published).same_files  # a copy proves nothing
     rerun = run / "quick" / "transfer" / "seed_1234.json"  # a rerun: the same bits, other times
     rerun.write_text(rerun.read_text().replace('"finished": "', '"finished": "0', 1))
