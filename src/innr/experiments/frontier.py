@@ -354,6 +354,8 @@ class Frontier:
         stage = batch[0].get("stage", "report")
         seeds = [p["seed"] for p in batch]
         selection = read_json(self.bench.store.root / "ablation" / "selection.json")
+        if (allowed := self.too_small(method, budget, seeds[0], stage, selection)) is not None:
+            return [{"fits": False, "budget_bits": allowed} for _ in batch]
         rebuilt: dict[int, dict] = {}
         if method == "innr_faithful":
             body = self.bench.faithful_fit(Arm(stage, "faithful", budget), seeds, rebuilt)
@@ -380,6 +382,25 @@ class Frontier:
         return [{**body["per_seed"][str(s)], **shared, "fits": True, **timed,
                  "setting": {"width": body["width"]}, "bytes_coded": coded_bytes(stored[m])}
                 for m, s in enumerate(seeds)]
+
+    def too_small(self, method: str, budget: float, seed: int, stage: str, selection: dict
+                  ) -> int | None:
+        """The bits `budget` allows where not even the narrowest predictor of `method` fits
+        them beside what it stores as it is (its vectors, its side values): no point, as for a
+        data-free method that does not fit; None where one fits."""
+        cnn = self.cnn(seed, stage)
+        variant = variant_of(VariantConfig(), selection["best"])
+        targets = Targets.of([inference_tensors(cnn)], variant,
+                             chain_of(cnn) if variant.permute else ())
+        allowed = budget_bits(budget, targets.n_values)
+        try:
+            if method == "innr_faithful":
+                self.bench.faithful_width(stage, budget)
+            else:
+                width_for_bits(variant, targets, allowed - targets.side_bits())
+        except ValueError:
+            return allowed
+        return None
 
     def variant_stored(self, variant: VariantConfig, width: int, seeds: Sequence[int],
                        fitted: list[tuple[Stack, Targets]], stage: str = "report"

@@ -342,6 +342,14 @@ class Workbench:
                 "stored_bits": predictor_bits(v, targets, width, bits) + targets.side_bits(),
                 "budget_bits": allowed, "per_seed": per_seed, "history": history}
 
+    def faithful_width(self, stage: str, budget: float) -> int:
+        """The widest per-weight SIREN whose parameters fit `budget` beside the CNN's vectors
+        (ValueError where not even the narrowest does)."""
+        cnn = self.cnns(stage)[0]
+        n, vectors = n_values(cnn), vector_bits(inference_tensors(cnn))
+        return width_for_budget(predictor_budget(budget, n, kept_bits=vectors), "siren",
+                                dim_in=DIMS, depth=self.config.innr.layers, dim_out=1)
+
     def faithful_fit(self, arm: Arm, seeds: Sequence[int] | None = None,
                      rebuilt: dict | None = None) -> dict:
         """The original's per-weight SIREN, as wide as the budget allows (at the original's
@@ -350,8 +358,7 @@ class Workbench:
         innr = self.config.innr
         cnn = self.cnns(arm.stage)[0]
         n, vectors = n_values(cnn), vector_bits(inference_tensors(cnn))
-        width = width_for_budget(predictor_budget(arm.budget, n, kept_bits=vectors), "siren",
-                                 dim_in=DIMS, depth=innr.layers, dim_out=1)
+        width = self.faithful_width(arm.stage, arm.budget)
         config = self.config
         if width != innr.hidden:
             config = dataclasses.replace(config, innr=dataclasses.replace(
