@@ -375,7 +375,9 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
         "datatrack": b.datatrack_verdicts and {
             "standings": tables.frontier_standings(b.datatrack_verdicts, label),
             "seeds": ", ".join(map(str, sorted(set(b.datatrack.points["seed"])))),
-            "failed": len(b.datatrack.failed), "stale": b.datatrack.stale},
+            "failed": len(b.datatrack.failed), "stale": b.datatrack.stale,
+            "training": sentences.datatrack_training(
+                b.config.datatrack.steps, b.config.datatrack.batch_size, _track_images(b.config))},
         "headline": (None if b.headline.empty else {
             "table": tables.headline_claims(b.headline, label),
             "seeds": ", ".join(map(str, sorted(set(b.headline["seed"]))))})}
@@ -406,6 +408,13 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
                  "ran": bool(ours),
                  "setting": sentences.nern_setting(nern, [b.config.frontier.label
                                                           for b in resnets])}}
+
+
+def _track_images(config: Config) -> int:
+    """The training images the config's data track draws from (the report stage's)."""
+    n = dataset_of(config.data.root).sizes["train"]
+    n = min(n, config.data.train_limit or n)
+    return min(n, config.datatrack.images or n)
 
 
 def _cnn_convergence(dataset: str, history: pd.DataFrame) -> str | None:

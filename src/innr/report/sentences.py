@@ -423,6 +423,15 @@ def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
             "enter this conclusion.")
 
 
+def datatrack_training(steps: int, batch: int, images: int) -> str:
+    """How long the data track trains every method, and whom that favours."""
+    return (f"Every method trains for {steps:,} steps of {batch} images ({steps * batch:,} "
+            f"images, {steps * batch / images:.2f} of an epoch of the {images:,} training "
+            "images); the INNR starts from random weights, pruning and quantisation-aware "
+            "training from the trained CNN: a training this short favours the rivals that "
+            "start from the CNN.")
+
+
 def nern_setting(nern, ours: Sequence[str]) -> str:
     """How NeRN's setting differs from ours (`nern`: innr.report.load.NernReported; `ours`: the
     datasets of our networks)."""
