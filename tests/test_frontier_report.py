@@ -17,6 +17,7 @@ from innr.experiments.workbench import budget_label
 from innr.paths import CRITERIA
 from innr.report import __main__ as cli
 from innr.report import decide, load, readme, sentences, tables, verdicts
+from innr.report.figures import stored_sizes
 from innr.report.load import Criteria
 from innr.store import write_json
 from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
@@ -497,8 +498,16 @@ def test_the_report_has_the_frontier_section(with_frontier):
     assert r"\bibitem{strumpler}" in text and r"\cite{coin}" in section
     assert r"\paragraph{Amended criteria, for the frontier's next run.}" in section
     assert r"MNIST 0.5\%; Fashion-MNIST 0.5\%" in section
-    for suffix in (".pdf", ".png"):
-        assert (with_frontier["dirs"]["figures_dir"] / f"frontier{suffix}").stat().st_size > 1000
+    assert "frontier-raw.pdf" in section  # the raw-bit frontier beside the coded one
+    for name in ("frontier", "frontier-raw"):
+        for suffix in (".pdf", ".png"):
+            assert (with_frontier["dirs"]["figures_dir"] / f"{name}{suffix}").stat().st_size > 1000
+
+
+def test_the_frontier_is_drawn_at_coded_bytes_and_beside_it_at_raw_bits():
+    points = pd.DataFrame({"stored_bytes": [100.0, 200.0], "bytes_coded": [60.0, None]})
+    assert list(stored_sizes(points)) == [60.0, 200.0]  # a point without a coded file: raw
+    assert list(stored_sizes(points, "raw")) == [100.0, 200.0]
 
 
 def test_the_report_renders_without_frontier_results(synthetic):  # noqa: F811
@@ -517,4 +526,6 @@ def test_the_readme_block_has_the_frontier_table_only_with_results(with_frontier
     text = block(with_frontier["results"])
     assert "compression frontier" in text and "| Synth-Fashion | 25% |" in text
     assert "Points failed or missing: 2" in text
+    # each dataset's rule says how it tests: Synth-MNIST's published one, Synth-Fashion's amended
+    assert "two-sided paired tests, Holm per budget; each INNR method judged on its own" in text
     assert "compression frontier" not in block(synthetic["results"])

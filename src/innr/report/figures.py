@@ -325,20 +325,23 @@ RIVAL_MARKERS = "sD^v<>pPX"
 
 
 def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float] | None = None,
-             name: str = "frontier", titles: Sequence[str] | None = None) -> Path:
+             name: str = "frontier", titles: Sequence[str] | None = None,
+             sizes: str = "coded") -> Path:
     """(7) The compression frontier: accuracy lost (the CNN's minus the method's, percentage
     points, symmetric-log axis: differences near zero stay visible) against stored kB (log;
     the entropy-coded file's bytes where a point records them), one panel per dataset, a line
     per method over the points it computed (mean over seeds with its interval); INNR methods
     bold, data-free rivals thin, the narrow CNN (trained on the data) dashed; dotted: the
     budgets; red dashed: the declared equivalence margin (`margin`: dataset label -> fraction).
-    Saved as `name`; each panel titled by `titles` (default: its dataset's label)."""
+    Saved as `name`; each panel titled by `titles` (default: its dataset's label). `sizes`
+    "raw": every point at its raw stored bits instead (the frontier the coded one is read
+    beside: criteria.toml's amendment)."""
     fig, axes = plt.subplots(1, len(frontiers), figsize=(WIDTH, 3.8), sharey=True,
                              squeeze=False, layout="constrained")
     handles = {}
     for ax, f, title in zip(axes[0], frontiers, titles or [f.label for f in frontiers],
                             strict=True):
-        stored = f.points["bytes_coded"].fillna(f.points["stored_bytes"])
+        stored = stored_sizes(f.points, sizes)
         pts = f.points.assign(lost=100 * f.points["gap"], stored=stored, kb=lambda d: d.groupby(
             ["method", "budget"])["stored"].transform("mean") / 1000)
         innr, rivals, data = verdicts.method_groups(pts)
@@ -362,7 +365,8 @@ def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float]
         ax.axhline(0, color="k", linewidth=0.8)
         if margin and math.isfinite(margin.get(f.label, math.nan)):
             ax.axhline(100 * margin[f.label], color="C3", linestyle="--", linewidth=1)
-        ax.set(xscale="log", title=title, xlabel="stored size (kB, log scale)",
+        ax.set(xscale="log", title=title,
+               xlabel=f"stored size (kB, {'raw bits' if sizes == 'raw' else 'coded'}, log scale)",
                ylabel="accuracy lost (CNN minus method, points)")
         # linear within a tenth of a point of zero, logarithmic beyond: a loss of 0.1 point and
         # one of 80 points are both readable, and a method better than the CNN shows below 0
@@ -377,6 +381,14 @@ def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float]
     fig.legend([handles[m] for m in order], [verdicts.method_label(m) for m in order],
                loc="outside lower center", ncol=4, fontsize="small", frameon=False)
     return _save(fig, out, name)
+
+
+def stored_sizes(points: pd.DataFrame, sizes: str = "coded") -> pd.Series:
+    """Each frontier point's stored bytes: its entropy-coded file's (the raw bits / 8 where a
+    point records none), or with `sizes` "raw" its raw bits / 8."""
+    if sizes == "raw":
+        return points["stored_bytes"]
+    return points["bytes_coded"].fillna(points["stored_bytes"])
 
 
 def _method_line(ax: plt.Axes, rows: pd.DataFrame, method: str, style: dict,
@@ -415,6 +427,7 @@ def make_all(res: Results, out: Path, study: OriginalStudy, margin: float,
     others = {b.config.name for b in beyond if not b.original}
     if frontiers := [f for f in res.frontiers() if not f.points.empty and f.name not in others]:
         made["frontier"] = frontier(frontiers, out, equivalence)
+        made["frontier_raw"] = frontier(frontiers, out, equivalence, "frontier-raw", sizes="raw")
     if ran := [b for b in beyond if b.frontier is not None]:
         made["frontier_beyond"] = frontier([b.frontier for b in ran], out, equivalence,
                                            "frontier-beyond", [b.label for b in ran])

@@ -106,6 +106,13 @@ def _ablation(res: load.Results, declared: load.Criteria) -> list[str]:
                     "claims' run; fit (s): per network."]
 
 
+# how each frontier rule (innr.report.verdicts.RULES) tests, as the README's line says it
+RULE_TESTS = {"published": "two-sided paired tests, Holm per budget",
+              "amended": "each INNR method judged on its own: two-sided paired tests, Holm over "
+                         "its rivals at a budget, level only inside the declared margin (two "
+                         "one-sided tests), the strongest rival chosen on validation"}
+
+
 def _frontier(res: load.Results, declared: load.Criteria,
               others: Sequence[beyond.Beyond] = ()) -> list[str]:
     """Where INNR stands on the frontier, and its verdicts' table (none if it did not run);
@@ -116,10 +123,11 @@ def _frontier(res: load.Results, declared: load.Criteria,
         return []
     judged = verdicts.judge_frontier(frontiers, declared)
     failed = sum(len(f.failed) + len(f.missing) for f in frontiers)
+    tests = "; ".join(RULE_TESTS[r] for r in dict.fromkeys(v.rule for v in judged))
     return ["", "Beyond the original: the compression frontier (`innr.experiments."
-            "frontier`; INNR against data-free compression at equal stored bytes, "
-            "two-sided paired tests, Holm per budget; the narrow CNN, trained on the data, "
-            "is never judged). " + sentences.frontier_summary(judged)
+            f"frontier`; INNR against data-free compression at equal stored bytes, {tests}; "
+            "the narrow CNN, trained on the data, is never judged). "
+            + sentences.frontier_summary(judged)
             + (f" Points failed or missing: {failed} (listed in the PDF)."
                if failed else ""), "",
             *tables.frontier_verdicts(judged, verdicts.method_label).markdown()]
