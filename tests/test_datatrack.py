@@ -11,6 +11,7 @@ import tomllib
 import pytest
 import torch
 
+from innr import compute
 from innr.coding import coded_bytes
 from innr.config import ConfigError, experiments_of, load_config
 from innr.experiments import datatrack
@@ -55,6 +56,21 @@ def test_each_method_fits_the_budget(track, method):
     result = datatrack.run_point(track, method, job())
     assert result["fits"] and 8 * result["bytes_coded"] <= result["budget_bits"] == allowed
     assert 0 <= result["accuracy"] <= 1 and result["images"] == 128
+
+
+@pytest.mark.parametrize("method", ["nern", "pruned_finetuned", "qat"])
+def test_each_methods_training_counts_its_work(track, method):
+    cnn = track.cnn(job())
+    shape = tuple(track.images(REPORT).inputs.shape[1:])
+    d = track.config.datatrack
+    # at least each step's training pass of the CNN's architecture on the batch
+    floor = d.steps * d.batch_size * compute.training_flops(cnn, shape)
+    before = compute.METER.flops
+    TRACK[method](track, job())
+    counted = compute.METER.flops - before
+    assert counted >= floor
+    if method != "nern":  # the rivals train the CNN's architecture and nothing else
+        assert counted == floor
 
 
 def test_pruned_finetuned_keeps_its_mask(track):

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize, prune
 
-from innr import cli
+from innr import cli, compute
 from innr.architectures import cnn_of
 from innr.budget import largest
 from innr.coding import coded_bytes
@@ -209,10 +209,12 @@ class Track:
         return budget_bits(job.budget, n_values(self.cnn(job)))
 
     def train(self, job: Job, params: list[torch.Tensor],
-              loss_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], label: str) -> None:
+              loss_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], label: str,
+              step_flops: int) -> None:
         """datatrack.steps of Adam at job.lr (cosine to 0) on `loss_of(images, labels)`, each
         step on a batch of the track's images drawn from a generator of the seed: the same
-        batches for every method."""
+        batches for every method; each step's work, `step_flops` (counted from the shapes),
+        goes to innr.compute's meter."""
         d = self.config.datatrack
         train = self.images(job.stage)
         g = torch.Generator().manual_seed(job.seed)
@@ -228,6 +230,7 @@ class Track:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            compute.add(step_flops)
             return loss.detach()
 
         def logged(done: int, losses: torch.Tensor) -> None:
@@ -236,6 +239,12 @@ class Track:
                   hint="drop that learning rate from datatrack.lrs", schedule=schedule,
                   progress=progress)
         progress.close()
+
+    def training_flops(self, job: Job, network: nn.Module) -> int:
+        """A step of training `network` (the CNN's architecture) on a batch of the track's
+        images: each image's forward and backward pass."""
+        shape = tuple(self.images(job.stage).inputs.shape[1:])
+        return self.config.datatrack.batch_size * compute.training_flops(network, shape)
 
     def lrs(self, method: str) -> tuple[float, ...]:
         """The learning rates `method` chooses among: datatrack.lrs (Adam's); the narrow network
@@ -305,6 +314,22 @@ def nern_model(track: Track, job: Job) -> NeRN | None:
                 vectors, torch.Generator().manual_seed(job.seed + 1), width)
 
 
+def nern_step_flops(track: Track, job: Job, model: NeRN) -> int:
+    """One step of NeRN's losses: the predictor over every kernel (the rebuilt weights) and
+    over the sampled ones (reconstruction), forward and backward; the CNN's forward pass
+    (the teacher) and the rebuilt network's training pass on the batch."""
+    predictor = compute.built_on_meta(lambda: new_predictor(model.variant, model.targets,
+                                                            model.width))
+    rows, dim_in = model.targets.layout.coords.shape
+    sampled = model.variant.batch_rows or rows
+    shape = tuple(track.images(job.stage).inputs.shape[1:])
+    batch = track.config.datatrack.batch_size
+    return (compute.fit_step_flops(predictor, rows, dim_in)
+            + compute.fit_step_flops(predictor, sampled, dim_in)
+            + batch * compute.forward_flops(model.cnn, shape)
+            + track.training_flops(job, model.cnn))
+
+
 def nern(track: Track, job: Job) -> Trained | None:
     """The kernel-wise INNR fitted on NeRN's losses, weighted as datatrack says."""
     d = track.config.datatrack
@@ -319,7 +344,8 @@ def nern(track: Track, job: Job) -> Trained | None:
     def loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         terms = model.terms(x, magnitude)
         return sum(weights[k] * terms[k] for k in weights)
-    track.train(job, list(model.stack.params.values()), loss, "nern")
+    track.train(job, list(model.stack.params.values()), loss, "nern", nern_step_flops(
+        track, job, model))
     with torch.no_grad():
         final = model.rebuilt()
     stored = {**model.stack.payload(0), **side_payload(targets, 0), **model.vectors}
@@ -348,7 +374,7 @@ def pruned_finetuned(track: Track, job: Job) -> Trained | None:
         prune.custom_from_mask(modules[module], attr, masks[name].bool())
     model.train()
     track.train(job, list(model.parameters()), lambda x, y: F.cross_entropy(model(x), y),
-                "pruned_finetuned")
+                "pruned_finetuned", track.training_flops(job, cnn))
     for name in weights:
         module, attr = split_name(name)
         prune.remove(modules[module], attr)
@@ -388,7 +414,8 @@ def qat(track: Track, job: Job) -> Trained | None:
         module, attr = split_name(name)
         parametrize.register_parametrization(modules[module], attr, STE(bits))
     model.train()
-    track.train(job, list(model.parameters()), lambda x, y: F.cross_entropy(model(x), y), "qat")
+    track.train(job, list(model.parameters()), lambda x, y: F.cross_entropy(model(x), y), "qat",
+                track.training_flops(job, cnn))
     for name in weights:  # back to the latent float weights, which the codes are taken from
         module, attr = split_name(name)
         parametrize.remove_parametrizations(modules[module], attr, leave_parametrized=False)
