@@ -15,7 +15,7 @@ from innr.datasets import load
 from innr.experiments.common import run_seed
 from innr.experiments.workbench import Clock, Workbench
 from innr.fit import prepare, train_cnn
-from innr.store import Store
+from innr.store import Store, write_json
 
 
 def test_a_matmul_and_a_convolution_count_as_their_formulas():
@@ -106,7 +106,8 @@ def test_the_whole_runs_share_is_its_stages_weighted_by_wall_time():
 
 
 def _record(flops, seconds, rate=1e10) -> dict:
-    return {"wall_seconds": seconds, "flops": flops, "matmul_flops_per_second": rate}
+    return {"wall_seconds": seconds, "flops": flops, "matmul_flops_per_second": rate,
+            "complete": True}
 
 
 def test_the_compute_table_shows_recorded_work_and_never_invents_it(tmp_path):
@@ -116,17 +117,39 @@ def test_the_compute_table_shows_recorded_work_and_never_invents_it(tmp_path):
     runs = {"fidelity": [_record(2e9, 1.0), _record(4e9, 3.0)],
             "transfer": [_record(3e9, 2.0, 2e10)]}
     res = Results("t", tmp_path, (1, 2), Config(name="t"), runs)
-    rows, (whole,) = cost.table(res).groups
+    rows, (whole,) = cost.table([res]).groups
     assert rows == [["fidelity", "4.0 s", "6", "15%"], ["transfer", "2.0 s", "3", "8%"]]
     assert whole == ["whole run", "6.0 s", "9", "11%"]  # 9e9 / (4 s * 1e10 + 2 s * 2e10)
-    assert "10 to 20 GFLOP/s" in cost.caption(res)
+    assert "10 to 20 GFLOP/s" in cost.caption([res])
     runs["compression"] = [{"wall_seconds": 5.0}]  # made before the counting
-    rows, (whole,) = cost.table(res).groups
+    rows, (whole,) = cost.table([res]).groups
     assert rows[1] == ["compression", "5.0 s", cost.NOT_RECORDED, cost.NOT_RECORDED]
     assert whole == ["whole run", "11.0 s", cost.NOT_RECORDED, cost.NOT_RECORDED]
     published = Results("t", tmp_path, (1,), Config(name="t"),
                         {"fidelity": [{"wall_seconds": 1}]})
-    assert cost.NOT_RECORDED in cost.caption(published)
+    assert cost.NOT_RECORDED in cost.caption([published])
+
+
+def test_the_compute_table_covers_every_config_of_the_run_and_each_clock_once(tmp_path):
+    from innr.report import cost
+    from innr.report.load import Results
+
+    main = Results("main", tmp_path / "main", (1,), Config(name="main"),
+                   {"fidelity": [_record(2e9, 1.0)]})
+    other = tmp_path / "other"
+    write_json(other / "headline" / "seed1.json", _record(1e9, 2.0))
+    # a data-track choice writes its one clock to each selection seed's file: counted once
+    shared = {**_record(4e9, 4.0), "started": "t0"}
+    write_json(other / "datatrack" / "selection" / "nern" / "50_seed7.json", shared)
+    write_json(other / "datatrack" / "selection" / "nern" / "50_seed8.json", shared)
+    write_json(other / "datatrack" / "nern" / "50_seed1.json", {**_record(3e9, 3.0),
+                                                               "started": "t1"})
+    runs = [main, Results("other", other, (1,), Config(name="other"), {})]
+    rows, (whole,) = cost.table(runs).groups
+    assert [r[:3] for r in rows] == [["fidelity (main)", "1.0 s", "2"],
+                                     ["headline (other)", "2.0 s", "1"],
+                                     ["datatrack (other)", "7.0 s", "7"]]
+    assert whole[:3] == ["whole run", "10.0 s", "10"]
 
 
 def test_the_evaluation_rows_time_the_passes_and_stacking_is_equal_to_the_bit(monkeypatch):

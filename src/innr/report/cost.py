@@ -7,9 +7,12 @@ nothing is estimated after the fact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from innr.compute import share, whole
 from innr.progress import duration
 from innr.report import load
+from innr.report.beyond import Beyond
 from innr.report.formats import num, pct
 from innr.report.load import Results
 from innr.report.tables import Table
@@ -33,13 +36,40 @@ def _frontier_jobs(res: Results) -> list[dict]:
     return list(jobs.values())
 
 
+def _timed(paths) -> list[dict]:
+    """The results records among `paths` that record their wall time, each clock once (the
+    data track's choice writes one clock to every selection seed's file)."""
+    out = {}
+    for path in sorted(paths):
+        r = read_json(path)
+        if r is not None and "wall_seconds" in r:
+            out[r.get("started"), r["wall_seconds"]] = r
+    return list(out.values())
+
+
 def stages(res: Results) -> dict[str, list[dict]]:
-    """Each stage that ran: its results records (one per seed, arm or job)."""
+    """Each stage that ran: its results records (one per seed, arm, job or point)."""
     out = {e: res.runs.get(e, []) for e in (*load.EXPERIMENTS, load.FITNOISE)}
     ab = res.ablation()
     out[load.ABLATION] = [] if ab is None else [*ab.selected, *ab.arms]
     out[load.FRONTIER] = _frontier_jobs(res)
+    out[load.HEADLINE] = _timed((res.root / load.HEADLINE).glob("seed*.json"))
+    out[load.DATATRACK] = _timed((res.root / load.DATATRACK).rglob("*_seed*.json"))
     return {stage: records for stage, records in out.items() if records}
+
+
+def runs_of(res: Results, others: Sequence[Beyond] = ()) -> list[Results]:
+    """The main config's results and its companions' (innr.report.beyond's configs): what
+    one ./run_all.sh computes."""
+    return [res, *(load.load_results(b.config, res.root.parent) for b in others
+                   if b.config.name != res.name)]
+
+
+def _stages_of(runs: Sequence[Results]) -> dict[str, list[dict]]:
+    """Every config's stages, each named '<stage> (<config>)' where there are several."""
+    if len(runs) == 1:
+        return stages(runs[0])
+    return {f"{stage} ({r.name})": records for r in runs for stage, records in stages(r).items()}
 
 
 def totals(records: list[dict]) -> tuple[float | None, float, float | None]:
@@ -52,14 +82,15 @@ def totals(records: list[dict]) -> tuple[float | None, float, float | None]:
     return sum(r["flops"] for r in records), seconds, capacity / seconds
 
 
-def table(res: Results) -> Table:
-    """Stage, wall time, GFLOP, share of the matmul rate; then the whole run."""
+def table(runs: Sequence[Results]) -> Table:
+    """Stage, wall time, GFLOP, share of the matmul rate (each config's stages, runs_of);
+    then the whole run."""
     def row(label: str, flops, seconds, rate) -> list[str]:
         if flops is None:
             return [label, duration(seconds), NOT_RECORDED, NOT_RECORDED]
         return [label, duration(seconds), num(flops / 1e9), pct(share(flops, seconds, rate), 0)]
 
-    per_stage = {stage: totals(records) for stage, records in stages(res).items()}
+    per_stage = {stage: totals(records) for stage, records in _stages_of(runs).items()}
     rows = [row(stage, *t) for stage, t in per_stage.items()]
     recorded = [t for t in per_stage.values() if t[0] is not None]
     seconds = sum(t[1] for t in per_stage.values())
@@ -71,10 +102,10 @@ def table(res: Results) -> Table:
     return Table(["stage", "wall time", "GFLOP", "of matmul rate"], [rows, [run]])
 
 
-def caption(res: Results) -> str:
+def caption(runs: Sequence[Results]) -> str:
     """What the table shows, with the matmul rates its shares are of (measured at each
     process's start), or that these results predate the counting."""
-    found = sorted({r["matmul_flops_per_second"] for records in stages(res).values()
+    found = sorted({r["matmul_flops_per_second"] for records in _stages_of(runs).values()
                     for r in records if r.get("matmul_flops_per_second")})
     text = ("Compute: each stage's wall time and the work it counted from its shapes "
             "(matmuls and convolutions, forward and backward), as a share of the float32 matmul "

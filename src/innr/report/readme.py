@@ -59,7 +59,8 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
               *tables.wall_times(res).markdown()]
-    lines += ["", cost.caption(res), "", *cost.table(res).markdown()]
+    runs = cost.runs_of(res, others)
+    lines += ["", cost.caption(runs), "", *cost.table(runs).markdown()]
     data = load.load_bench(bench)
     if data is not None:
         where = tables.bench_machine(data) or "this machine"
