@@ -13,6 +13,7 @@ import torch
 from innr import published
 from innr.config import ConfigError, load_config
 from innr.coordinates import flatten_params
+from innr.datasets import dataset_of
 from innr.report import compare, release
 
 from .conftest import QUICK
@@ -63,6 +64,19 @@ def test_published_networks_load_as_weights_and_rebuild_the_measured_error(quick
         # the weight error the fidelity experiment measured on this seed's SIREN
         measured = json.loads((quick_results / "fidelity" / f"seed_{seed}.json").read_text())
         assert float(error) == pytest.approx(measured["metrics"]["weight_rel_l2"], rel=1e-5)
+
+
+def test_a_companion_of_another_architecture_publishes_its_source_cnns_only(quick_published):
+    for name in load_config(QUICK).frontier.companions:
+        config = load_config(QUICK.parent / f"{name}.toml")
+        nets = quick_published / "networks" / name
+        assert sorted(p.name for p in nets.iterdir()) == sorted(
+            f"cnn_seed{s}.pt" for s in config.seeds)
+        entry = published.read_manifest(quick_published)["configs"][name]["cnn"]
+        cnn = published.load_cnn(nets / f"cnn_seed{config.seeds[0]}.pt", entry["architecture"],
+                                 entry["channels"], dataset_of(config.data.root).name,
+                                 entry["depth"])
+        assert sum(p.numel() for p in cnn.parameters()) > 0
 
 
 def test_a_published_innr_is_refused_when_it_is_not_one(tmp_path):

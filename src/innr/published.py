@@ -45,14 +45,15 @@ load_innr = load
 
 
 def load_cnn(path: str | Path, architecture: str = "mnist_example_net", channels: int = 32,
-             dataset: str = "mnist") -> nn.Module:
-    """A published CNN (its state_dict) in the study's architecture; `architecture` and
-    `channels` are the config's [cnn] (the manifest records them for each config), `dataset`
-    the name of its data (innr.datasets: MNIST and Fashion-MNIST share a shape)."""
+             dataset: str = "mnist", depth: int = 0) -> nn.Module:
+    """A published CNN (its state_dict) in the study's architecture; `architecture`,
+    `channels` and `depth` (0: the architecture's own) are the config's [cnn] (the manifest
+    records them for each config), `dataset` the name of its data (innr.datasets: MNIST and
+    Fashion-MNIST share a shape)."""
     state = read_weights_file(path)
     if isinstance(state, dict) and "format" in state:
         raise INNRFileError(f"{path} is an INNR file, not a CNN's weights: innr.load reads it")
-    model = build_cnn(architecture, DATASETS[dataset], channels)
+    model = build_cnn(architecture, DATASETS[dataset], channels, depth)
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as e:

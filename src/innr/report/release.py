@@ -101,10 +101,11 @@ def _checkpoint(store: Store, kind: str, key: str, seed: int) -> dict:
     return state
 
 
-def networks(config: Config, root: Path, main: bool = True) -> dict[str, tuple[bytes, dict]]:
-    """The config's source and control CNNs (state_dicts) and, where its claims ran
-    (`experiments_of(config, main)`), the faithful INNR of each source CNN, as file name ->
-    (bytes, manifest fields)."""
+def networks(config: Config, root: Path, main: bool = True, controls: bool = True
+             ) -> dict[str, tuple[bytes, dict]]:
+    """The config's source CNNs (state_dicts), its control CNNs unless `controls` is False,
+    and, where its claims ran (`experiments_of(config, main)`), the faithful INNR of each
+    source CNN, as file name -> (bytes, manifest fields)."""
     claims = "fidelity" in experiments_of(config, main)
     store = Store(config.name, root)
     cnn_key, innr_key = config.section_hash("data", "cnn"), config.section_hash("data", "cnn",
@@ -129,7 +130,7 @@ def networks(config: Config, root: Path, main: bool = True) -> dict[str, tuple[b
         add(f"innr_seed{seed}.pt", stored.to_dict(),
             {"role": f"INNR of the source CNN of seed {seed}", "seed": seed,
              "config_hash": innr_key})
-    for seed in config.control_seeds:
+    for seed in config.control_seeds if controls else ():
         add(f"cnn_seed{seed}.pt", _checkpoint(store, "cnn", cnn_key, seed)["model"],
             {"role": "control CNN", "seed": seed, "config_hash": cnn_key})
     return out
@@ -139,7 +140,8 @@ def _config_entry(config: Config) -> dict:
     return {"file": f"experiments/{config.name}.toml", "hash": config.hash(),
             "ablation_hash": config.ablation_hash(), "frontier_hash": config.frontier_hash(),
             "seeds": list(config.seeds), "control_seeds": list(config.control_seeds),
-            "cnn": {"architecture": config.cnn.architecture, "channels": config.cnn.channels}}
+            "cnn": {"architecture": config.cnn.architecture, "channels": config.cnn.channels,
+                    "depth": config.cnn.depth}}
 
 
 def _run(records: list[dict]) -> dict:
@@ -186,10 +188,13 @@ def release(config_path: Path, results: Path | None = None, bench: Path = BENCH_
                     records.append(obj)
             files[rel.as_posix()] = {"kind": "results", "config": config.name,
                                      "config_hash": recorded or config.hash()}
-        # the main config's networks, and the CNNs of a companion that runs no claims (another
-        # architecture's: nothing else keeps them)
+        # the main config's networks, and the source CNNs of a companion that runs no claims
+        # (another architecture's: nothing else keeps them; its controls, which only its
+        # headline claims use, are left out: a BN-CNN is about 1 MB, and its controls would
+        # take the published networks past their size limit)
         if main or "fidelity" not in experiments_of(config, main):
-            for name, (data, fields) in networks(config, source.parent, main).items():
+            for name, (data, fields) in networks(config, source.parent, main,
+                                                 controls=main).items():
                 rel = Path("networks") / config.name / name
                 (new / rel).parent.mkdir(parents=True, exist_ok=True)
                 (new / rel).write_bytes(data)
