@@ -212,7 +212,8 @@ def test_the_section_renders_from_the_results(companions):
     assert "claims: Table~\\ref{tab:beyond-claims-2}" in section
     # the track's length, from the companion's [datatrack] (its defaults) and its dataset
     assert ("trains for 1,000 steps of 64 images (64,000 images, 1.07 of an epoch of the 60,000 "
-            "training images)") in " ".join(section.split())
+            "training images), but the narrow network from scratch, which trains by its recipe "
+            "for 2 whole epochs (1,876 steps)") in " ".join(section.split())
     assert "frontier-beyond.pdf" in section
     assert (companions["dirs"]["figures_dir"] / "frontier-beyond.png").stat().st_size > 1000
     # the modern CNN named as a companion has no results: not run, and the PDF still builds

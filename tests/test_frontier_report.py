@@ -529,3 +529,14 @@ def test_the_readme_block_has_the_frontier_table_only_with_results(with_frontier
     # each dataset's rule says how it tests: Synth-MNIST's published one, Synth-Fashion's amended
     assert "two-sided paired tests, Holm per budget; each INNR method judged on its own" in text
     assert "compression frontier" not in block(synthetic["results"])
+
+
+def test_the_list_of_methods_names_each_k_bit_familys_widths():
+    from innr.report import paper
+
+    families = paper._families(["innr_best", "innr_best_b2", "innr_best_b8", "pruned",
+                                "pruned_quantised", "pruned_quantised_b3", "low_rank_b4",
+                                "innr_residual_b1"])
+    assert families == {"innr_bits": "2 and 8", "residual_bits": "1", "pruned_bits": "3",
+                        "low_rank_bits": "4"}
+    assert set(paper._families(["innr_best", "pruned"]).values()) == {""}

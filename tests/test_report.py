@@ -359,7 +359,8 @@ def hand_typed_numbers(template: str) -> list[str]:
     found += re.findall(rf"\d*\.\d+(?!\d|{LENGTH})", text)
     found += re.findall(r"\d{1,3}(?:,\d{3})+", text)
     prose = re.sub(r"\$[^$]*\$", " ", text)
-    found += re.findall(rf"(?<![\w!.[])\d+(?![\d.]|{LENGTH})", prose)  # [1]: a macro's arity
+    # [1]: a macro's arity, #1: its parameter
+    found += re.findall(rf"(?<![\w!.[#])\d+(?![\d.]|{LENGTH})", prose)
     return found
 
 
@@ -373,6 +374,7 @@ def test_templates_type_no_numbers():
 def test_the_number_scan_catches_numbers():
     assert hand_typed_numbers(r"accuracy of 95.5\% and 0.93 over 62,240 weights and 5 seeds")
     assert not hand_typed_numbers(r"\includegraphics[width=0.7\linewidth]{\VAR{f}} $[-1, 1]$")
+    assert not hand_typed_numbers(r"\newcommand{\fit}[1]{\resizebox{\width}{!}{#1}}")
     assert not hand_typed_numbers("\\bibitem{x} A. Author. Title. NeurIPS 2020.")
 
 

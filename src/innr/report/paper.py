@@ -25,6 +25,7 @@ from innr.architectures import build_cnn
 from innr.config import Config
 from innr.coordinates import AXES, kernel_layout
 from innr.datasets import dataset_of
+from innr.methods import quantisation
 from innr.paths import NERN_REPORTED, shown
 from innr.predictors.encoding import ENCODINGS
 from innr.progress import duration
@@ -348,7 +349,21 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
         "declared": criteria.frontier["declared"],
         "seen_before": criteria.frontier["seen_before"],
         "rationale": criteria.frontier["rationale"],
-        "amendment": _amendment(criteria.frontier.get("amendment"))}
+        "amendment": _amendment(criteria.frontier.get("amendment")),
+        "families": _families(methods),
+        "quant_bits": f"{min(quantisation.BIT_WIDTHS)} to {max(quantisation.BIT_WIDTHS)}",
+        "distill_choices": len(res.config.frontier.distill_choices)}
+
+
+def _families(methods: Sequence[str]) -> dict[str, str]:
+    """The bit widths each k-bit family of the frontier ran at ('2, 4 and 8'; '' where none),
+    by the methods' registry names: what the section's list of methods says of them."""
+    def widths(prefix: str) -> str:
+        found = sorted(int(m.removeprefix(prefix)) for m in methods
+                       if m.startswith(prefix) and m.removeprefix(prefix).isdigit())
+        return sentences.and_(list(map(str, found))) if found else ""
+    return {"innr_bits": widths("innr_best_b"), "residual_bits": widths("innr_residual_b"),
+            "pruned_bits": widths("pruned_quantised_b"), "low_rank_bits": widths("low_rank_b")}
 
 
 def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
@@ -516,7 +531,8 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         "slip": _slip(study), "fig": fig, "comparison": _comparison(comparison, criteria),
         "bench": tables.bench(bench) if bench is not None else None,
         "bench_path": shown(bench_path), "bench_machine": bench and tables.bench_machine(bench),
-        "cost": {"caption": cost.caption(res), "table": cost.table(res)},
+        "cost": {"caption": cost.caption(cost.runs_of(res, beyond)),
+                 "table": cost.table(cost.runs_of(res, beyond))},
     }
 
 

@@ -262,7 +262,7 @@ def frontier_summary(judged: Sequence) -> str:
     datasets = list(dict.fromkeys(v.dataset for v in judged))
     if any(v.rule == "amended" for v in judged):
         parts = [_amended_summary(d, mine) if mine[0].rule == "amended"
-                 else f"on {d} (the published rule) INNR {_and(_published_phrases(mine))}"
+                 else f"on {d} (the published rule) INNR {and_(_published_phrases(mine))}"
                  for d in datasets if (mine := [v for v in judged if v.dataset == d])]
         text = "; ".join(parts)
         return f"{text[0].upper()}{text[1:]}."
@@ -271,7 +271,7 @@ def frontier_summary(judged: Sequence) -> str:
     for d in datasets:
         mine = [v for v in judged if v.dataset == d]
         parts.append(f"on {d} {'it' if parts or not won else 'INNR'} "
-                     f"{_and(_published_phrases(mine))}")
+                     f"{and_(_published_phrases(mine))}")
     text = "; ".join(parts)
     return (f"By the published rule, {text}." if won else
             f"By the published rule, INNR wins at no budget on any dataset: {text}.")
@@ -303,7 +303,7 @@ def _amended_summary(dataset: str, mine: Sequence) -> str:
              "no INNR method is level with or better than every data-free rival at any budget")
     by = {k: [v.budget for v in mine if v.standing == k] for k in dict.fromkeys(
         v.standing for v in mine)}
-    headline = _and([f"{_VERBS[k]} at {_budgets(bs)}" for k, bs in by.items()])
+    headline = and_([f"{_VERBS[k]} at {_budgets(bs)}" for k, bs in by.items()])
     return f"on {dataset} {where}; the headline method {headline}"
 
 
@@ -341,7 +341,7 @@ def frontier_amended(where: str, headline: MethodStanding | None,
             + ("; " if headline.standing == "beats" else " ") + versus + ".")
     others = [s for s in standings if s is not headline]
     if others:
-        said += " " + _and([f"{label(s.innr)} {_VERBS[s.standing]}" for s in others]) + "."
+        said += " " + and_([f"{label(s.innr)} {_VERBS[s.standing]}" for s in others]) + "."
     return _reference(said, reference)
 
 
@@ -373,8 +373,10 @@ def frontier_best(dataset: str, judged: Sequence, label: Callable[[str], str]) -
             f"{with_interval(v.margin, pct_points)}.")
 
 
-def _and(items: Sequence[str]) -> str:
+def and_(items: Sequence[str]) -> str:
+    """'a, b and c'."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
 
 
 def cnn_convergence(dataset: str, epochs: int, accuracy: dict, gain: dict, loss: dict) -> str:
@@ -424,18 +426,22 @@ def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
 
 
 def datatrack_training(steps: int, batch: int, images: int) -> str:
-    """How long the data track trains every method, and whom that favours."""
+    """How long the data track trains each method (the narrow network from scratch: the whole
+    epochs that hold the steps, innr.experiments.datatrack.scratch), and whom that favours."""
+    per_epoch = math.ceil(images / batch)
+    epochs = math.ceil(steps / per_epoch)
     return (f"Every method trains for {steps:,} steps of {batch} images ({steps * batch:,} "
             f"images, {steps * batch / images:.2f} of an epoch of the {images:,} training "
-            "images); the INNR starts from random weights, pruning and quantisation-aware "
-            "training from the trained CNN: a training this short favours the rivals that "
-            "start from the CNN.")
+            f"images), but the narrow network from scratch, which trains by its recipe for "
+            f"{epochs} whole epoch{'s' if epochs > 1 else ''} ({epochs * per_epoch:,} steps); "
+            "the INNR starts from random weights, pruning and quantisation-aware training from "
+            "the trained CNN: a training this short favours the rivals that start from the CNN.")
 
 
 def nern_setting(nern, ours: Sequence[str]) -> str:
     """How NeRN's setting differs from ours (`nern`: innr.report.load.NernReported; `ours`: the
     datasets of our networks)."""
-    where = _and(list(dict.fromkeys(ours))) if ours else "our datasets"
+    where = and_(list(dict.fromkeys(ours))) if ours else "our datasets"
     return (f"NeRN's numbers come from {nern.dataset}, ours from {where}. NeRN's ratio counts "
             f"{nern.counted}; {nern.kept_aside} are stored beside the predictor and not "
             "counted. Here every tensor counts: batch-norm and biases are stored by each method "
