@@ -531,9 +531,13 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
         "slip": _slip(study), "fig": fig, "comparison": _comparison(comparison, criteria),
         "bench": tables.bench(bench) if bench is not None else None,
         "bench_path": shown(bench_path), "bench_machine": bench and tables.bench_machine(bench),
-        "cost": {"caption": cost.caption(cost.runs_of(res, beyond)),
-                 "table": cost.table(cost.runs_of(res, beyond))},
+        "cost": _cost(cost.runs_of(res, beyond)),
     }
+
+
+def _cost(runs: Sequence[Results]) -> dict:
+    """The compute appendix: its caption and table, from the run's configs loaded once."""
+    return {"caption": cost.caption(runs), "table": cost.table(runs)}
 
 
 def render(ctx: dict, template: Path, out: Path) -> Path:

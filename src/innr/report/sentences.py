@@ -378,7 +378,6 @@ def and_(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-
 def cnn_convergence(dataset: str, epochs: int, accuracy: dict, gain: dict, loss: dict) -> str:
     """What a dataset's CNN training shows (innr.stats.summary over seeds): its test accuracy
     after the last epoch, what that epoch added (paired) and the training loss it ends at."""
