@@ -15,7 +15,7 @@ from innr.config import ConfigError
 from innr.experiments.workbench import budget_label
 from innr.paths import CRITERIA, NERN_REPORTED
 from innr.report import __main__ as cli
-from innr.report import beyond, load, readme, tables, verdicts
+from innr.report import beyond, load, readme, sentences, tables, verdicts
 from innr.store import write_json
 from tests.test_frontier_report import _write_frontier
 from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
@@ -54,7 +54,9 @@ def _write_datatrack(root) -> None:
                             "accuracy_cnn": 0.9, "accuracy_gap": 0.9 - a,
                             "top1_agreement": a + 0.05, "stored_bits": int(budget * 70_000),
                             "budget_bits": int(budget * 80_000), "fits": True,
-                            "bytes_coded": coded, "steps": 100, "images": 6400,
+                            "bytes_coded": coded, "images": 6400,
+                            # the narrow network trains whole epochs of its recipe
+                            "steps": 200 if method == "scratch" else 100,
                             "choice": {"options": {}, "val_accuracy": a, "candidates": []},
                             "status": "ok", "complete": True})
             write_json(root / "datatrack" / load.VALIDATION / method
@@ -184,6 +186,14 @@ def test_the_original_conclusion_generalises_only_where_the_others_agree():
     assert beyond.generalises(original, [h("resnet", "data track", (0.5,)),
                                          h("resnet", "data-free")]) == "generalises"
     assert beyond.generalises(original, [h("bn", "data-free", ran=False)]) == "not run"
+    # the paragraph states the conclusion as the original network drew it
+    others = [h("resnet", "data-free", (0.5,))]
+    said = sentences.generalisation("does not generalise", original, others)
+    assert ("conclusion, that no INNR method beats every data-free rival at any budget, does "
+            "not generalise") in said
+    assert "on resnet (data-free), INNR beats every rival at 50%" in said
+    said = sentences.generalisation("generalises", [h("net", "data-free", (0.5,))], others)
+    assert "that INNR beats every data-free rival at some budget, generalises" in said
 
 
 def test_the_headline_measures_are_read_per_budget(companions):
@@ -206,18 +216,18 @@ def test_the_headline_measures_are_read_per_budget(companions):
 
 def test_the_section_renders_from_the_results(companions):
     section = _section(companions["text"]).replace(r"\%", "%")
-    assert "resnet, Synth-Fashion" in section
+    assert "Synth-Fashion, resnet" in section
     assert "Data-free: Table~\\ref{tab:beyond-free-2}" in section
     assert "Data track: Table~\\ref{tab:beyond-data-2}" in section
     assert "claims: Table~\\ref{tab:beyond-claims-2}" in section
-    # the track's length, from the companion's [datatrack] (its defaults) and its dataset
-    assert ("trains for 1,000 steps of 64 images (64,000 images, 1.07 of an epoch of the 60,000 "
+    # the track's length, as its points recorded it (the batch: the companion's [datatrack])
+    assert ("trains for 100 steps of 64 images (6,400 images, 1.00 of an epoch of the 6,400 "
             "training images), but the narrow network from scratch, which trains by its recipe "
-            "for 2 whole epochs (1,876 steps)") in " ".join(section.split())
+            "for 2 whole epochs (200 steps)") in " ".join(section.split())
     assert "frontier-beyond.pdf" in section
     assert (companions["dirs"]["figures_dir"] / "frontier-beyond.png").stat().st_size > 1000
     # the modern CNN named as a companion has no results: not run, and the PDF still builds
-    bn = section.split(r"bn\_cnn, Synth-Fashion")[1].split(r"\paragraph")[0]
+    bn = section.split(r"Synth-Fashion, bn\_cnn")[1].split(r"\paragraph")[0]
     assert "Data-free: not run" in bn and "Data track: not run" in bn
     assert "claims: not run" in bn
     # the generated paragraph: from the standings, nothing typed
@@ -277,8 +287,8 @@ def test_the_readme_has_a_line_per_network_and_track_that_ran(companions, synthe
                             companions["dirs"]["original"], companions["dirs"]["criteria"])
 
     text = block(companions["config"], companions["results"])
-    assert "- **resnet, Synth-Fashion, data-free:** " in text
-    assert "- **resnet, Synth-Fashion, data track:** 35% loses; 50% level with" in text
+    assert "- **Synth-Fashion, resnet, data-free:** " in text
+    assert "- **Synth-Fashion, resnet, data track:** 35% loses; 50% level with" in text
     assert "bn_cnn" not in text  # not run: no line
     assert "Beyond the original network" not in block(synthetic["config"],
                                                       synthetic["results"])

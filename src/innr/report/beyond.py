@@ -50,8 +50,11 @@ class Beyond:
 
     @property
     def label(self) -> str:
-        """'resnet, Fashion-MNIST': the architecture and the dataset."""
-        return f"{self.config.cnn.architecture}, {self.config.frontier.label}"
+        """'Fashion-MNIST, ResNet': the dataset and the network. The frontier's label when it
+        names the network already (decide.margin_of: the dataset's, a comma, the network),
+        else the dataset's label then the architecture's name."""
+        label = self.config.frontier.label
+        return label if "," in label else f"{label}, {self.config.cnn.architecture}"
 
 
 def others(networks: Sequence[Beyond]) -> set[str]:

@@ -202,7 +202,7 @@ def _validation(root: Path, index: dict, label: str, missing: list[str]) -> pd.D
 DATATRACK = "datatrack"  # RESULTS/<config>/datatrack/<method>/<budget>_seed<s>.json
 DATATRACK_COLUMNS = ["dataset", "method", "budget", "seed", "accuracy", "accuracy_cnn",
                      "accuracy_gap", "top1_agreement", "stored_bits", "bytes_coded",
-                     "budget_bits"]
+                     "budget_bits", "steps", "images"]
 
 
 @dataclass

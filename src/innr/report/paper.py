@@ -391,8 +391,7 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
             "standings": tables.frontier_standings(b.datatrack_verdicts, label),
             "seeds": ", ".join(map(str, sorted(set(b.datatrack.points["seed"])))),
             "failed": len(b.datatrack.failed), "stale": b.datatrack.stale,
-            "training": sentences.datatrack_training(
-                b.config.datatrack.steps, b.config.datatrack.batch_size, _track_images(b.config))},
+            "training": _track_training(b)},
         "headline": (None if b.headline.empty else {
             "table": tables.headline_claims(b.headline, label),
             "seeds": ", ".join(map(str, sorted(set(b.headline["seed"]))))})}
@@ -425,11 +424,15 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
                                                           for b in resnets])}}
 
 
-def _track_images(config: Config) -> int:
-    """The training images the config's data track draws from (the report stage's)."""
-    n = dataset_of(config.data.root).sizes["train"]
-    n = min(n, config.data.train_limit or n)
-    return min(n, config.datatrack.images or n)
+def _track_training(b: Beyond) -> str:
+    """How long the data track trained, as its points recorded it: the steps and images of
+    the methods that share them, and the narrow network's whole epochs."""
+    points = b.datatrack.points
+    scratch = points["method"] == "scratch"
+    shared = points[~scratch]
+    return sentences.datatrack_training(
+        int(shared["steps"].max()), b.config.datatrack.batch_size, int(points["images"].max()),
+        int(points.loc[scratch, "steps"].max()) if scratch.any() else None)
 
 
 def _cnn_convergence(dataset: str, history: pd.DataFrame) -> str | None:

@@ -393,19 +393,18 @@ def holds(h) -> str:
     if not h.ran:
         return f"on {h.name} ({h.track}), not run"
     won = (f"INNR beats every rival at {_budgets(h.wins)}" if h.wins
-           else "INNR beats every rival at no budget")
+           else "no INNR method beats every rival at any budget")
     level = (f", and some INNR method is level with them at {_budgets(h.level)}"
              if h.level else "")
     return f"on {h.name} ({h.track}), {won}{level}"
 
 
 _GENERALISES = {
-    "generalises": "So the original network's conclusion, that INNR beats every data-free "
-                   "rival at {where}, generalises to every other network whose data-free "
-                   "frontier ran.",
-    "does not generalise": "So the original network's conclusion, that INNR beats every "
-                           "data-free rival at {where}, does not generalise: on at least one "
-                           "other network the data-free frontier says otherwise.",
+    "generalises": "So the original network's conclusion, that {conclusion}, generalises to "
+                   "every other network whose data-free frontier ran.",
+    "does not generalise": "So the original network's conclusion, that {conclusion}, does not "
+                           "generalise: on at least one other network the data-free frontier "
+                           "says otherwise.",
     "not run": "Whether the original network's conclusion generalises cannot be told yet: no "
                "other network's data-free frontier has run."}
 
@@ -418,23 +417,28 @@ def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
     if others:
         said += (" Beyond it (other architectures, and the track that uses the data): "
                  + "; ".join(holds(h) for h in others) + ".")
-    where = "some budget" if any(h.wins for h in original) else "no budget"
-    return (said + " " + _GENERALISES[outcome].format(where=where) + " The data track uses "
-            "the training images and is judged by its own criteria: it informs, it does not "
+    conclusion = ("INNR beats every data-free rival at some budget"
+                  if any(h.wins for h in original)
+                  else "no INNR method beats every data-free rival at any budget")
+    return (said + " " + _GENERALISES[outcome].format(conclusion=conclusion) + " The data "
+            "track uses the training images and is judged by its own criteria: it informs, it does not "
             "enter this conclusion.")
 
 
-def datatrack_training(steps: int, batch: int, images: int) -> str:
-    """How long the data track trains each method (the narrow network from scratch: the whole
-    epochs that hold the steps, innr.experiments.datatrack.scratch), and whom that favours."""
-    per_epoch = math.ceil(images / batch)
-    epochs = math.ceil(steps / per_epoch)
-    return (f"Every method trains for {steps:,} steps of {batch} images ({steps * batch:,} "
+def datatrack_training(steps: int, batch: int, images: int, scratch: int | None) -> str:
+    """How long the data track trained each method, as its points recorded it (`scratch`: the
+    narrow network's steps, whole epochs of its recipe; None where it did not run), and whom
+    that favours."""
+    said = (f"Every method trains for {steps:,} steps of {batch} images ({steps * batch:,} "
             f"images, {steps * batch / images:.2f} of an epoch of the {images:,} training "
-            f"images), but the narrow network from scratch, which trains by its recipe for "
-            f"{epochs} whole epoch{'s' if epochs > 1 else ''} ({epochs * per_epoch:,} steps); "
-            "the INNR starts from random weights, pruning and quantisation-aware training from "
-            "the trained CNN: a training this short favours the rivals that start from the CNN.")
+            "images)")
+    if scratch is not None:
+        epochs = round(scratch / math.ceil(images / batch))
+        said += (f", but the narrow network from scratch, which trains by its recipe for "
+                 f"{epochs} whole epoch{'s' if epochs != 1 else ''} ({scratch:,} steps)")
+    return (said + "; the INNR starts from random weights, pruning and quantisation-aware "
+            "training from the trained CNN: a training this short favours the rivals that start "
+            "from the CNN.")
 
 
 def nern_setting(nern, ours: Sequence[str]) -> str:

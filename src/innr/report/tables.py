@@ -440,7 +440,7 @@ def frontier_accuracy(env: pd.DataFrame, groups: list[list[str]],
                  align="l" + "r" * (len(budgets) + 1))
 
 
-STANDINGS_COLUMNS = ["budget", "best rival", "accuracy", "INNR method", "accuracy",
+STANDINGS_COLUMNS = ["budget", "strongest rival", "accuracy", "INNR method", "accuracy",
                      f"difference [{LEVEL} CI]", "standing"]
 
 
