@@ -421,8 +421,8 @@ def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
                   if any(h.wins for h in original)
                   else "no INNR method beats every data-free rival at any budget")
     return (said + " " + _GENERALISES[outcome].format(conclusion=conclusion) + " The data "
-            "track uses the training images and is judged by its own criteria: it informs, it does not "
-            "enter this conclusion.")
+            "track uses the training images and is judged by its own criteria: it informs, it "
+            "does not enter this conclusion.")
 
 
 def datatrack_training(steps: int, batch: int, images: int, scratch: int | None) -> str:
