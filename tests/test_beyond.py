@@ -5,6 +5,7 @@ NeRN's reported numbers read from their data file."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -17,7 +18,7 @@ from innr.paths import CRITERIA, NERN_REPORTED
 from innr.report import __main__ as cli
 from innr.report import beyond, load, readme, sentences, tables, verdicts
 from innr.store import write_json
-from tests.test_frontier_report import _write_frontier
+from tests.test_frontier_report import BITS_AT_100, _write_frontier
 from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
 
 RESNET, BN = "synthres", "synthbn"  # companions: a ResNet that ran, a modern CNN that did not
@@ -174,6 +175,38 @@ def test_the_data_track_is_judged_by_its_own_criteria(companions):
     assert [d.p_holm for d in duels] == pytest.approx(stats.holm([d.p for d in duels]))
 
 
+def test_the_track_length_is_read_from_the_points_and_absent_where_not_recorded(companions):
+    points = next(b for b in _gathered(companions) if b.config.name == RESNET).datatrack.points
+    assert beyond.track_length(points) == beyond.TrackLength(100, 6400, 200)
+    # the narrow network did not run: no length of its own
+    assert beyond.track_length(points[points["method"] != "scratch"]).scratch is None
+    # files written before steps were recorded: no length, no sentence (no crash)
+    shared = points["method"] != "scratch"
+    assert beyond.track_length(points.assign(steps=points["steps"].where(~shared))) is None
+    assert beyond.track_length(points.assign(images=float("nan"))) is None
+
+
+def test_each_network_is_described_by_what_its_points_recorded(companions):
+    gathered = {b.config.name: b for b in _gathered(companions)}
+    net = beyond.network(gathered[RESNET])
+    # the values: the largest budget's bits over its share of float32 bits
+    assert net.values == round(BITS_AT_100 / 32)
+    # each seed's CNN once: seeds 1-4 from the data-free points, 5 from the data track's only
+    assert list(net.accuracy.index) == list(SEEDS)
+    assert net.accuracy.tolist() == pytest.approx([0.9] * len(SEEDS))
+    assert beyond.network(gathered[BN]) is None  # nothing of it ran
+    config = gathered[RESNET].config
+    assert beyond.architecture(config) == "resnet"
+    deeper = dataclasses.replace(config, cnn=dataclasses.replace(config.cnn, depth=8))
+    assert beyond.architecture(deeper) == "resnet-8"
+    row = " ".join(_section(companions["text"]).split())
+    assert r"Table~\ref{tab:beyond-networks}" in row
+    assert ("Synth-Fashion, resnet & resnet, 32 channels & 312 & adam, 5 epochs of 512, rate "
+            "0.0005 & 90.00\\% [90.00\\%, 90.00\\%] & 5") in row
+    # the original network's row, from the frontier section's points (4 seeds)
+    assert "Synth-MNIST, mnist\\_example\\_net & mnist\\_example\\_net, 32 channels" in row
+
+
 def test_the_original_conclusion_generalises_only_where_the_others_agree():
     def h(name, track, wins=(), ran=True):
         return beyond.Holds(name, track, ran, wins)
@@ -232,6 +265,10 @@ def test_the_section_renders_from_the_results(companions):
     assert "claims: not run" in bn
     # the generated paragraph: from the standings, nothing typed
     assert r"\paragraph{Does the conclusion generalise?} On the original network:" in section
+    # and its conclusion in the abstract
+    abstract = " ".join(companions["text"].split(r"\section{")[0].split())
+    assert (r"Beyond the original network (Section~\ref{sec:beyond}): the original network's "
+            "conclusion") in abstract
 
 
 def test_the_original_frontier_section_leaves_the_other_networks_out(companions):

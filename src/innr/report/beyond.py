@@ -13,12 +13,14 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 from innr.config import Config
 from innr.report import decide, load, release, verdicts
 from innr.report.load import Criteria
+from innr.size import BITS
 from innr.stats import holm, summary
 
 RESNET = "resnet"  # the architecture of NeRN's family: NeRN's numbers are set beside it
@@ -55,6 +57,57 @@ class Beyond:
         else the dataset's label then the architecture's name."""
         label = self.config.frontier.label
         return label if "," in label else f"{label}, {self.config.cnn.architecture}"
+
+
+class TrackLength(NamedTuple):
+    """How long the data track trained, as its points recorded it."""
+
+    steps: int  # the methods that share one length (every method but the narrow network)
+    images: int  # the training images
+    scratch: int | None  # the narrow network's steps (whole epochs); None: it did not run
+
+
+def track_length(points: pd.DataFrame) -> TrackLength | None:
+    """The data track's length from its points (load.DATATRACK_COLUMNS); None where the
+    methods that share it recorded no steps or no images (files written before they were)."""
+    scratch = points["method"] == "scratch"
+    steps = points.loc[~scratch, "steps"].dropna()
+    images = points["images"].dropna()
+    if steps.empty or images.empty:
+        return None
+    own = points.loc[scratch, "steps"].dropna()
+    return TrackLength(int(steps.max()), int(images.max()),
+                       None if own.empty else int(own.max()))
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network as its points recorded it: what it stores and how well its CNNs do."""
+
+    label: str
+    config: Config
+    values: int  # the values its inference reads, every tensor (a budget's float32 share)
+    accuracy: pd.Series  # each seed's CNN's test accuracy, by seed
+
+
+def network(b: Beyond, frontier: load.Frontier | None = None) -> Network | None:
+    """The network of `b` from its data-free points (`frontier`: the original network's, which
+    `b` leaves to the frontier's section), else its data track's; None where neither ran. A
+    budget of share s allows floor(s * values * 32) bits (innr.size.budget_bits), so the
+    largest budget's bits give the values back."""
+    frontier = b.frontier or frontier
+    sources = [(frame, cnn) for frame, cnn in (
+        (frontier and frontier.points, "cnn_accuracy"),
+        (b.datatrack and b.datatrack.points, "accuracy_cnn"))
+        if frame is not None and not frame.empty]
+    if not sources:
+        return None
+    frame = sources[0][0]
+    top = frame.loc[frame["budget"].idxmax()]
+    accuracy = pd.concat([f.drop_duplicates("seed").set_index("seed")[cnn]
+                          for f, cnn in sources])
+    return Network(b.label, b.config, round(top["budget_bits"] / (top["budget"] * BITS)),
+                   accuracy[~accuracy.index.duplicated()].sort_index())
 
 
 def others(networks: Sequence[Beyond]) -> set[str]:
@@ -177,6 +230,12 @@ class Nearest:
     drop: dict  # CNN minus rebuilt, per seed
 
 
+def architecture(config: Config) -> str:
+    """'resnet-8': the architecture, with its depth where the config sets one."""
+    depth = config.cnn.depth
+    return config.cnn.architecture + (f"-{depth}" if depth else "")
+
+
 def nearest(b: Beyond, target: float) -> list[Nearest]:
     """Our points nearest `target` (a share of the bits): the data track's INNR and the
     data-free frontier's headline INNR method, each where it ran."""
@@ -189,7 +248,7 @@ def nearest(b: Beyond, target: float) -> list[Nearest]:
         if shown:
             v = min(shown, key=lambda x: (abs(x.budget - target), x.budget))
             at = points[(points["method"] == v.innr) & (points["budget"] == v.budget)]
-            out.append(Nearest(b.config.cnn.architecture, b.config.frontier.label, track,
+            out.append(Nearest(architecture(b.config), b.config.frontier.label, track,
                                v.innr, target, v.budget, summary(list(at[cnn])),
                                summary(list(at["accuracy"])),
                                summary(list(at[cnn] - at["accuracy"]))))

@@ -402,12 +402,16 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
                  for r in nern.results for n in beyond_.nearest(b, r.share)}.values())
     first = nern.results[0]
     data_track = criteria.data_track
+    frontiers = {f.name: f for f in _original_frontiers(res, beyond)}
+    nets = [n for b in beyond if (n := beyond_.network(b, frontiers.get(b.config.name)))]
     return {
         "networks": networks, "other": bool(beyond_.others(beyond)),
+        "recipes": nets and tables.networks(nets),
         "original": arch, "datasets": ", ".join(dict.fromkeys(v.dataset
                                                               for v in original_judged)),
         "paragraph": sentences.generalisation(beyond_.generalises(original, others), original,
                                               others),
+        "abstract": sentences.generalises(beyond_.generalises(original, others), original),
         "declared": data_track and {
             "declared": data_track["declared"], "seen_before": data_track["seen_before"],
             "rationale": data_track["rationale"], "alpha": exact(data_track["alpha"]),
@@ -425,14 +429,11 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
 
 
 def _track_training(b: Beyond) -> str:
-    """How long the data track trained, as its points recorded it: the steps and images of
-    the methods that share them, and the narrow network's whole epochs."""
-    points = b.datatrack.points
-    scratch = points["method"] == "scratch"
-    shared = points[~scratch]
-    return sentences.datatrack_training(
-        int(shared["steps"].max()), b.config.datatrack.batch_size, int(points["images"].max()),
-        int(points.loc[scratch, "steps"].max()) if scratch.any() else None)
+    """How long the data track trained (sentences.datatrack_training); nothing where its
+    points recorded no steps (beyond.track_length)."""
+    length = beyond_.track_length(b.datatrack.points)
+    return "" if length is None else sentences.datatrack_training(
+        length.steps, b.config.datatrack.batch_size, length.images, length.scratch)
 
 
 def _cnn_convergence(dataset: str, history: pd.DataFrame) -> str | None:

@@ -400,13 +400,22 @@ def holds(h) -> str:
 
 
 _GENERALISES = {
-    "generalises": "So the original network's conclusion, that {conclusion}, generalises to "
+    "generalises": "the original network's conclusion, that {conclusion}, generalises to "
                    "every other network whose data-free frontier ran.",
-    "does not generalise": "So the original network's conclusion, that {conclusion}, does not "
+    "does not generalise": "the original network's conclusion, that {conclusion}, does not "
                            "generalise: on at least one other network the data-free frontier "
                            "says otherwise.",
-    "not run": "Whether the original network's conclusion generalises cannot be told yet: no "
+    "not run": "whether the original network's conclusion generalises cannot be told yet: no "
                "other network's data-free frontier has run."}
+
+
+def generalises(outcome: str, original: Sequence) -> str:
+    """Whether the original network's conclusion carries over (innr.report.beyond.generalises's
+    `outcome`), in a clause that starts in lower case."""
+    conclusion = ("INNR beats every data-free rival at some budget"
+                  if any(h.wins for h in original)
+                  else "no INNR method beats every data-free rival at any budget")
+    return _GENERALISES[outcome].format(conclusion=conclusion)
 
 
 def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
@@ -417,10 +426,7 @@ def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
     if others:
         said += (" Beyond it (other architectures, and the track that uses the data): "
                  + "; ".join(holds(h) for h in others) + ".")
-    conclusion = ("INNR beats every data-free rival at some budget"
-                  if any(h.wins for h in original)
-                  else "no INNR method beats every data-free rival at any budget")
-    return (said + " " + _GENERALISES[outcome].format(conclusion=conclusion) + " The data "
+    return (said + " So " + generalises(outcome, original) + " The data "
             "track uses the training images and is judged by its own criteria: it informs, it "
             "does not enter this conclusion.")
 

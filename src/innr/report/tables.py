@@ -552,6 +552,32 @@ def _control_of(measure: str, measures: set[str]) -> str | None:
     return None
 
 
+_RAGGED = r">{{\raggedright\arraybackslash}}p{{{}\linewidth}}"  # a wrapping column, no hyphens
+
+
+def networks(nets: Sequence) -> Table:
+    """Each network (innr.report.beyond.Network): its architecture, the values it stores, its
+    training recipe (the config's [cnn]) and its CNNs' test accuracy over seeds."""
+    rows = []
+    for n in nets:
+        c = n.config.cnn
+        shape = ", ".join([c.architecture] + [f"depth {c.depth}"] * bool(c.depth)
+                          + [f"{c.channels} channels"])
+        recipe = [f"{c.optimizer}, {c.epochs} epoch{'s' * (c.epochs != 1)} of {c.batch_size}, "
+                  f"rate {exact(c.lr)}"]
+        recipe += [f"{c.schedule} schedule"] * (c.schedule != "constant")
+        recipe += [f"weight decay {exact(c.weight_decay)}"] * bool(c.weight_decay)
+        recipe += [f"augment {c.augment.replace('_', ' + ')}"] * (c.augment != "none")
+        recipe += [f"label smoothing {exact(c.label_smoothing)}"] * bool(c.label_smoothing)
+        rows.append([n.label, shape, num(n.values), "; ".join(recipe),
+                     mean_interval(summary(list(n.accuracy)), lambda x: pct(x, 2)),
+                     num(len(n.accuracy))])
+    return Table(["network", "architecture", "values", "recipe", f"CNN accuracy [{LEVEL} CI]",
+                  "seeds"], [rows],
+                 align=_RAGGED.format(0.16) + _RAGGED.format(0.14) + "r"
+                 + _RAGGED.format(0.22) + "rr")
+
+
 def headline_claims(frame: pd.DataFrame, label: Callable[[str], str]) -> Table:
     """The headline INNR method's claims' measures (innr.report.load.load_headline), a group
     per budget: each measure's mean and interval over seeds for the rebuilt network and for
