@@ -20,7 +20,6 @@ import pandas as pd
 from innr.config import Config
 from innr.report import decide, load, release, verdicts
 from innr.report.load import Criteria
-from innr.size import BITS
 from innr.stats import holm, summary
 
 RESNET = "resnet"  # the architecture of NeRN's family: NeRN's numbers are set beside it
@@ -80,21 +79,26 @@ def track_length(points: pd.DataFrame) -> TrackLength | None:
                        None if own.empty else int(own.max()))
 
 
+def architecture(config: Config) -> str:
+    """'resnet-8': the architecture, with its depth where the config sets one."""
+    depth = config.cnn.depth
+    return config.cnn.architecture + (f"-{depth}" if depth else "")
+
+
 @dataclass(frozen=True)
 class Network:
     """A network as its points recorded it: what it stores and how well its CNNs do."""
 
     label: str
     config: Config
+    architecture: str  # beyond.architecture: with its depth where the config sets one
     values: int  # the values its inference reads, every tensor (a budget's float32 share)
     accuracy: pd.Series  # each seed's CNN's test accuracy, by seed
 
 
 def network(b: Beyond, frontier: load.Frontier | None = None) -> Network | None:
     """The network of `b` from its data-free points (`frontier`: the original network's, which
-    `b` leaves to the frontier's section), else its data track's; None where neither ran. A
-    budget of share s allows floor(s * values * 32) bits (innr.size.budget_bits), so the
-    largest budget's bits give the values back."""
+    `b` leaves to the frontier's section), else its data track's; None where neither ran."""
     frontier = b.frontier or frontier
     sources = [(frame, cnn) for frame, cnn in (
         (frontier and frontier.points, "cnn_accuracy"),
@@ -102,11 +106,9 @@ def network(b: Beyond, frontier: load.Frontier | None = None) -> Network | None:
         if frame is not None and not frame.empty]
     if not sources:
         return None
-    frame = sources[0][0]
-    top = frame.loc[frame["budget"].idxmax()]
     accuracy = pd.concat([f.drop_duplicates("seed").set_index("seed")[cnn]
                           for f, cnn in sources])
-    return Network(b.label, b.config, round(top["budget_bits"] / (top["budget"] * BITS)),
+    return Network(b.label, b.config, architecture(b.config), load.stored_values(sources[0][0]),
                    accuracy[~accuracy.index.duplicated()].sort_index())
 
 
@@ -228,12 +230,6 @@ class Nearest:
     cnn: dict  # innr.stats.summary of the CNN's accuracy
     rebuilt: dict
     drop: dict  # CNN minus rebuilt, per seed
-
-
-def architecture(config: Config) -> str:
-    """'resnet-8': the architecture, with its depth where the config sets one."""
-    depth = config.cnn.depth
-    return config.cnn.architecture + (f"-{depth}" if depth else "")
 
 
 def nearest(b: Beyond, target: float) -> list[Nearest]:

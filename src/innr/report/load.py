@@ -20,6 +20,7 @@ import pandas as pd
 
 from innr.config import Config, ConfigError, config_from_dict
 from innr.paths import RESULTS_ROOT
+from innr.size import BITS
 from innr.store import Store, read_json
 
 EXPERIMENTS = ("fidelity", "compression", "transfer")  # claims 1, 2 and 3, in order
@@ -137,6 +138,14 @@ class Frontier:
     def settings(self) -> dict:
         """The FrontierConfig the points were made with, as recorded (a dict)."""
         return self.index.get("frontier") or {}
+
+
+def stored_values(points: pd.DataFrame) -> int:
+    """The values a network's inference reads (what a budget is a share of, in float32), from
+    points that record their budget's bits: a share s allows floor(s * values * BITS) bits
+    (innr.size.budget_bits), so the largest budget's bits give the values back."""
+    top = points.loc[points["budget"].idxmax()]
+    return round(top["budget_bits"] / (top["budget"] * BITS))
 
 
 def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier | None:

@@ -305,8 +305,7 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
     for f in frontiers:
         pts, mine = f.points, [v for v in judged if v.dataset == f.label]
         rule = verdicts.frontier_rule(f, criteria)
-        top = pts.loc[pts["budget"].idxmax()]
-        weights = round(top["budget_bits"] / (top["budget"] * BITS))  # floor(share * N * BITS)
+        weights = load.stored_values(pts)
         seeds = sorted(set(pts["seed"]))
         per_method = pts.groupby("method")["seed"].nunique()
         fewer = [f"{n} for {label(m)}" for m, n in per_method.items() if n < len(seeds)]

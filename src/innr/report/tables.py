@@ -561,8 +561,7 @@ def networks(nets: Sequence) -> Table:
     rows = []
     for n in nets:
         c = n.config.cnn
-        shape = ", ".join([c.architecture] + [f"depth {c.depth}"] * bool(c.depth)
-                          + [f"{c.channels} channels"])
+        shape = f"{n.architecture}, {c.channels} channels"
         recipe = [f"{c.optimizer}, {c.epochs} epoch{'s' * (c.epochs != 1)} of {c.batch_size}, "
                   f"rate {exact(c.lr)}"]
         recipe += [f"{c.schedule} schedule"] * (c.schedule != "constant")
