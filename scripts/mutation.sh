@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Mutation testing of the code whose mistakes would change a claim: attacks, stats, coordinates,
-# metrics, the verdicts, the comparison with the published run and the variants' building blocks
-# (predictors, permutations, size, target; whole modules), the frontier's methods and what sizes
-# them (innr.methods, quantise, prune, coding; whole modules), and the experiments' statistics
+# metrics, the verdicts, the comparison with the published run, the variants and their building
+# blocks (variants, predictors, permutations, size, target; whole modules), the frontier's
+# methods, what sizes them and the frontier itself (innr.methods, quantise, prune, coding,
+# experiments.frontier; whole modules), and the experiments' statistics
 # (the functions in PATTERNS below), against the unit tests (pytest -m "not slow"; [tool.mutmut] in
 # pyproject.toml). Each mutant is a one-token change (an operator, a constant, a comparison, an
 # argument); a mutant that survives, or that no unit test runs, is a change to the science that
@@ -16,7 +17,8 @@ PATTERNS=(
   'innr.attacks.*' 'innr.stats.*' 'innr.coordinates.*' 'innr.metrics.*' 'innr.report.verdicts.*'
   'innr.report.decide.*' 'innr.report.compare.*'
   'innr.predictors.*' 'innr.permutations.*' 'innr.size.*' 'innr.target.*'
-  'innr.methods.*' 'innr.quantise.*' 'innr.prune.*' 'innr.coding.*'
+  'innr.variants.*' 'innr.methods.*' 'innr.quantise.*' 'innr.prune.*' 'innr.coding.*'
+  'innr.experiments.frontier.*'
   'innr.experiments.common.x_aggregate*' 'innr.experiments.common.x_accuracies*'
   'innr.experiments.common.xǁContextǁcontrol_seed*' 'innr.experiments.common.xǁNetworksǁ*'
   'innr.experiments.compression.x_compression_metrics*'
