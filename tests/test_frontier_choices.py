@@ -215,6 +215,22 @@ def test_the_choice_is_made_on_the_validation_split_and_the_test_set_cannot_move
         assert report["pruned", seed]["choice"]["option"] == {}
 
 
+def test_a_method_of_a_job_per_seed_and_no_choice_runs_on_every_selection_seed(trained,
+                                                                               tmp_path):
+    # the narrow CNN trains one job per seed: its first selection seed's job once failed,
+    # waiting for the second's file, and every narrow CNN point after it failed in turn
+    root = with_cnns(trained, tmp_path)
+    assert run(root, 'frontier.methods=["narrow_cnn"]') == 0
+    config = quick(*OVERRIDES, 'frontier.methods=["narrow_cnn"]')
+    store = Store("quick", root)
+    for stage in (frontier.SELECT, "report"):
+        points = frontier.frontier_points(config, stage)
+        done = [read_json(frontier.path_of(store, p)) for p in points]
+        assert len(done) == len(config.ablation.selection_seeds if stage == frontier.SELECT
+                                else config.seeds)
+        assert all(r["status"] == "ok" and r["fits"] for r in done), [r.get("error") for r in done]
+
+
 # --- a killed run: every point's file is whole or absent, and the rerun finishes ----------------
 
 KILLED_AFTER_FIRST_POINT = """

@@ -295,10 +295,12 @@ class Frontier:
         out = []
         for p in batch:
             seeds = self.config.ablation.selection_seeds
-            every = [fresh.get((p["method"], p["budget"], s)) or
-                     self.selection_file(p, s)["candidates"] for s in seeds]
-            best = best_option(every)
             mine = fresh[p["method"], p["budget"], p["seed"]]
+            # one candidate is no choice: a job of one seed (the narrow CNN's) must not wait
+            # for the other seeds' files, which their own jobs write later
+            best = 0 if len(mine) == 1 else best_option(
+                [fresh.get((p["method"], p["budget"], s)) or
+                 self.selection_file(p, s)["candidates"] for s in seeds])
             out.append({**{k: v for k, v in mine[best].items() if k != "option"},
                         "chosen": mine[best]["option"],
                         "candidates": [{"option": c["option"], "fits": c["fits"],
