@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole reproduction: set-up, the three claims' experiments over every seed, the fit's noise,
 # the ablation of INNR variants, the compression frontier (and, for each companion config named
-# by [frontier] companions, e.g. Fashion-MNIST: its claims and frontier), the comparison with
+# by [frontier] companions and found beside it, e.g. Fashion-MNIST: its claims and frontier), the comparison with
 # the published run (experiments/published/), figures, PDF. A config that lists `experiments`
 # runs those, in that order, instead (python -m innr.experiments.NAME).
 #   ./run_all.sh                 experiments/full.toml (10 seeds; run times: README)
@@ -47,10 +47,10 @@ scripts/setup.sh
 companions=$(.venv/bin/python -c "import sys; from innr.config import load_config
 print(' '.join(load_config(sys.argv[1]).frontier.companions))" "$config")
 configs=("$config")
-for name in $companions; do
-  [[ -f experiments/$name.toml ]] || { echo "error: companion experiments/$name.toml not found" >&2
-                                       exit 2; }
-  configs+=("experiments/$name.toml")
+for name in $companions; do  # beside the config, as innr.report.release and the report find them
+  companion=$(dirname "$config")/$name.toml
+  [[ -f $companion ]] || { echo "error: companion $companion not found" >&2; exit 2; }
+  configs+=("$companion")
 done
 # the Debian packages of the configs' datasets not installed yet (e.g. Fashion-MNIST's), as root
 packages=$(.venv/bin/python -m innr.datasets "${configs[@]}")

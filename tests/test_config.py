@@ -144,3 +144,37 @@ def test_a_configs_experiments_are_what_run_all_runs():
     assert set(EXPERIMENTS) <= existing
     text = (REPO / "run_all.sh").read_text()
     assert "experiments_of(load_config(sys.argv[1])" in text and "innr.experiments.$1" in text
+
+
+def test_the_next_publications_configs_keep_the_published_claims_and_ablation():
+    """experiments/next/ holds the run in progress (its README): its MNIST and Fashion-MNIST
+    configs change the frontier only, so their claims and ablation are comparable with the
+    published run's (the same hashes), and each companion lies beside full.toml."""
+    nxt = REPO / "experiments" / "next"
+    full = load_config(nxt / "full.toml")
+    assert full.frontier.companions == ("fashion", "bn_cnn_mnist", "bn_cnn_fashion",
+                                        "resnet_fashion")
+    for name in ("full", *full.frontier.companions):
+        config = load_config(nxt / f"{name}.toml")
+        assert config.name == name
+        published = REPO / "experiments" / f"{name}.toml"
+        if name in ("full", "fashion"):
+            then = load_config(published)
+            assert (config.hash(), config.ablation_hash()) == (then.hash(), then.ablation_hash())
+            assert config.frontier_hash() != then.frontier_hash()
+            assert 0.01 in config.frontier.budgets and "innr_residual_b1" in config.frontier.methods
+        else:  # the same file as experiments/NAME.toml: one config per network
+            assert (nxt / f"{name}.toml").resolve() == published.resolve()
+
+
+def test_run_all_finds_companions_beside_its_config(tmp_path):
+    import shutil
+    import subprocess
+
+    # quick.toml names quick_bn_cnn and quick_resnet, which lie beside it in experiments/ only
+    shutil.copy(REPO / "experiments" / "quick.toml", tmp_path / "quick.toml")
+    run = subprocess.run([str(REPO / "run_all.sh"), "--config", str(tmp_path / "quick.toml"),
+                          "--only", "report", "--results", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 2
+    assert f"companion {tmp_path}/quick_bn_cnn.toml not found" in run.stderr
