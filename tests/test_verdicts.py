@@ -236,6 +236,20 @@ def test_claim_3_without_noise_records_leaves_the_noise_rows_out():
     assert not any("noise" in c.label for c in judge_transfer(seeds).secondary)
 
 
+def test_claim_3_leaves_out_seeds_whose_clean_rate_is_undefined():
+    # no clean-correct image fooled the source: the rate is NaN, stored as null (None)
+    pairs = [(0.92, 0.85), (0.91, 0.86), (0.93, 0.84)]
+    seeds = [transfer_seed(r, c) for r, c in pairs]
+    seeds[0]["forward_original_eps0.3_transfer_clean_rebuilt"] = None
+    clean = [c for c in judge_transfer(seeds).secondary if "clean-correct" in c.label]
+    assert len(clean) == 1 and clean[0].diff["mean"] == pytest.approx(
+        summary([r - c for r, c in pairs[1:]])["mean"])  # over the two seeds left
+    seeds[1]["forward_original_eps0.1_transfer_clean_control"] = float("nan")
+    v = judge_transfer(seeds)  # one seed left: no clean comparison, the rest stands
+    assert not any("clean-correct" in c.label for c in v.secondary)
+    assert len(v.secondary) == 2 * 2 + 2 * 2 and v.outcome == "supported"
+
+
 def test_pairs_must_be_complete():
     with pytest.raises(ValueError):
         claim_compression(100, 74, [0.9, 0.8], [0.7], [0.7], CRITERIA_)

@@ -156,9 +156,15 @@ def _transfer_family(m: Sequence[dict], positive: Sequence[float], protocols: Se
                       rates(f"forward_{_key(p, e)}_transfer_rebuilt"),
                       rates(f"forward_{_key(p, e)}_transfer_control"))
               for p in protocols for e in positive]
-    family.append(compare(sentences.clean_label(protocol),
-                          mean_over_eps("rebuilt", "transfer_clean"),
-                          mean_over_eps("control", "transfer_clean")))
+    # the rate among clean-correct images is undefined for a seed where none of them fooled
+    # the source (a rebuilt network that gets almost nothing right): such seeds are left out,
+    # and the comparison too when fewer than two seeds are left
+    clean = [(r, c) for r, c in zip(mean_over_eps("rebuilt", "transfer_clean"),
+                                     mean_over_eps("control", "transfer_clean"), strict=True)
+             if r is not None and c is not None]
+    if len(clean) >= 2:
+        rebuilt, control = ([pair[i] for pair in clean] for i in (0, 1))
+        family.append(compare(sentences.clean_label(protocol), rebuilt, control))
     family += [compare(sentences.transfer_labels(p, e)[1],
                        rates(f"noise_{_key(p, e)}_acc_rebuilt"),
                        rates(f"forward_{_key(p, e)}_acc_rebuilt"))
@@ -173,9 +179,12 @@ def claim_transfer(m: Sequence[dict], eps: Sequence[float], protocols: Sequence[
     minus the rate to the seed's control. Secondary: _transfer_family."""
     alpha, positive = criteria.alpha, [e for e in eps if e > 0]
 
-    def mean_over_eps(target: str, kind: str = "transfer") -> list[float]:
-        return [sum(s[f"forward_{_key(protocol, e)}_{kind}_{target}"] for e in positive)
-                / len(positive) for s in m]
+    def mean_over_eps(target: str, kind: str = "transfer") -> list[float | None]:
+        """Per seed, the mean over eps > 0; None where a rate is undefined (stored as null)."""
+        rates = [[s[f"forward_{_key(protocol, e)}_{kind}_{target}"] for e in positive]
+                 for s in m]
+        return [None if any(r is None or math.isnan(r) for r in seed) else sum(seed) / len(seed)
+                for seed in rates]
 
     primary = compare("mean over eps of rebuilt minus control", mean_over_eps("rebuilt"),
                       mean_over_eps("control"))
