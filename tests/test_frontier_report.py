@@ -348,7 +348,15 @@ def test_where_a_method_is_level_with_the_cnn():
     assert sentences.frontier_lossless("D", found, [0.25, 0.5], MARGIN, ALPHA,
                                        verdicts.method_label) == (
         "On D, level with the CNN (the 90% interval of the accuracy gap inside +/-0.50%): "
-        "pruned at no budget; quantised from 50%.")
+        "quantised from 50%; pruned at no budget.")
+    # many methods level nowhere share one clause; none level anywhere says so
+    many = {"quantised": [0.5], "pruned": [], "low_rank": [], "pruned_quantised": [0.25]}
+    assert sentences.frontier_lossless("D", many, [0.25, 0.5], MARGIN, ALPHA,
+                                       verdicts.method_label).endswith(
+        "quantised from 50%; pruned + int8 at 25%; the other 2 methods at no budget.")
+    assert sentences.frontier_lossless("D", {"pruned": [], "low_rank": []}, [0.25, 0.5],
+                                       MARGIN, ALPHA, verdicts.method_label).endswith(
+        "+/-0.50%): no method at any budget.")
 
 
 def test_the_declared_frontier_criteria_load():
