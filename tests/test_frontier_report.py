@@ -548,3 +548,22 @@ def test_the_list_of_methods_names_each_k_bit_familys_widths():
     assert families == {"innr_bits": "2 and 8", "residual_bits": "1", "pruned_bits": "3",
                         "low_rank_bits": "4"}
     assert set(paper._families(["innr_best", "pruned"]).values()) == {""}
+
+
+def test_each_innr_method_has_a_line_of_its_own():
+    from matplotlib.colors import to_hex
+
+    from innr.report import figures
+    innr = ["innr_faithful", "innr_best", "innr_quantised",
+            *(f"innr_best_b{k}" for k in (2, 4, 6, 8)),
+            *(f"innr_residual_b{k}" for k in (1, 2, 3))]
+    looks = {(to_hex(figures.innr_style(m)["color"]), figures.innr_style(m)["marker"])
+             for m in innr}
+    assert len(looks) == len(innr)
+
+
+def test_every_data_track_method_has_a_label():
+    from innr.experiments.datatrack import TRACK
+    assert set(verdicts.DATA_TRACK_LABELS) == set(TRACK)
+    assert verdicts.method_label("qat") == "quantisation-aware training"
+    assert verdicts.method_label("pruned_quantised") == "pruned + int8"

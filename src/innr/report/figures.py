@@ -324,6 +324,21 @@ INNR_STYLE = {"innr_faithful": "C3", "innr_best": "C1", "innr_quantised": "C6"}
 RIVAL_MARKERS = "sD^v<>pPX"
 
 
+def innr_style(method: str) -> dict:
+    """An INNR method's line: the three named methods in their colours with round markers; a
+    family (the k-bit predictors 'innr_best_bK', the residual INNRs 'innr_residual_bK') in
+    shades of one colour, darker with more bits, with a marker of its own, so that ten INNR
+    lines stay apart (one red for all of them made the families unreadable)."""
+    base = {"linewidth": 2.2, "markersize": 4.5, "zorder": 4}
+    for family, palette, marker, bits_per_shade in (("innr_best_b", "Oranges", "h", 2),
+                                                    ("innr_residual_b", "Purples", "d", 1)):
+        if method.startswith(family) and method[len(family):].isdigit():
+            bits = int(method[len(family):])
+            shade = sns.color_palette(palette, 9)[min(3 + bits // bits_per_shade, 8)]
+            return base | {"color": shade, "marker": marker}
+    return base | {"color": INNR_STYLE.get(method, "C3"), "marker": "o"}
+
+
 def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float] | None = None,
              name: str = "frontier", titles: Sequence[str] | None = None,
              sizes: str = "coded") -> Path:
@@ -359,15 +374,11 @@ def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float]
                          {"color": "k", "linestyle": "--", "linewidth": 1.2, "marker": "x",
                           "markersize": 4, "zorder": 3}, handles)
         for m in innr:
-            _method_line(ax, pts[pts["method"] == m], m,
-                         {"color": INNR_STYLE.get(m, "C3"), "linewidth": 2.2, "marker": "o",
-                          "markersize": 4.5, "zorder": 4}, handles)
+            _method_line(ax, pts[pts["method"] == m], m, innr_style(m), handles)
         ax.axhline(0, color="k", linewidth=0.8)
         if margin and math.isfinite(margin.get(f.label, math.nan)):
             ax.axhline(100 * margin[f.label], color="C3", linestyle="--", linewidth=1)
-        ax.set(xscale="log", title=title,
-               xlabel=f"stored size (kB, {'raw bits' if sizes == 'raw' else 'coded'}, log scale)",
-               ylabel="accuracy lost (CNN minus method, points)")
+        ax.set(xscale="log", title=title, xlabel="", ylabel="")
         # linear within a tenth of a point of zero, logarithmic beyond: a loss of 0.1 point and
         # one of 80 points are both readable, and a method better than the CNN shows below 0
         ax.set_yscale("symlog", linthresh=0.1, linscale=0.5)
@@ -377,6 +388,10 @@ def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float]
         ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:g}"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    # one label per axis for the whole figure: three panels' own labels ran into each other
+    fig.supxlabel(f"stored size (kB, {'raw bits' if sizes == 'raw' else 'coded'}, log scale)",
+                  fontsize="medium")
+    fig.supylabel("accuracy lost (CNN minus method, points)", fontsize="medium")
     order = verdicts.method_order(handles)  # INNR first, the rivals, the narrow CNN last
     fig.legend([handles[m] for m in order], [verdicts.method_label(m) for m in order],
                loc="outside lower center", ncol=4, fontsize="small", frameon=False)

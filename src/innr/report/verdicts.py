@@ -303,11 +303,16 @@ def judge_ablation(ab: load.Ablation, criteria: Criteria) -> list[BudgetVerdict]
 
 INNR_METHODS = tuple(name for name, m in METHODS.items() if m.innr)
 METHOD_LABELS = {name: m.label for name, m in METHODS.items()}
+# the data track's methods (innr.experiments.datatrack.TRACK) train on the images and are no
+# frontier methods; their tables and NeRN's comparison name them too
+DATA_TRACK_LABELS = {"nern": "INNR, NeRN's losses", "pruned_finetuned": "pruned + fine-tuned",
+                     "qat": "quantisation-aware training", "scratch": "small network, from scratch"}
 
 
 def method_label(method: str) -> str:
-    """How the report names a frontier method: 'INNR, best variant', 'pruned + int8'."""
-    return METHOD_LABELS.get(method, method.replace("_", " "))
+    """How the report names a frontier or data track method: 'INNR, best variant',
+    'pruned + int8', 'quantisation-aware training'."""
+    return METHOD_LABELS.get(method) or DATA_TRACK_LABELS.get(method, method.replace("_", " "))
 
 
 def method_order(methods: Iterable[str]) -> list[str]:
