@@ -225,7 +225,10 @@ def test_the_original_conclusion_generalises_only_where_the_others_agree():
     assert ("conclusion, that no INNR method beats every data-free rival at any budget, does "
             "not generalise") in said
     assert "on resnet (data-free), INNR beats every rival at 50%" in said
-    said = sentences.generalisation("generalises", [h("net", "data-free", (0.5,))], others)
+    said = sentences.generalisation("generalises", [h("net", "data-free", (0.5,))],
+                                    [*others, h("bn", "data track", ran=False)])
+    assert said.count("bn (data track)") == 1 and " Not run: bn (data track)." in said
+    assert "bn (data track), not run" not in said
     assert "that INNR beats every data-free rival at some budget, generalises" in said
 
 

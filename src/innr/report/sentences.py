@@ -430,9 +430,14 @@ def generalisation(outcome: str, original: Sequence, others: Sequence) -> str:
     on each other one (innr.report.beyond.Holds), and the outcome (beyond.generalises) for the
     original network's conclusion: whether INNR beats every data-free rival somewhere."""
     said = "On the original network: " + "; ".join(holds(h) for h in original) + "."
-    if others:
+    ran = [holds(h) for h in others if h.ran]
+    # the networks and tracks that did not run share one clause, after those that did
+    idle = [f"{h.name} ({h.track})" for h in others if not h.ran]
+    if ran:
         said += (" Beyond it (other architectures, and the track that uses the data): "
-                 + "; ".join(holds(h) for h in others) + ".")
+                 + "; ".join(ran) + ".")
+    if idle:
+        said += " Not run: " + "; ".join(idle) + "."
     return (said + " So " + generalises(outcome, original) + " The data "
             "track uses the training images and is judged by its own criteria: it informs, it "
             "does not enter this conclusion.")
