@@ -378,7 +378,11 @@ def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float]
         ax.axhline(0, color="k", linewidth=0.8)
         if margin and math.isfinite(margin.get(f.label, math.nan)):
             ax.axhline(100 * margin[f.label], color="C3", linestyle="--", linewidth=1)
-        ax.set(xscale="log", title=title, xlabel="", ylabel="")
+        # short enough for three panels side by side (longer ones ran into each other; a
+        # figure-wide label collided with the legend below)
+        ax.set(xscale="log", title=title,
+               xlabel=f"stored kB ({'raw bits' if sizes == 'raw' else 'coded'}, log)",
+               ylabel="accuracy lost (CNN minus method, points)" if ax is axes[0][0] else "")
         # linear within a tenth of a point of zero, logarithmic beyond: a loss of 0.1 point and
         # one of 80 points are both readable, and a method better than the CNN shows below 0
         ax.set_yscale("symlog", linthresh=0.1, linscale=0.5)
@@ -388,10 +392,6 @@ def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float]
         ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:g}"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    # one label per axis for the whole figure: three panels' own labels ran into each other
-    fig.supxlabel(f"stored size (kB, {'raw bits' if sizes == 'raw' else 'coded'}, log scale)",
-                  fontsize="medium")
-    fig.supylabel("accuracy lost (CNN minus method, points)", fontsize="medium")
     order = verdicts.method_order(handles)  # INNR first, the rivals, the narrow CNN last
     fig.legend([handles[m] for m in order], [verdicts.method_label(m) for m in order],
                loc="outside lower center", ncol=4, fontsize="small", frameon=False)
