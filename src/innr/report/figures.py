@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from innr.methods import METHODS  # noqa: E402
 from innr.report import load, verdicts  # noqa: E402
 from innr.report.beyond import Beyond  # noqa: E402
 from innr.report.formats import budget_text  # noqa: E402
@@ -326,17 +327,26 @@ RIVAL_MARKERS = "sD^v<>pPX"
 
 def innr_style(method: str) -> dict:
     """An INNR method's line: the three named methods in their colours with round markers; a
-    family (the k-bit predictors 'innr_best_bK', the residual INNRs 'innr_residual_bK') in
-    shades of one colour, darker with more bits, with a marker of its own, so that ten INNR
-    lines stay apart (one red for all of them made the families unreadable)."""
+    family of the registry (the k-bit predictors, the residual INNRs) in shades of one colour,
+    darker with more bits, with a marker of its own, so that ten INNR lines stay apart (one red
+    for all of them made the families unreadable)."""
     base = {"linewidth": 2.2, "markersize": 4.5, "zorder": 4}
-    for family, palette, marker, bits_per_shade in (("innr_best_b", "Oranges", "h", 2),
-                                                    ("innr_residual_b", "Purples", "d", 1)):
-        if method.startswith(family) and method[len(family):].isdigit():
-            bits = int(method[len(family):])
-            shade = sns.color_palette(palette, 9)[min(3 + bits // bits_per_shade, 8)]
-            return base | {"color": shade, "marker": marker}
+    family = getattr(METHODS.get(method), "family", "")
+    if family in INNR_FAMILY_STYLE:
+        palette, marker = INNR_FAMILY_STYLE[family]
+        widths = sorted(_width(m) for m in METHODS.values() if m.family == family)
+        shade = sns.color_palette(palette, 9)[min(4 + widths.index(_width(METHODS[method])), 8)]
+        return base | {"color": shade, "marker": marker}
     return base | {"color": INNR_STYLE.get(method, "C3"), "marker": "o"}
+
+
+INNR_FAMILY_STYLE = {"innr_best_b": ("Oranges", "h"), "innr_residual_b": ("Purples", "d")}
+
+
+def _width(method) -> int:
+    """The bits that tell a family's members apart: a residual INNR's codes, else the
+    predictor's."""
+    return method.residual or method.bits
 
 
 def frontier(frontiers: list[load.Frontier], out: Path, margin: dict[str, float] | None = None,
