@@ -17,7 +17,7 @@ from innr import bench, cli
 from innr.config import ConfigError
 from innr.experiments import ablation, common, fidelity, frontier
 from innr.report import __main__ as report
-from innr.report import compare, pilot, readme, release
+from innr.report import compare, drawnoise, pilot, readme, release
 from innr.store import Store, atomic_write_text, check_writable, write_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ ENTRY_POINTS = {
     "experiments": lambda argv: common.main("fidelity", fidelity.run, argv),
     "ablation": ablation.main, "frontier": frontier.main, "report": report.main,
     "compare": compare.main, "release": release.main, "readme": readme.main,
-    "pilot": pilot.main, "bench": bench.main,
+    "pilot": pilot.main, "bench": bench.main, "drawnoise": drawnoise.main,
 }
 
 
