@@ -19,12 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 from innr.config import Config, ConfigError, config_from_dict
-from innr.paths import RESULTS_ROOT
+from innr.paths import PUBLISHED, RESULTS_ROOT
 from innr.size import BITS
 from innr.store import Store, read_json
 
 EXPERIMENTS = ("fidelity", "compression", "transfer")  # claims 1, 2 and 3, in order
 FITNOISE = "fitnoise"  # the fit's own noise: descriptive, no claim
+GPU_CHECK = PUBLISHED / "gpu_check" / "results"  # scripts/gpu_check.sh's record, once published
 ABLATION = "ablation"  # INNR variants (innr.experiments.ablation): one file per arm
 FRONTIER = "frontier"  # accuracy against stored bytes (innr.experiments.frontier): a file per point
 ARM_METRICS = ("accuracy_original", "accuracy_rebuilt", "accuracy_gap", "top1_agreement",

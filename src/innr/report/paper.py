@@ -123,6 +123,8 @@ def _setup(res: Results, config: Config) -> dict:
             "environment": tables.environment(res),
             "hyperparameters": tables.hyperparameters(res.config),
             "wall": tables.wall_times(res),
+            "gpu": tables.device_times(load.load_results(config, load.GPU_CHECK), res),
+            "gpu_path": shown(load.GPU_CHECK.parent),
             "started": min((r["started"] for r in runs), default="n/a"),
             "finished": max((r["finished"] for r in runs), default="n/a")}
 

@@ -38,9 +38,10 @@ BLOCK = re.compile(r"(<!-- generated:begin[^>]*-->\n).*?(<!-- generated:end -->)
 
 def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
           original: Path = ORIGINAL_STUDY, criteria: Path = CRITERIA,
-          pilot: Path = PILOT) -> str:
+          pilot: Path = PILOT, gpu: Path = load.GPU_CHECK) -> str:
     """The generated block's Markdown: the claims' verdicts, the ablation and the frontier
-    where they ran, the headline table, run times and the benchmark."""
+    where they ran, the headline table, run times, the benchmark, and a GPU check's run times
+    beside the same seeds' (`gpu`: its results root) where one is recorded."""
     cfg = load_config(config)
     res = load.load_results(cfg, results)
     if not res.all():
@@ -66,9 +67,15 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
         where = tables.bench_machine(data) or "this machine"
         lines += ["", f"From the benchmark (`python -m innr.bench`, one run on {where}):",
                   "", *tables.bench(data).markdown()]
-    if not any(r["provenance"]["device"].startswith("cuda") for r in res.all()):
-        lines += ["", "No GPU run has been recorded yet: `./run_all.sh` on a CUDA machine "
-                  "picks the GPU and records it here the same way."]
+    on_gpu = tables.device_times(load.load_results(cfg, gpu), res)
+    if on_gpu is not None:
+        lines += ["", f"On a GPU (`scripts/gpu_check.sh`, recorded in `{shown(gpu.parent)}`): "
+                  "the claims' seeds it ran, beside the same seeds of this run:", "",
+                  *on_gpu.markdown()]
+    elif not any(r["provenance"]["device"].startswith("cuda") for r in res.all()):
+        lines += ["", "No GPU run is published yet: `scripts/gpu_check.sh` on a CUDA "
+                  "machine runs a seed of the claims there, and `./run_all.sh` the whole "
+                  "reproduction (it picks the GPU and records it the same way)."]
     return "\n".join(lines)
 
 

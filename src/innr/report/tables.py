@@ -377,6 +377,39 @@ def wall_times(res: Results) -> Table:
                  align="lp{0.3\\linewidth}rrrr")
 
 
+def _devices(runs: list[dict]) -> str:
+    """The GPU's name, or the CPU's model where its results record one."""
+    def named(p: dict) -> str:
+        if str(p.get("device", "")).startswith("cuda"):
+            return p.get("device_name") or "GPU"
+        return p.get("cpu_model") or "CPU"
+    return ", ".join(sorted({named(r["provenance"]) for r in runs}))
+
+
+def _wall(runs: list[dict]) -> float:
+    return summary([r["wall_seconds"] for r in runs])["mean"]
+
+
+def device_times(other: Results, res: Results) -> Table | None:
+    """The seeds a run on another device (`other`: a GPU check's) has, beside the same seeds
+    of `res`: per experiment, each run's device and its mean wall time per seed, and the ratio;
+    None when they share no seed."""
+    rows = []
+    for experiment in res.runs:
+        there = {r["seed"]: r for r in other.ok(experiment)}
+        here = [r for r in res.ok(experiment) if r["seed"] in there]
+        if not here:
+            continue
+        theirs = [there[r["seed"]] for r in here]
+        rows.append([experiment, ", ".join(str(r["seed"]) for r in here), _devices(theirs),
+                     duration(_wall(theirs)), _devices(here), duration(_wall(here)),
+                     f"{_wall(here) / _wall(theirs):.1f}x"])
+    if not rows:
+        return None
+    return Table(["", "seeds", "GPU check", "per seed", "this run", "per seed", "speed-up"],
+                 [rows], align="llp{0.15\\linewidth}rp{0.2\\linewidth}rr")
+
+
 def failures(res: Results) -> Table:
     """The seeds that failed, with their error: listed, never averaged."""
     return Table(["experiment", "seed", "error"],
