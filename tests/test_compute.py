@@ -152,6 +152,31 @@ def test_the_compute_table_covers_every_config_of_the_run_and_each_clock_once(tm
     assert whole[:3] == ["whole run", "10.0 s", "10"]
 
 
+def test_the_frontiers_compute_counts_each_job_once_the_selection_sweeps_included(tmp_path):
+    from innr.report import cost
+    from innr.report.load import Results
+
+    def point(rel: str, flops: float, seconds: float, started: str, hash_: str = "h") -> str:
+        write_json(tmp_path / rel, {"point": {"method": "m", "budget": 0.5, "seed": 1},
+                                    "status": "failed", "error": "x", "config_hash": hash_,
+                                    "started": started, "job_seconds": seconds,
+                                    **_record(flops, seconds)})
+        return rel
+
+    tests = [point("frontier/m/50_seed1.json", 2e9, 3.0, "t0"),  # one job, two points
+             point("frontier/m/50_seed2.json", 2e9, 3.0, "t0"),
+             point("frontier/m/25_seed1.json", 1e9, 1.0, "t1"),
+             point("frontier/m/10_seed1.json", 9e9, 9.0, "t9", hash_="old")]  # another config's
+    selection = [point("frontier/selection/m/50_seed7.json", 4e9, 5.0, "t2")]
+    write_json(tmp_path / "frontier" / "index.json", {
+        "points": tests, "selection_points": selection, "config_hash": "h", "frontier": {},
+        "wall_seconds": 0.5, "complete": True})
+    res = Results("t", tmp_path, (1,), Config(name="t"), {})
+    assert sorted(j["started"] for j in res.frontier().jobs) == ["t0", "t1", "t2"]
+    (row,), (whole,) = cost.table([res]).groups
+    assert row[:3] == ["frontier", "9.0 s", "7"]
+
+
 def test_the_evaluation_rows_time_the_passes_and_stacking_is_equal_to_the_bit(monkeypatch):
     from torch.func import functional_call, stack_module_state, vmap
 

@@ -413,7 +413,8 @@ def _write_frontier(root, name: str, label: str, companions: list[str], shift: f
                 if method == "pruned" and budget == 0.75 and seed == SEEDS[0]:
                     body = {"status": "failed", "error": "RuntimeError: boom_& 50%"}
                 rel = f"frontier/{method}/{budget_label(budget)}_seed{seed}.json"
-                write_json(root / name / rel, {"point": point, **body, "complete": True})
+                clock = {"started": f"t{k}", "job_seconds": 10.0 + k}  # a job a method
+                write_json(root / name / rel, {"point": point, **body, **clock, "complete": True})
                 paths.append(rel)
             for selection_seed in (101, 102) if validation else ():
                 rel = (f"frontier/{load.VALIDATION}/{method}/{budget_label(budget)}"
@@ -421,7 +422,8 @@ def _write_frontier(root, name: str, label: str, companions: list[str], shift: f
                 write_json(root / name / rel,
                            {"point": {**point, "seed": selection_seed}, "status": "ok",
                             "fits": True, "val_accuracy": acc - 0.01 * (method == "quantised"),
-                            "config_hash": "h", "complete": True})
+                            "config_hash": "h", "started": f"s{k}", "job_seconds": 1.0,
+                            "complete": True})
                 selection.append(rel)
     write_json(root / name / "frontier" / "index.json", {
         "points": paths, "selection_points": selection, "failed": [], "config_hash": "h",
@@ -499,6 +501,11 @@ def test_the_report_has_the_frontier_section(with_frontier):
     assert r"\paragraph{Synth-MNIST, 25\%: loses.}" in words  # in the appendix, with its tests
     assert r"\paragraph{Synth-Fashion, 75\%: beats.}" in words
     assert "after 3 epochs; the last epoch still added" in plain
+    # each job's own clock, summed: Synth-MNIST's 5 (one a method), Synth-Fashion's 5 + 5
+    words = " ".join(plain.split())
+    assert "cccccccccccc; its 5 jobs took 60.0 s in all, each timed by its own clock" in words
+    assert "its 10 jobs (the selection sweep's among them) took 65.0 s in all" in words
+    assert "the last one, which wrote the index, took 75.0 s)." in words
     assert r"RuntimeError: boom\_\& 50\%" in section  # the failed point, escaped
     assert r"\includegraphics[width=\linewidth]" in section and "frontier.pdf" in section
     assert "narrow CNN (uses data)" in section

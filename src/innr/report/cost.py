@@ -23,17 +23,10 @@ WORK = ("flops", "matmul_flops_per_second")  # what innr.compute.record adds to 
 
 
 def _frontier_jobs(res: Results) -> list[dict]:
-    """The frontier's jobs (each stamps its points with one Clock): one record per job, its
-    seconds under `wall_seconds`."""
+    """The frontier's jobs, the selection sweep's included (load.Frontier.jobs): one record per
+    job, its seconds under `wall_seconds`."""
     f = res.frontier()
-    if f is None:
-        return []
-    jobs = {}
-    for rel in f.index["points"]:
-        p = read_json(res.root / rel)
-        if p is not None and "job_seconds" in p:
-            jobs[p["started"], p["job_seconds"]] = {**p, "wall_seconds": p["job_seconds"]}
-    return list(jobs.values())
+    return [] if f is None else [{**p, "wall_seconds": p["job_seconds"]} for p in f.jobs]
 
 
 def _timed(paths) -> list[dict]:

@@ -134,6 +134,9 @@ class Frontier:
     # the frontier recorded one (empty for a run judged by the published rule)
     validation: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=VALIDATION_COLUMNS))
+    # one record per job that made points, the selection sweep's included: a job stamps each of
+    # its points with one clock (started, job_seconds), so its first point's file stands for it
+    jobs: list[dict] = field(default_factory=list)
 
     @property
     def settings(self) -> dict:
@@ -156,11 +159,13 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
     if index is None:
         return None
     rows, failed, missing, datasets, provenance = [], [], [], [], []
+    jobs: dict[tuple, dict] = {}
     for rel in index["points"]:
         p = read_json(root / rel)
         if p is None or p.get("config_hash", index["config_hash"]) != index["config_hash"]:
             missing.append(rel)  # not written, unreadable, or left from another config
             continue
+        _add_job(jobs, p)
         point = p["point"]
         datasets.append(point.get("dataset"))
         if p["status"] != "ok":
@@ -182,25 +187,33 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
     label = (index.get("frontier") or {}).get("label") or label or next(
         (d for d in datasets if d), name)
     frame = pd.DataFrame(rows, columns=FRONTIER_COLUMNS[1:]).assign(dataset=label)
-    validation = _validation(root, index, label, missing)
+    validation = _validation(root, index, label, missing, jobs)
     return Frontier(label, name, frame[FRONTIER_COLUMNS], failed, missing, index, provenance,
-                    validation)
+                    validation, list(jobs.values()))
+
+
+def _add_job(jobs: dict[tuple, dict], p: dict) -> None:
+    """Count a point's job once: its points share the job's clock."""
+    if "job_seconds" in p:
+        jobs.setdefault((p.get("started"), p["job_seconds"]), p)
 
 
 def _or_nan(x: float | None) -> float:
     return math.nan if x is None else x
 
 
-def _validation(root: Path, index: dict, label: str, missing: list[str]) -> pd.DataFrame:
+def _validation(root: Path, index: dict, label: str, missing: list[str],
+                jobs: dict[tuple, dict]) -> pd.DataFrame:
     """The frontier's validation records: each point the index lists under `selection_points`
     (VALIDATION) that is ok, fits and records a `val_accuracy`; one without a readable, current
-    file is added to `missing`."""
+    file is added to `missing`, the job of one with is added to `jobs`."""
     rows = []
     for rel in index.get("selection_points", []):
         p = read_json(root / rel)
         if p is None or p.get("config_hash", index["config_hash"]) != index["config_hash"]:
             missing.append(rel)
             continue
+        _add_job(jobs, p)
         if p["status"] == "ok" and p.get("fits", True) and p.get("val_accuracy") is not None:
             point = p["point"]
             rows.append({"method": point["method"], "budget": point["budget"],

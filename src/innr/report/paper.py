@@ -330,6 +330,8 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
                 rule.alpha, label) if math.isfinite(rule.margin) else None),
             "best": sentences.frontier_best(f.label, mine, label),
             "cnn": _cnn_convergence(f.label, load.cnn_history_at(res.root.parent / f.name)),
+            "jobs": {"n": len(f.jobs), "seconds": duration(sum(j["job_seconds"] for j in f.jobs)),
+                     "selection": bool(f.index.get("selection_points"))},
             "wall": duration(f.index.get("wall_seconds")),
             "machines": _machines(f.provenance),
             "commits": ", ".join(sorted({str(p.get("git_commit"))[:12]
