@@ -186,17 +186,42 @@ def test_a_number_the_run_lacks_is_not_in_this_run_and_fails_nothing():
 
 def test_a_changed_verdict_fails_the_comparison_by_name():
     rows = compare.compare([_number([0.5, 0.6])], [_number([0.5, 0.6])], 0.05, TOLERANCES)
+    S = compare.Standing
     verdicts = compare.compare_verdicts(
-        {"Claim 1 (fidelity)": "supported", "Ablation at 25% of the bits": "target met",
-         "Frontier (MNIST) at 10%": "loses"},
-        {"Claim 1 (fidelity)": "supported", "Ablation at 25% of the bits": "target missed"})
+        {"Claim 1 (fidelity)": S("supported"), "Ablation at 25% of the bits": S("target met"),
+         "Frontier (MNIST) at 10%": S("loses", "published")},
+        {"Claim 1 (fidelity)": S("supported"), "Ablation at 25% of the bits": S("target missed")})
     comparison = compare.Comparison("p", "r", False, 0.05, rows, verdicts)
     assert [v.about for v in comparison.changed()] == ["Ablation at 25% of the bits"]
     assert not comparison.reproduced()
     assert comparison.verdicts_table().groups == [[
         ["Ablation at 25% of the bits", "target met", "target missed"]]]
-    assert "Of 3 published verdicts, 2 were decided on this run and 1 changed" in \
+    assert "Of 3 published verdicts, 2 were decided on this run and 1 changed." in \
         comparison.summary()
+    assert comparison.other_rule_table() is None
+
+
+def test_a_verdict_decided_by_another_rule_is_listed_apart_neither_kept_nor_changed():
+    rows = compare.compare([_number([0.5, 0.6])], [_number([0.5, 0.6])], 0.05, TOLERANCES)
+    S = compare.Standing
+    published = {"Frontier (MNIST) at 25%": S("on the frontier", "published"),
+                 "Frontier (MNIST) at 50%": S("loses", "published")}
+    verdicts = compare.compare_verdicts(published, {
+        "Frontier (MNIST) at 25%": S("level with", "amended"),
+        "Frontier (MNIST) at 50%": S("loses", "amended")})
+    comparison = compare.Comparison("p", "r", False, 0.05, rows, verdicts)
+    assert comparison.changed() == [] and comparison.reproduced()
+    assert comparison.other_rule_table().groups == [[
+        ["Frontier (MNIST) at 25%", "on the frontier (published rule)",
+         "level with (amended rule)"],
+        ["Frontier (MNIST) at 50%", "loses (published rule)", "loses (amended rule)"]]]
+    assert ("2 were decided on this run and 0 changed; 2 of them were decided by another rule "
+            "(the amended rule) than the published ones") in comparison.summary()
+    # the same rule: a changed standing is a change
+    same = compare.compare_verdicts(published, {
+        "Frontier (MNIST) at 25%": S("loses", "published")})
+    assert [v.about for v in compare.Comparison("p", "r", False, 0.05, rows, same).changed()] \
+        == ["Frontier (MNIST) at 25%"]
 
 
 # --- what decides the bits, as results record it ---------------------------------------------

@@ -18,7 +18,9 @@ tables rest on, per seed) is then held against the run's, on the seeds both have
 
 Every verdict (claims 1-3 and their yardsticks, the ablation's targets, the frontier's
 standings) is decided on both runs by innr.report.verdicts; a changed one is named, and what the
-run does not have is listed as not in this run. Exit codes: 0 every number compared was
+run does not have is listed as not in this run. A frontier standing decided by another rule
+than the published one (criteria.toml's amendment: other words, other tests) is no change and no
+agreement: it is listed apart, as decided by another rule. Exit codes: 0 every number compared was
 reproduced and no verdict changed; 1 otherwise; 2 bad input, a changed published file, or
 nothing to compare.
 """
@@ -167,25 +169,33 @@ def headlines(run: Sequence[tuple[str, load.Results]]) -> list[Number]:
     return [n for n in out if n.values]
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A verdict's outcome and the rule that decided it ("" where there is one rule only)."""
+
+    outcome: str
+    rule: str = ""
+
+
 def standings(run: Sequence[tuple[str, load.Results]], criteria: Criteria,
-              study: OriginalStudy, pilot: dict | None) -> dict[str, str]:
+              study: OriginalStudy, pilot: dict | None) -> dict[str, Standing]:
     """Every verdict of a run, as innr.report.verdicts decides it: what it is about -> its
     outcome (claims 1-3 and their yardsticks, the ablation's targets, the frontier's
-    standings)."""
+    standings, each with its rule)."""
     out = {}
     for prefix, res in run:
         for v in verdicts.judge(res, study, criteria, pilot).values():
             for w in [v, *v.secondary] if v is not None else []:
                 if isinstance(w, verdicts.Verdict):
-                    out[prefix + w.title] = w.outcome
+                    out[prefix + w.title] = Standing(w.outcome)
     (_, res), *_ = run
     ab = res.ablation()
     if ab is not None and criteria.ablation:
-        out |= {f"Ablation at {100 * b.budget:g}% of the bits": b.headline
+        out |= {f"Ablation at {100 * b.budget:g}% of the bits": Standing(b.headline)
                 for b in verdicts.judge_ablation(ab, criteria)}
     frontiers = [f for f in res.frontiers() if not f.points.empty]
     if frontiers and criteria.frontier:
-        out |= {f"Frontier ({v.dataset}) at {100 * v.budget:g}%": v.standing
+        out |= {f"Frontier ({v.dataset}) at {100 * v.budget:g}%": Standing(v.standing, v.rule)
                 for v in verdicts.judge_frontier(frontiers, criteria)}
     return out
 
@@ -285,15 +295,28 @@ class VerdictRow:
     about: str  # "Claim 2 (compression)", "Ablation at 25% of the bits", ...
     published: str
     fresh: str | None  # None: the run cannot decide it (its results are not there)
+    rule: str = ""  # the rule each was decided by (Standing.rule)
+    fresh_rule: str = ""
+
+    @property
+    def other_rule(self) -> bool:
+        """Decided on the run by another rule than the published verdict: not comparable."""
+        return self.fresh is not None and self.fresh_rule != self.rule
 
     @property
     def changed(self) -> bool:
-        return self.fresh is not None and self.fresh != self.published
+        return self.fresh is not None and not self.other_rule and self.fresh != self.published
 
 
-def compare_verdicts(published: dict[str, str], fresh: dict[str, str]) -> list[VerdictRow]:
+def compare_verdicts(published: dict[str, Standing], fresh: dict[str, Standing]
+                     ) -> list[VerdictRow]:
     """Each published verdict against the run's (`standings` of each)."""
-    return [VerdictRow(about, outcome, fresh.get(about)) for about, outcome in published.items()]
+    out = []
+    for about, then in published.items():
+        now = fresh.get(about)
+        out.append(VerdictRow(about, then.outcome, None if now is None else now.outcome,
+                              then.rule, "" if now is None else now.rule))
+    return out
 
 
 @dataclass
@@ -328,6 +351,9 @@ class Comparison:
     def changed(self) -> list[VerdictRow]:
         return [v for v in self.verdicts if v.changed]
 
+    def other_rule(self) -> list[VerdictRow]:
+        return [v for v in self.verdicts if v.other_rule]
+
     def reproduced(self) -> bool:
         """Every number compared reproduced and every verdict the same (the exit code's 0)."""
         return not self.failures() and not self.changed()
@@ -351,8 +377,13 @@ class Comparison:
                      "record one build: judged by equivalence.")
         judged = [v for v in self.verdicts if v.fresh is not None]
         text += (f" Of {len(self.verdicts)} published verdicts, {len(judged)} were decided on "
-                 f"this run and {len(self.changed())} changed.")
-        return text
+                 f"this run and {len(self.changed())} changed")
+        other = self.other_rule()
+        if other:
+            rules = ", ".join(sorted({f"the {v.fresh_rule} rule" for v in other}))
+            text += (f"; {len(other)} of them were decided by another rule ({rules}) than the "
+                     "published ones, so they neither agree nor change: listed apart")
+        return text + "."
 
     def table(self) -> Table:
         """Per claim: numbers, and how many were reproduced, not, not shown, not in the run."""
@@ -379,12 +410,21 @@ class Comparison:
         return Table(["verdict", "published", "this run"],
                      [[[v.about, v.published, v.fresh] for v in changed]])
 
+    def other_rule_table(self) -> Table | None:
+        other = self.other_rule()
+        if not other:
+            return None
+        return Table(["verdict", "published", "this run"],
+                     [[[v.about, f"{v.published} ({v.rule} rule)",
+                        f"{v.fresh} ({v.fresh_rule} rule)"] for v in other]])
+
     def to_json(self) -> dict:
         return {"published": self.published, "results": self.results,
                 "same_files": self.same_files, "alpha": self.alpha,
                 "exact_possible": self.exact_possible, "counts": self.counts(),
                 "rows": [{k: v for k, v in asdict(r).items() if k != "fmt"} for r in self.rows],
-                "verdicts": [asdict(v) | {"changed": v.changed} for v in self.verdicts]}
+                "verdicts": [asdict(v) | {"changed": v.changed, "other_rule": v.other_rule}
+                             for v in self.verdicts]}
 
 
 def tolerances_text(tolerances: dict[str, float]) -> str:
@@ -478,7 +518,9 @@ def _main(args: argparse.Namespace) -> int:
     print(comparison.summary())
     print("\n".join(comparison.table().markdown()))
     for title, table in (("Not reproduced or not shown", comparison.failures_table()),
-                         ("Verdicts changed", comparison.verdicts_table())):
+                         ("Verdicts changed", comparison.verdicts_table()),
+                         ("Verdicts decided by another rule (not comparable)",
+                          comparison.other_rule_table())):
         if table is not None:
             print(f"\n{title}:\n" + "\n".join(table.markdown()))
     if args.json is not None:
