@@ -569,6 +569,16 @@ def test_each_innr_method_has_a_line_of_its_own():
     assert len(looks) == len(innr)
 
 
+def test_the_methods_on_fewer_seeds_are_named_once_per_count():
+    from innr.report.paper import fewer_seeds
+    per_method = {"pruned": 10, "narrow_cnn": 5, "innr_faithful": 5, "innr_best_b2": 3,
+                  "innr_best": 10}
+    assert fewer_seeds(per_method, 10, verdicts.method_label) == (
+        "5 for 2 methods: INNR, faithful; narrow CNN (uses data); "
+        "and the first 3 for INNR, best variant, 2-bit")
+    assert fewer_seeds({"pruned": 10}, 10, verdicts.method_label) == ""
+
+
 def test_every_data_track_method_has_a_label():
     from innr.experiments.datatrack import TRACK
     assert set(verdicts.DATA_TRACK_LABELS) == set(TRACK)

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jinja2
@@ -294,6 +294,20 @@ def _original_frontiers(res: Results, beyond: Sequence[Beyond]) -> list[load.Fro
     return [f for f in res.frontiers() if not f.points.empty and f.name not in others]
 
 
+def fewer_seeds(per_method: dict[str, int], seeds: int, label: Callable[[str], str]) -> str:
+    """The methods computed on fewer than all `seeds`, grouped by their count, each group's
+    labels in the report's order ('5 for 2 methods: INNR, faithful; narrow CNN (uses data)';
+    labels hold commas, so semicolons part them); '' where every method has every seed."""
+    groups: dict[int, list[str]] = {}
+    for m in verdicts.method_order(per_method):
+        if per_method[m] < seeds:
+            groups.setdefault(per_method[m], []).append(label(m))
+    return "; and the first ".join(
+        f"{n} for {labels[0]}" if len(labels) == 1
+        else f"{n} for {len(labels)} methods: {'; '.join(labels)}"
+        for n, labels in sorted(groups.items(), reverse=True))
+
+
 def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -> dict:
     """The frontier's section: what was compared, per dataset its budgets, seeds, table and
     verdicts, and where INNR stands over all of them (the original network's; `beyond`: the
@@ -310,14 +324,14 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
         weights = load.stored_values(pts)
         seeds = sorted(set(pts["seed"]))
         per_method = pts.groupby("method")["seed"].nunique()
-        fewer = [f"{n} for {label(m)}" for m, n in per_method.items() if n < len(seeds)]
+        fewer = fewer_seeds(dict(per_method.items()), len(seeds), label)
         datasets.append({
             "label": f.label, "name": f.name, "weights": num(weights),
             "kb": kilobytes(weights * BITS),
             "budgets": ", ".join(f"{budget_text(v.budget)} ({num(v.kilobytes)} kB)"
                                  for v in mine),
             "seeds": ", ".join(map(str, seeds)),
-            "fewer": "; ".join(fewer),
+            "fewer": fewer,
             "table": tables.frontier_accuracy(rule.envelope, verdicts.method_groups(pts),
                                               {v.budget: v.winner for v in mine}, label),
             "rule": rule.rule,
