@@ -333,6 +333,18 @@ def test_the_amended_tables_and_summary():
     assert sentences.frontier_summary(judged) == (
         "On D some INNR method is level with or better than every data-free rival at 50%; "
         "the headline method loses at 25% and is level with the rivals at 50%.")
+    # where the strongest rival is itself level with the CNN, the summary says a tie is all
+    # that could be shown there; a rival level with it elsewhere changes nothing
+    tie = ("On D some INNR method is level with or better than every data-free rival at 50%, "
+           "and at each of them the strongest rival is itself level with the CNN it "
+           "compresses, so that a tie is all any method could show; the headline method")
+    assert sentences.frontier_summary(judged, {"D": {"pruned": [0.5]}}).startswith(tie)
+    for elsewhere in ({"D": {"pruned": [0.25]}}, {"D": {"innr_best": [0.5]}},
+                      {"E": {"pruned": [0.5]}}):
+        assert "a tie is all" not in sentences.frontier_summary(judged, elsewhere)
+    more = [*judged, dataclasses.replace(judged[1], budget=0.75)]
+    assert ("rival at 50%, 75%, and at 50% the strongest rival is itself level with the CNN"
+            in sentences.frontier_summary(more, {"D": {"pruned": [0.5]}}))
     assert "INNR does best against the strongest rival at 50%" in sentences.frontier_best(
         "D", judged, verdicts.method_label)
 

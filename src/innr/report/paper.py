@@ -356,7 +356,8 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
     rules = {d["rule"] for d in datasets}
     return {
         "ran": True, "datasets": datasets, "labels": ", ".join(f.label for f in frontiers),
-        "summary": sentences.frontier_summary(judged),
+        "summary": sentences.frontier_summary(
+            judged, verdicts.lossless_by_dataset(frontiers, criteria)),
         "rule": rules.pop() if len(rules) == 1 else "mixed",
         "epochs": res.config.cnn.epochs, "cnn_lr": exact(res.config.cnn.lr),
         "times": tables.frontier_times(frontiers, methods, label),

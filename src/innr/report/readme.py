@@ -135,7 +135,8 @@ def _frontier(res: load.Results, declared: load.Criteria,
     return ["", "Beyond the original: the compression frontier (`innr.experiments."
             f"frontier`; INNR against data-free compression at equal stored bytes, {tests}; "
             "the narrow CNN, trained on the data, is never judged). "
-            + sentences.frontier_summary(judged)
+            + sentences.frontier_summary(judged,
+                                         verdicts.lossless_by_dataset(frontiers, declared))
             + (f" Points failed or missing: {failed} (listed in the PDF)."
                if failed else ""), "",
             *tables.frontier_verdicts(judged, verdicts.method_label).markdown()]

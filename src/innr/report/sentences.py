@@ -252,16 +252,19 @@ def frontier_where(dataset: str, budget: float, kilobytes: float) -> str:
     return f"At {budget_text(budget)} ({num(kilobytes)} kB) on {dataset}"
 
 
-def frontier_summary(judged: Sequence) -> str:
+def frontier_summary(judged: Sequence, lossless: dict[str, dict[str, list[float]]] | None = None
+                     ) -> str:
     """Where INNR stands, in one plain sentence, from innr.report.verdicts.FrontierVerdicts:
     'By the published rule, INNR wins at no budget on any dataset: on MNIST it is on the
     frontier at 50% and loses at 10%, 25%.', or per dataset the budgets where some INNR method
-    is level with or better than every rival (the amended rule)."""
+    is level with or better than every rival (the amended rule), and which of them the
+    strongest rival is itself level with the CNN at (`lossless`: verdicts.lossless_by_dataset)."""
     if not judged:
         return "No frontier results."
     datasets = list(dict.fromkeys(v.dataset for v in judged))
     if any(v.rule == "amended" for v in judged):
-        parts = [_amended_summary(d, mine) if mine[0].rule == "amended"
+        parts = [_amended_summary(d, mine, (lossless or {}).get(d, {}))
+                 if mine[0].rule == "amended"
                  else f"on {d} (the published rule) INNR {and_(_published_phrases(mine))}"
                  for d in datasets if (mine := [v for v in judged if v.dataset == d])]
         text = "; ".join(parts)
@@ -294,13 +297,20 @@ def _budgets(budgets: Sequence[float]) -> str:
 GOOD = ("beats", "level with")  # amended standings where an INNR method holds its own
 
 
-def _amended_summary(dataset: str, mine: Sequence) -> str:
+def _amended_summary(dataset: str, mine: Sequence, lossless: dict[str, list[float]]) -> str:
     """One dataset by the amended rule: where some INNR method is level with or better than
-    every rival, and the headline method's standings."""
-    good = [v.budget for v in mine if any(s.standing in GOOD for s in v.standings)]
+    every rival (and where the strongest rival is itself level with the CNN there: a tie is
+    then all that the comparison can show), and the headline method's standings."""
+    good = [v for v in mine if any(s.standing in GOOD for s in v.standings)]
     where = (f"some INNR method is level with or better than every data-free rival at "
-             f"{_budgets(good)}" if good else
+             f"{_budgets([v.budget for v in good])}" if good else
              "no INNR method is level with or better than every data-free rival at any budget")
+    tied = [v.budget for v in good
+            if any(math.isclose(v.budget, b) for b in lossless.get(v.rival, ()))]
+    if tied:
+        at = "at each of them" if len(tied) == len(good) else f"at {_budgets(tied)}"
+        where += (f", and {at} the strongest rival is itself level with the CNN it "
+                  "compresses, so that a tie is all any method could show")
     by = {k: [v.budget for v in mine if v.standing == k] for k in dict.fromkeys(
         v.standing for v in mine)}
     headline = and_([f"{_VERBS[k]} at {_budgets(bs)}" for k, bs in by.items()])

@@ -465,6 +465,13 @@ def judge_frontier(frontiers: Sequence[load.Frontier], criteria: Criteria
     return out
 
 
+def lossless_by_dataset(frontiers: Sequence[load.Frontier], criteria: Criteria
+                        ) -> dict[str, dict[str, list[float]]]:
+    """`lossless` of each dataset's frontier (by label), where its rule has a margin."""
+    rules = {f.label: frontier_rule(f, criteria) for f in frontiers}
+    return {label: lossless(r) for label, r in rules.items() if math.isfinite(r.margin)}
+
+
 def lossless(r: FrontierRule) -> dict[str, list[float]]:
     """Per data-free method, the budgets where it is level with its CNN: its accuracy gap
     (CNN minus method, paired) shown inside +/- the declared margin (decide.equivalent).
