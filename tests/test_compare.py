@@ -217,6 +217,11 @@ def test_a_verdict_decided_by_another_rule_is_listed_apart_neither_kept_nor_chan
         ["Frontier (MNIST) at 50%", "loses (published rule)", "loses (amended rule)"]]]
     assert ("2 were decided on this run and 0 changed; 2 of them were decided by another rule "
             "(the amended rule) than the published ones") in comparison.summary()
+    # the PDF's comparison lists them apart too
+    from innr.report.paper import _comparison
+    section = _comparison(comparison, load.load_criteria(CRITERIA))
+    assert section["other_rule"].groups == comparison.other_rule_table().groups
+    assert section["verdicts"] is None
     # the same rule: a changed standing is a change
     same = compare.compare_verdicts(published, {
         "Frontier (MNIST) at 25%": S("loses", "published")})
