@@ -184,6 +184,37 @@ def test_a_number_the_run_lacks_is_not_in_this_run_and_fails_nothing():
     assert comparison.reproduced() and "1 are not in this run" in comparison.summary()
 
 
+def test_a_number_made_otherwise_is_not_compared_unless_equal_to_the_bit():
+    then = _number([0.50, 0.60, 0.70])
+    then.settings = {0: "keep 10", 1: "keep 10", 2: "keep 10"}
+    moved = _number([0.60, 0.70, 0.80])  # 10 points better: a changed method, not a failure
+    moved.settings = {0: "keep 10", 1: "keep 12", 2: "keep 10"}
+    [row] = compare.compare([then], [moved], 0.05, TOLERANCES)
+    assert (row.mode, row.outcome) == ("none", compare.OTHER_SETTING)
+    assert "made otherwise on 1 of 3 seeds (seed 1: keep 10 published, keep 12 now)" in row.note
+    comparison = compare.Comparison("p", "r", False, 0.05, [row])
+    assert comparison.reproduced() and not comparison.failures()
+    assert comparison.counts()["compared"] == 0
+    assert comparison.table().groups[0][0][-1] == "1"  # the column 'made otherwise'
+    assert "1 were made otherwise" in comparison.summary()
+    same = _number([0.60, 0.70, 0.80])
+    same.settings = dict(then.settings)
+    assert compare.compare([then], [same], 0.05, TOLERANCES)[0].outcome == NOT_REPRODUCED
+    unrecorded = _number([0.60, 0.70, 0.80])  # a run that records no settings is compared
+    assert compare.compare([then], [unrecorded], 0.05, TOLERANCES)[0].outcome == NOT_REPRODUCED
+    equal = _number([0.50, 0.60, 0.70])
+    equal.settings = moved.settings
+    assert compare.compare([then], [equal], 0.05, TOLERANCES)[0].outcome == REPRODUCED
+
+
+def test_a_frontier_point_records_how_it_was_made():
+    made = load.made_with({"setting": {"keep": 5, "bits": 3},
+                           "choice": {"option": {"clip": "mse"}}})
+    assert made == '{"chosen": {"clip": "mse"}, "setting": {"bits": 3, "keep": 5}}'
+    assert load.made_with({"setting": {"keep": 5}, "choice": None}) == load.made_with(
+        {"setting": {"keep": 5}, "choice": {"option": {}}})
+
+
 def test_a_changed_verdict_fails_the_comparison_by_name():
     rows = compare.compare([_number([0.5, 0.6])], [_number([0.5, 0.6])], 0.05, TOLERANCES)
     S = compare.Standing

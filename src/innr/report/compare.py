@@ -18,7 +18,9 @@ tables rest on, per seed) is then held against the run's, on the seeds both have
 
 Every verdict (claims 1-3 and their yardsticks, the ablation's targets, the frontier's
 standings) is decided on both runs by innr.report.verdicts; a changed one is named, and what the
-run does not have is listed as not in this run. A frontier standing decided by another rule
+run does not have is listed as not in this run; a frontier number whose points record another
+setting or chosen option than the published ones (a method that changed) is made otherwise, and
+not compared unless equal to the bit. A frontier standing decided by another rule
 than the published one (criteria.toml's amendment: other words, other tests) is no change and no
 agreement: it is listed apart, as decided by another rule. Exit codes: 0 every number compared was
 reproduced and no verdict changed; 1 otherwise; 2 bad input, a changed published file, or
@@ -50,9 +52,9 @@ from innr.stats import welch
 from innr.store import atomic_write_text, check_writable
 
 RESULTS = "results"  # the published folder's copy of a results root
-REPRODUCED, NOT_REPRODUCED, NOT_SHOWN, ABSENT = (
-    "reproduced", "not reproduced", "not shown", "not in this run")
-OUTCOMES = (REPRODUCED, NOT_REPRODUCED, NOT_SHOWN, ABSENT)
+REPRODUCED, NOT_REPRODUCED, NOT_SHOWN, ABSENT, OTHER_SETTING = (
+    "reproduced", "not reproduced", "not shown", "not in this run", "made otherwise")
+OUTCOMES = (REPRODUCED, NOT_REPRODUCED, NOT_SHOWN, ABSENT, OTHER_SETTING)
 
 # the claims' headline numbers: experiment -> (metric key, what it is, its format, its kind: the
 # tolerance criteria.toml's [reproduction] gives it)
@@ -82,6 +84,9 @@ class Number:
     fmt: Callable = field(default=pct, repr=False)
     made: frozenset = frozenset()  # (config hash, machine) pairs its files record
     kind: str = "accuracy"  # a key of criteria.toml's [reproduction] (load.TOLERANCES)
+    # seed -> how its value was made where the files record it (a frontier point's setting
+    # and chosen option: load.made_with); two runs' values are compared only when made alike
+    settings: dict[int, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -145,7 +150,9 @@ def _frontier(f: load.Frontier) -> list[Number]:
                   for p in f.provenance])
     return [Number(f"Frontier ({f.label})", f"{verdicts.method_label(method)} at "
                    f"{100 * budget:g}%: test accuracy",
-                   dict(zip(rows["seed"], rows["accuracy"], strict=True)), pct, made)
+                   dict(zip(rows["seed"], rows["accuracy"], strict=True)), pct, made,
+                   settings={s: f.made_with[method, budget, s] for s in rows["seed"]
+                             if (method, budget, s) in f.made_with})
             for (method, budget), rows in f.points.groupby(["method", "budget"], sort=False)]
 
 
@@ -209,7 +216,8 @@ class Row:
     group: str
     name: str
     kind: str  # its tolerance's key in criteria.toml's [reproduction]
-    mode: str  # "exact" (every seed equal to the bit), "equivalence" or "absent"
+    mode: str  # "exact" (every seed equal to the bit), "equivalence", "absent" or "none" (made
+    # otherwise: OTHER_SETTING)
     outcome: str  # one of OUTCOMES
     published: str  # formatted means
     fresh: str
@@ -268,6 +276,13 @@ def judge(pub: Number, run: Number | None, alpha: float, tolerances: dict[str, f
     if not absent and not differ:
         return Row(**base, mode="exact", outcome=REPRODUCED,
                    note=f"{len(seeds)} seeds equal to the bit")
+    otherwise = [s for s in seeds if s in pub.settings and s in run.settings
+                 and pub.settings[s] != run.settings[s]]
+    if otherwise:  # another computation (a method changed): nothing to reproduce
+        s = otherwise[0]
+        return Row(**base, mode="none", outcome=OTHER_SETTING,
+                   note=f"made otherwise on {len(otherwise)} of {len(seeds)} seeds (seed {s}: "
+                        f"{pub.settings[s]} published, {run.settings[s]} now)")
     d = pct_points if pub.fmt is pct else num  # a difference of fractions in points
     notes = [f"difference {d(diff['difference'])}, {pct(1 - 2 * alpha, 0)} interval "
              f"[{d(diff['ci_low'])}, {d(diff['ci_high'])}], tolerance +/-{d(tol)}"]
@@ -336,7 +351,7 @@ class Comparison:
     def counts(self, group: str | None = None) -> dict[str, int]:
         rows = [r for r in self.rows if group is None or r.group == group]
         return {"numbers": len(rows), **{o: sum(r.outcome == o for r in rows) for o in OUTCOMES},
-                "compared": sum(r.outcome != ABSENT for r in rows),
+                "compared": sum(r.outcome not in (ABSENT, OTHER_SETTING) for r in rows),
                 "exact": sum(r.mode == "exact" for r in rows),
                 "equivalence": sum(r.mode == "equivalence" for r in rows),
                 "bits_differ": sum(r.bits_expected and r.mode == "equivalence" for r in rows)}
@@ -368,6 +383,10 @@ class Comparison:
                  f"reproduced (judged by equivalence at alpha {exact(self.alpha)}, each alone).")
         if c[ABSENT]:
             text += f" {c[ABSENT]} are not in this run."
+        if c[OTHER_SETTING]:
+            text += (f" {c[OTHER_SETTING]} were made otherwise (the points record another "
+                     "setting or another option chosen on validation: a method that changed), "
+                     "so they were not compared.")
         if not self.exact_possible:
             text += (" The published results do not record their CPU model and math library, "
                      "so equal bits cannot be expected of a rerun: numbers not equal to the bit "
@@ -391,9 +410,10 @@ class Comparison:
         for g in self.groups():
             c = self.counts(g)
             rows.append([g, num(c["numbers"]), num(c[REPRODUCED]), num(c["exact"]),
-                         num(c[NOT_REPRODUCED]), num(c[NOT_SHOWN]), num(c[ABSENT])])
+                         num(c[NOT_REPRODUCED]), num(c[NOT_SHOWN]), num(c[ABSENT]),
+                         num(c[OTHER_SETTING])])
         return Table(["claim or part", "numbers", "reproduced", "to the bit", "not reproduced",
-                      "not shown", "not in run"], [rows])
+                      "not shown", "not in run", "made otherwise"], [rows])
 
     def failures_table(self) -> Table | None:
         failures = self.failures()

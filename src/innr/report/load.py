@@ -137,6 +137,9 @@ class Frontier:
     # one record per job that made points, the selection sweep's included: a job stamps each of
     # its points with one clock (started, job_seconds), so its first point's file stands for it
     jobs: list[dict] = field(default_factory=list)
+    # how each ok point was made, as it records it: (method, budget, seed) -> its setting and
+    # the option chosen for it on validation (made_with)
+    made_with: dict[tuple, str] = field(default_factory=dict)
 
     @property
     def settings(self) -> dict:
@@ -160,6 +163,7 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
         return None
     rows, failed, missing, datasets, provenance = [], [], [], [], []
     jobs: dict[tuple, dict] = {}
+    made: dict[tuple, str] = {}
     for rel in index["points"]:
         p = read_json(root / rel)
         if p is None or p.get("config_hash", index["config_hash"]) != index["config_hash"]:
@@ -173,6 +177,7 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
                            "error": p.get("error", "")})
         elif p.get("fits", True):  # fits False: nothing of this method fits the budget
             provenance.append(p.get("provenance") or {})
+            made[point["method"], point["budget"], point["seed"]] = made_with(p)
             rows.append({"method": point["method"], "budget": point["budget"],
                          "seed": point["seed"], "accuracy": p["accuracy_rebuilt"],
                          "gap": p["accuracy_gap"], "agreement": p["top1_agreement"],
@@ -189,7 +194,14 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
     frame = pd.DataFrame(rows, columns=FRONTIER_COLUMNS[1:]).assign(dataset=label)
     validation = _validation(root, index, label, missing, jobs)
     return Frontier(label, name, frame[FRONTIER_COLUMNS], failed, missing, index, provenance,
-                    validation, list(jobs.values()))
+                    validation, list(jobs.values()), made)
+
+
+def made_with(p: dict) -> str:
+    """A frontier point's recorded setting and the option chosen for it on validation, as one
+    canonical string: two points made alike record the same one (no choice: {})."""
+    chosen = (p.get("choice") or {}).get("option") or {}
+    return json.dumps({"setting": p.get("setting") or {}, "chosen": chosen}, sort_keys=True)
 
 
 def _add_job(jobs: dict[tuple, dict], p: dict) -> None:
