@@ -197,6 +197,8 @@ def test_a_number_made_otherwise_is_not_compared_unless_equal_to_the_bit():
     assert comparison.counts()["compared"] == 0
     assert comparison.table().groups[0][0][-1] == "1"  # the column 'made otherwise'
     assert "1 were made otherwise" in comparison.summary()
+    assert comparison.made_otherwise_table().groups == [[
+        ["Claim 2 (compression)", "x", "60.0%", "70.0%", row.note]]]
     same = _number([0.60, 0.70, 0.80])
     same.settings = dict(then.settings)
     assert compare.compare([then], [same], 0.05, TOLERANCES)[0].outcome == NOT_REPRODUCED

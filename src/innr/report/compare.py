@@ -423,6 +423,14 @@ class Comparison:
                      [[[r.group, r.name, r.published, r.fresh, f"{r.outcome}: {r.note}"]
                        for r in failures]], align=r"p{2.4cm}p{4.2cm}rrp{5cm}")
 
+    def made_otherwise_table(self) -> Table | None:
+        rows = [r for r in self.rows if r.outcome == OTHER_SETTING]
+        if not rows:
+            return None
+        return Table(["claim or part", "number", "published", "this run", "what differs"],
+                     [[[r.group, r.name, r.published, r.fresh, r.note] for r in rows]],
+                     align=r"p{2.4cm}p{4.2cm}rrp{5cm}")
+
     def verdicts_table(self) -> Table | None:
         changed = self.changed()
         if not changed:
@@ -538,6 +546,7 @@ def _main(args: argparse.Namespace) -> int:
     print(comparison.summary())
     print("\n".join(comparison.table().markdown()))
     for title, table in (("Not reproduced or not shown", comparison.failures_table()),
+                         ("Made otherwise (not compared)", comparison.made_otherwise_table()),
                          ("Verdicts changed", comparison.verdicts_table()),
                          ("Verdicts decided by another rule (not comparable)",
                           comparison.other_rule_table())):

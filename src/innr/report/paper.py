@@ -500,7 +500,7 @@ def _comparison(c: Comparison | None, criteria: Criteria) -> dict | None:
     return {"published": c.published, "same": c.same_files, "summary": c.summary(),
             "alpha": exact(c.alpha), "level": pct(1 - 2 * c.alpha, 0), "table": c.table(),
             "failures": c.failures_table(), "verdicts": c.verdicts_table(),
-            "other_rule": c.other_rule_table(),
+            "other_rule": c.other_rule_table(), "made_otherwise": c.made_otherwise_table(),
             "tolerances": tolerances_text(declared["tolerance"]),
             "declared": declared["declared"], "seen_before": declared["seen_before"],
             "rationale": declared["rationale"]}
