@@ -248,8 +248,9 @@ def test_a_verdict_decided_by_another_rule_is_listed_apart_neither_kept_nor_chan
         ["Frontier (MNIST) at 25%", "on the frontier (published rule)",
          "level with (amended rule)"],
         ["Frontier (MNIST) at 50%", "loses (published rule)", "loses (amended rule)"]]]
-    assert ("2 were decided on this run and 0 changed; 2 of them were decided by another rule "
-            "(the amended rule) than the published ones") in comparison.summary()
+    assert ("2 were decided on this run: 2 by another rule (the amended rule) than the "
+            "published ones, so that they neither agree nor change (listed apart), and of the "
+            "other 0, 0 changed.") in comparison.summary()
     # the PDF's comparison lists them apart too
     from innr.report.paper import _comparison
     section = _comparison(comparison, load.load_criteria(CRITERIA))

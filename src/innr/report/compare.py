@@ -396,13 +396,14 @@ class Comparison:
                      "record one build: judged by equivalence.")
         judged = [v for v in self.verdicts if v.fresh is not None]
         text += (f" Of {len(self.verdicts)} published verdicts, {len(judged)} were decided on "
-                 f"this run and {len(self.changed())} changed")
+                 "this run")
         other = self.other_rule()
-        if other:
-            rules = ", ".join(sorted({f"the {v.fresh_rule} rule" for v in other}))
-            text += (f"; {len(other)} of them were decided by another rule ({rules}) than the "
-                     "published ones, so they neither agree nor change: listed apart")
-        return text + "."
+        if not other:
+            return text + f" and {len(self.changed())} changed."
+        rules = ", ".join(sorted({f"the {v.fresh_rule} rule" for v in other}))
+        return text + (f": {len(other)} by another rule ({rules}) than the published ones, so "
+                       "that they neither agree nor change (listed apart), and of the other "
+                       f"{len(judged) - len(other)}, {len(self.changed())} changed.")
 
     def table(self) -> Table:
         """Per claim: numbers, and how many were reproduced, not, not shown, not in the run."""
