@@ -411,6 +411,7 @@ def _write_frontier(root, name: str, label: str, companions: list[str], shift: f
                 body = {"status": "ok", "fits": True, "accuracy_original": 0.9,
                         "accuracy_rebuilt": acc, "accuracy_gap": 0.9 - acc,
                         "top1_agreement": acc, "snr_db": 10.0,
+                        "weight_rel_l2": 0.95 if method == "innr_faithful" else 0.5,
                         "stored_bits": int(0.95 * budget * BITS_AT_100),
                         "budget_bits": int(budget * BITS_AT_100), "params": None,
                         "decode_seconds": 0.00123, "fit_seconds": 4.5,
@@ -518,6 +519,9 @@ def test_the_report_has_the_frontier_section(with_frontier):
     assert "cccccccccccc; its 5 jobs took 60.0 s in all, each timed by its own clock" in words
     assert "its 10 jobs (the selection sweep's among them) took 65.0 s in all" in words
     assert "the last one, which wrote the index, took 75.0 s)." in words
+    assert ("13.51%]). On Synth-Fashion, learned little at every budget and seed" in words)
+    assert ("squared norm recovered; a predictor of zeros gives 1): INNR, faithful. Table"
+            in words)  # not a k-bit predictor: no word on rounding
     assert r"RuntimeError: boom\_\& 50\%" in section  # the failed point, escaped
     assert r"\includegraphics[width=\linewidth]" in section and "frontier.pdf" in section
     assert "narrow CNN (uses data)" in section
@@ -589,6 +593,26 @@ def test_the_methods_on_fewer_seeds_are_named_once_per_count():
         "5 for 2 methods: INNR, faithful; narrow CNN (uses data); "
         "and the first 3 for INNR, best variant, 2-bit")
     assert fewer_seeds({"pruned": 10}, 10, verdicts.method_label) == ""
+
+
+def test_the_innr_methods_that_learned_little_are_named_with_where_to_look():
+    f = load.Frontier("D", "d", _frame(), [], [], {"config_hash": "h"})
+    f.weight_errors = {("innr_best_b2", 0.1, 1): 0.99, ("innr_best_b2", 0.5, 1): 0.9,
+                       ("innr_best_b4", 0.1, 1): 0.99, ("innr_best_b4", 0.5, 1): 0.89,
+                       ("innr_faithful", 0.1, 1): 1.0, ("pruned", 0.1, 1): 1.0}
+    assert verdicts.learned_nothing(f) == ["innr_faithful", "innr_best_b2"]  # INNRs only
+    assert [m for m in ("innr_faithful", "innr_best", "innr_quantised", "innr_best_b2",
+                        "innr_residual_b1") if verdicts.rounds_predictor(m)] == [
+        "innr_quantised", "innr_best_b2", "innr_residual_b1"]
+    text = sentences.frontier_learned_nothing("D", ["innr_best_b2"], 0.9, verdicts.method_label,
+                                              rounded=True)
+    assert text.startswith("On D, learned little at every budget and seed (a relative L2 error "
+                           "of the rebuilt weights of 0.9 or more, so under 19% of their "
+                           "squared norm recovered; a predictor of zeros gives 1): INNR, best "
+                           "variant, 2-bit. A k-bit predictor rounds every tensor")
+    assert "k-bit" not in sentences.frontier_learned_nothing(
+        "D", ["innr_faithful"], 0.9, verdicts.method_label, rounded=False)
+    assert sentences.frontier_learned_nothing("D", [], 0.9, verdicts.method_label, True) == ""
 
 
 def test_every_data_track_method_has_a_label():

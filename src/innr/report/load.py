@@ -140,6 +140,8 @@ class Frontier:
     # how each ok point was made, as it records it: (method, budget, seed) -> its setting and
     # the option chosen for it on validation (made_with)
     made_with: dict[tuple, str] = field(default_factory=dict)
+    # each ok point's relative L2 error of the rebuilt weights, where it records one
+    weight_errors: dict[tuple, float] = field(default_factory=dict)
 
     @property
     def settings(self) -> dict:
@@ -164,6 +166,7 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
     rows, failed, missing, datasets, provenance = [], [], [], [], []
     jobs: dict[tuple, dict] = {}
     made: dict[tuple, str] = {}
+    errors: dict[tuple, float] = {}
     for rel in index["points"]:
         p = read_json(root / rel)
         if p is None or p.get("config_hash", index["config_hash"]) != index["config_hash"]:
@@ -178,6 +181,8 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
         elif p.get("fits", True):  # fits False: nothing of this method fits the budget
             provenance.append(p.get("provenance") or {})
             made[point["method"], point["budget"], point["seed"]] = made_with(p)
+            if p.get("weight_rel_l2") is not None:
+                errors[point["method"], point["budget"], point["seed"]] = p["weight_rel_l2"]
             rows.append({"method": point["method"], "budget": point["budget"],
                          "seed": point["seed"], "accuracy": p["accuracy_rebuilt"],
                          "gap": p["accuracy_gap"], "agreement": p["top1_agreement"],
@@ -194,7 +199,7 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
     frame = pd.DataFrame(rows, columns=FRONTIER_COLUMNS[1:]).assign(dataset=label)
     validation = _validation(root, index, label, missing, jobs)
     return Frontier(label, name, frame[FRONTIER_COLUMNS], failed, missing, index, provenance,
-                    validation, list(jobs.values()), made)
+                    validation, list(jobs.values()), made, errors)
 
 
 def made_with(p: dict) -> str:

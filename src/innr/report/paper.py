@@ -343,6 +343,9 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
                 f.label, verdicts.lossless(rule), [v.budget for v in mine], rule.margin,
                 rule.alpha, label) if math.isfinite(rule.margin) else None),
             "best": sentences.frontier_best(f.label, mine, label),
+            "nothing": sentences.frontier_learned_nothing(
+                f.label, little := verdicts.learned_nothing(f), verdicts.LEARNED_NOTHING, label,
+                rounded=all(map(verdicts.rounds_predictor, little))),
             "cnn": _cnn_convergence(f.label, load.cnn_history_at(res.root.parent / f.name)),
             "jobs": {"n": len(f.jobs), "seconds": duration(sum(j["job_seconds"] for j in f.jobs)),
                      "selection": bool(f.index.get("selection_points"))},

@@ -378,6 +378,25 @@ def frontier_lossless(dataset: str, found: dict[str, list[float]], budgets: Sequ
             f"accuracy gap inside +/-{pct_points(margin)}): " + "; ".join(level) + ".")
 
 
+def frontier_learned_nothing(dataset: str, methods: Sequence[str], threshold: float,
+                             label: Callable[[str], str], rounded: bool) -> str:
+    """The INNR methods that learned little (innr.report.verdicts.learned_nothing) and, where
+    each of them rounds its predictor (`rounded`), how a k-bit predictor is stored, which is
+    where to look; '' where there are none."""
+    if not methods:
+        return ""
+    names = "; ".join(label(m) for m in methods)
+    text = (f"On {dataset}, learned little at every budget and seed (a relative L2 error of "
+            f"the rebuilt weights of {threshold:g} or more, so under {pct(1 - threshold ** 2, 0)} "
+            f"of their squared norm recovered; a predictor of zeros gives 1): {names}.")
+    if not rounded:
+        return text
+    return text + (" A k-bit predictor rounds every tensor to k bits, the first layer's "
+                   "included, and the SIREN multiplies that layer by its first-layer frequency "
+                   "before the sine, so that the rounding moves the sines' phases by that "
+                   "frequency times the code step.")
+
+
 def frontier_best(dataset: str, judged: Sequence, label: Callable[[str], str]) -> str:
     """Where INNR does best: the budget where its method (the headline, or the published
     rule's) comes closest to, or furthest beyond, the strongest rival."""

@@ -465,6 +465,27 @@ def judge_frontier(frontiers: Sequence[load.Frontier], criteria: Criteria
     return out
 
 
+# A predictor that outputs zeros rebuilds the weights with relative L2 error 1 (their mean and
+# scale are stored beside it); at 0.9 or more it recovers under a fifth of their squared norm
+LEARNED_NOTHING = 0.9
+
+
+def learned_nothing(f: load.Frontier) -> list[str]:
+    """The INNR methods of a frontier whose every point (every budget and seed) rebuilds the
+    weights no closer than LEARNED_NOTHING (relative L2 error), in the report's order."""
+    errors: dict[str, list[float]] = {}
+    for (method, _, _), error in f.weight_errors.items():
+        errors.setdefault(method, []).append(error)
+    return [m for m in method_order(errors)
+            if m in INNR_METHODS and min(errors[m]) >= LEARNED_NOTHING]
+
+
+def rounds_predictor(method: str) -> bool:
+    """Whether an INNR method stores its predictor in fewer bits than float32 (innr.methods)."""
+    m = METHODS[method]
+    return bool(getattr(m, "bits", 0) or getattr(m, "quantised", False))
+
+
 def lossless_by_dataset(frontiers: Sequence[load.Frontier], criteria: Criteria
                         ) -> dict[str, dict[str, list[float]]]:
     """`lossless` of each dataset's frontier (by label), where its rule has a margin."""
