@@ -175,6 +175,13 @@ def test_the_frontiers_compute_counts_each_job_once_the_selection_sweeps_include
     assert sorted(j["started"] for j in res.frontier().jobs) == ["t0", "t1", "t2"]
     (row,), (whole,) = cost.table([res]).groups
     assert row[:3] == ["frontier", "9.0 s", "7"]
+    # where its time went: by sweep and the methods a job made; the small jobs summed
+    from innr.report.verdicts import method_label
+    (rows,) = cost.frontier_breakdown([res], method_label).groups
+    assert rows == [["t", "selection", "m", "1", "5.0 s", "56%", "8%"],
+                    ["t", "test", "m", "2", "4.0 s", "44%", "8%"]]  # 3e9 / (4 s * 1e10)
+    (rows,) = cost.frontier_breakdown([res], method_label, least=0.5).groups
+    assert rows[1] == ["t", "both", "the other 2 jobs", "2", "4.0 s", "44%", "8%"]
 
 
 def test_the_evaluation_rows_time_the_passes_and_stacking_is_equal_to_the_bit(monkeypatch):

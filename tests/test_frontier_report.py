@@ -520,6 +520,9 @@ def test_the_report_has_the_frontier_section(with_frontier):
     assert "its 10 jobs (the selection sweep's among them) took 65.0 s in all" in words
     assert "the last one, which wrote the index, took 75.0 s)." in words
     assert ("13.51%]). On Synth-Fashion, learned little at every budget and seed" in words)
+    cost = text.split(r"\section{Compute cost}")[1].replace(r"\%", "%")
+    assert "Where each frontier's time went" in cost
+    assert "synth & test & pruned & 1 & 12.0 s & 20% & not recorded" in cost
     assert ("squared norm recovered; a predictor of zeros gives 1): INNR, faithful. Table"
             in words)  # not a k-bit predictor: no word on rounding
     assert r"RuntimeError: boom\_\& 50\%" in section  # the failed point, escaped

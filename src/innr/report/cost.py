@@ -7,11 +7,11 @@ nothing is estimated after the fact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from innr.compute import share, whole
 from innr.progress import duration
-from innr.report import load
+from innr.report import load, verdicts
 from innr.report.beyond import Beyond
 from innr.report.formats import num, pct
 from innr.report.load import Results
@@ -49,6 +49,46 @@ def stages(res: Results) -> dict[str, list[dict]]:
     out[load.HEADLINE] = _timed((res.root / load.HEADLINE).glob("seed*.json"))
     out[load.DATATRACK] = _timed((res.root / load.DATATRACK).rglob("*_seed*.json"))
     return {stage: records for stage, records in out.items() if records}
+
+
+def frontier_breakdown(runs: Sequence[Results], label: Callable[[str], str],
+                       least: float = 0.01) -> Table | None:
+    """Where each frontier's time went: per config, sweep (selection or test) and the methods
+    a job made together (a k-bit family's stack is one job), the jobs, their wall time, its
+    share of the frontier's and of the matmul rate; rows under `least` of a frontier's time
+    are summed into one."""
+    groups = []
+    for res in runs:
+        f = res.frontier()
+        if f is None or not f.jobs:
+            continue
+        by: dict[tuple, list[dict]] = {}
+        for job in f.jobs:
+            key = ("selection" if job["selection"] else "test",
+                   "; ".join(label(m) for m in verdicts.method_order(job["methods"])))
+            by.setdefault(key, []).append({**job, "wall_seconds": job["job_seconds"]})
+        total = sum(j["job_seconds"] for j in f.jobs)
+        rows, rest = [], []
+        for (sweep, methods), records in sorted(by.items(), key=lambda kv: -totals(kv[1])[1]):
+            if totals(records)[1] < least * total:
+                rest += records
+                continue
+            rows.append(_breakdown_row(res.name, sweep, methods, records, total))
+        if rest:
+            rows.append(_breakdown_row(res.name, "both", f"the other {len(rest)} jobs", rest,
+                                       total))
+        groups.append(rows)
+    if not groups:
+        return None
+    return Table(["config", "sweep", "methods of a job", "jobs", "wall time", "of the frontier",
+                  "of matmul rate"], groups, align="llp{5.5cm}rrrr")
+
+
+def _breakdown_row(config: str, sweep: str, methods: str, records: list[dict],
+                   total: float) -> list[str]:
+    flops, seconds, rate = totals(records)
+    return [config, sweep, methods, num(len(records)), duration(seconds), pct(seconds / total, 0),
+            NOT_RECORDED if flops is None else pct(share(flops, seconds, rate), 0)]
 
 
 def runs_of(res: Results, others: Sequence[Beyond] = ()) -> list[Results]:

@@ -135,7 +135,8 @@ class Frontier:
     validation: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=VALIDATION_COLUMNS))
     # one record per job that made points, the selection sweep's included: a job stamps each of
-    # its points with one clock (started, job_seconds), so its first point's file stands for it
+    # its points with one clock (started, job_seconds), so its first point's file stands for it,
+    # with the job's methods added (`methods`) and whether it made selection points (`selection`)
     jobs: list[dict] = field(default_factory=list)
     # how each ok point was made, as it records it: (method, budget, seed) -> its setting and
     # the option chosen for it on validation (made_with)
@@ -172,7 +173,7 @@ def load_frontier(root: Path, name: str, label: str | None = None) -> Frontier |
         if p is None or p.get("config_hash", index["config_hash"]) != index["config_hash"]:
             missing.append(rel)  # not written, unreadable, or left from another config
             continue
-        _add_job(jobs, p)
+        _add_job(jobs, p, selection=False)
         point = p["point"]
         datasets.append(point.get("dataset"))
         if p["status"] != "ok":
@@ -209,10 +210,13 @@ def made_with(p: dict) -> str:
     return json.dumps({"setting": p.get("setting") or {}, "chosen": chosen}, sort_keys=True)
 
 
-def _add_job(jobs: dict[tuple, dict], p: dict) -> None:
-    """Count a point's job once: its points share the job's clock."""
+def _add_job(jobs: dict[tuple, dict], p: dict, selection: bool) -> None:
+    """Count a point's job once (its points share the job's clock), with the methods it made."""
     if "job_seconds" in p:
-        jobs.setdefault((p.get("started"), p["job_seconds"]), p)
+        job = jobs.setdefault((p.get("started"), p["job_seconds"]),
+                              {**p, "methods": [], "selection": selection})
+        if p["point"]["method"] not in job["methods"]:
+            job["methods"].append(p["point"]["method"])
 
 
 def _or_nan(x: float | None) -> float:
@@ -230,7 +234,7 @@ def _validation(root: Path, index: dict, label: str, missing: list[str],
         if p is None or p.get("config_hash", index["config_hash"]) != index["config_hash"]:
             missing.append(rel)
             continue
-        _add_job(jobs, p)
+        _add_job(jobs, p, selection=True)
         if p["status"] == "ok" and p.get("fits", True) and p.get("val_accuracy") is not None:
             point = p["point"]
             rows.append({"method": point["method"], "budget": point["budget"],
