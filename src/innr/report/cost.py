@@ -51,8 +51,11 @@ def stages(res: Results) -> dict[str, list[dict]]:
     return {stage: records for stage, records in out.items() if records}
 
 
+LEAST = 0.01  # a frontier's jobs under this share of its time are summed in one row
+
+
 def frontier_breakdown(runs: Sequence[Results], label: Callable[[str], str],
-                       least: float = 0.01) -> Table | None:
+                       least: float = LEAST) -> Table | None:
     """Where each frontier's time went: per config, sweep (selection or test) and the methods
     a job made together (a k-bit family's stack is one job), the jobs, their wall time, its
     share of the frontier's and of the matmul rate; rows under `least` of a frontier's time

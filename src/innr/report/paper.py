@@ -564,7 +564,8 @@ def context(res: Results, config: Config, study: OriginalStudy, bench: dict | No
 def _cost(runs: Sequence[Results]) -> dict:
     """The compute appendix: its caption and table, from the run's configs loaded once."""
     return {"caption": cost.caption(runs), "table": cost.table(runs),
-            "frontier": cost.frontier_breakdown(runs, verdicts.method_label)}
+            "frontier": cost.frontier_breakdown(runs, verdicts.method_label),
+            "least": pct(cost.LEAST, 0)}
 
 
 def render(ctx: dict, template: Path, out: Path) -> Path:
