@@ -342,6 +342,14 @@ def test_the_amended_tables_and_summary():
     for elsewhere in ({"D": {"pruned": [0.25]}}, {"D": {"innr_best": [0.5]}},
                       {"E": {"pruned": [0.5]}}):
         assert "a tie is all" not in sentences.frontier_summary(judged, elsewhere)
+    # a budget where no INNR method has a point is said so, not called untested
+    none = dataclasses.replace(judged[0], budget=0.1, innr=None, standing="untested",
+                               standings=())
+    assert sentences.frontier_summary([none, *judged]).endswith(
+        "the headline method loses at 25% and is level with the rivals at 50% (no INNR method "
+        "has a point at 10%).")
+    assert sentences.frontier_summary([none]).endswith(
+        "the headline method has no point: no INNR method has one at 10%.")
     more = [*judged, dataclasses.replace(judged[1], budget=0.75)]
     assert ("rival at 50%, 75%, and at 50% the strongest rival is itself level with the CNN"
             in sentences.frontier_summary(more, {"D": {"pruned": [0.5]}}))

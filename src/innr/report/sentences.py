@@ -311,9 +311,14 @@ def _amended_summary(dataset: str, mine: Sequence, lossless: dict[str, list[floa
         at = "at each of them" if len(tied) == len(good) else f"at {_budgets(tied)}"
         where += (f", and {at} the strongest rival is itself level with the CNN it "
                   "compresses, so that a tie is all any method could show")
-    by = {k: [v.budget for v in mine if v.standing == k] for k in dict.fromkeys(
-        v.standing for v in mine)}
-    headline = and_([f"{_VERBS[k]} at {_budgets(bs)}" for k, bs in by.items()])
+    ran = [v for v in mine if v.innr is not None]
+    by = {k: [v.budget for v in ran if v.standing == k] for k in dict.fromkeys(
+        v.standing for v in ran)}
+    headline = and_([f"{_VERBS[k]} at {_budgets(bs)}" for k, bs in by.items()]) if ran else ""
+    if len(ran) < len(mine):
+        none = _budgets([v.budget for v in mine if v.innr is None])
+        headline = (f"{headline} (no INNR method has a point at {none})" if ran
+                    else f"has no point: no INNR method has one at {none}")
     return f"on {dataset} {where}; the headline method {headline}"
 
 
