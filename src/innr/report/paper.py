@@ -317,13 +317,15 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
         return {"ran": False}
     judged = verdicts.judge_frontier(frontiers, criteria)
     label = verdicts.method_label
-    datasets = []
+    datasets, lossless = [], {}  # lossless: label -> verdicts.lossless, where a margin is set
     for f in frontiers:
         pts, mine = f.points, [v for v in judged if v.dataset == f.label]
         rule = verdicts.frontier_rule(f, criteria)
         weights = load.stored_values(pts)
         seeds = sorted(set(pts["seed"]))
         per_method = pts.groupby("method")["seed"].nunique()
+        if math.isfinite(rule.margin):
+            lossless[f.label] = verdicts.lossless(rule)
         fewer = fewer_seeds(dict(per_method.items()), len(seeds), label)
         datasets.append({
             "label": f.label, "name": f.name, "weights": num(weights),
@@ -340,15 +342,15 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
             "methods": (tables.frontier_methods(mine, label) if rule.rule == "amended"
                         else None),
             "lossless": (sentences.frontier_lossless(
-                f.label, verdicts.lossless(rule), [v.budget for v in mine], rule.margin,
-                rule.alpha, label) if math.isfinite(rule.margin) else None),
+                f.label, lossless[f.label], [v.budget for v in mine], rule.margin,
+                rule.alpha, label) if f.label in lossless else None),
             "best": sentences.frontier_best(f.label, mine, label),
             "nothing": sentences.frontier_learned_nothing(
                 f.label, little := verdicts.learned_nothing(f), verdicts.LEARNED_NOTHING, label,
                 rounded=all(map(verdicts.rounds_predictor, little))),
             "cnn": _cnn_convergence(f.label, load.cnn_history_at(res.root.parent / f.name)),
             "jobs": {"n": len(f.jobs), "seconds": duration(sum(j["job_seconds"] for j in f.jobs)),
-                     "selection": bool(f.index.get("selection_points"))},
+                     "selection": any(j["selection"] for j in f.jobs)},
             "wall": duration(f.index.get("wall_seconds")),
             "machines": _machines(f.provenance),
             "commits": ", ".join(sorted({str(p.get("git_commit"))[:12]
@@ -359,8 +361,7 @@ def _frontier(res: Results, criteria: Criteria, beyond: Sequence[Beyond] = ()) -
     rules = {d["rule"] for d in datasets}
     return {
         "ran": True, "datasets": datasets, "labels": ", ".join(f.label for f in frontiers),
-        "summary": sentences.frontier_summary(
-            judged, verdicts.lossless_by_dataset(frontiers, criteria)),
+        "summary": sentences.frontier_summary(judged, lossless),
         "rule": rules.pop() if len(rules) == 1 else "mixed",
         "epochs": res.config.cnn.epochs, "cnn_lr": exact(res.config.cnn.lr),
         "times": tables.frontier_times(frontiers, methods, label),
