@@ -499,6 +499,25 @@ def test_the_companions_are_found_beside_the_results(with_frontier):
     assert coded.isna().sum() == 3 and coded.dtype == float  # None: nothing coded
 
 
+
+def test_each_frontier_is_read_once_and_a_shared_label_is_renamed_in_a_copy(
+        with_frontier, tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    shutil.copytree(with_frontier["results"], results)
+    _write_frontier(results, COMPANION, "Synth-MNIST", [], -0.2)  # the own config's label
+    res = load.load_results(load_config_of(with_frontier), results)
+    reads = []
+    real = load.load_frontier
+    monkeypatch.setattr(load, "load_frontier", lambda root, *a: reads.append(root) or real(
+        root, *a))
+    first, second = res.frontiers(), res.frontiers()
+    assert len(reads) == 2  # the own frontier and the companion's, once each
+    assert res.frontier() is first[0]
+    assert [f.label for f in second] == ["Synth-MNIST", f"Synth-MNIST ({COMPANION})"]
+    renamed = second[1]
+    assert set(renamed.points["dataset"]) == {f"Synth-MNIST ({COMPANION})"}
+    assert res._frontier(COMPANION).label == "Synth-MNIST"  # the one read stays as it was
+
 def load_config_of(ctx):
     from innr.config import load_config
 

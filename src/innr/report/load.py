@@ -13,7 +13,7 @@ import math
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +42,10 @@ class Results:
     config: Config  # the config the results were made with (the given one when there are none)
     runs: dict[str, list[dict]] = field(default_factory=dict)  # experiment -> results found
     aggregates: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # the frontiers read so far, by config name: the report asks for them many times, and a
+    # frontier is thousands of point files; the files do not change while a report is built
+    _frontiers: dict[str, Frontier | None] = field(default_factory=dict, repr=False,
+                                                   compare=False)
 
     def ok(self, experiment: str) -> list[dict]:
         return [r for r in self.runs.get(experiment, []) if r["status"] == "ok"]
@@ -78,7 +82,14 @@ class Results:
 
     def frontier(self) -> Frontier | None:
         """innr.experiments.frontier's points for this config, if it finished (its index.json)."""
-        return load_frontier(self.root, self.name, self.config.frontier.label)
+        return self._frontier(self.name)
+
+    def _frontier(self, name: str) -> Frontier | None:
+        if name not in self._frontiers:
+            self._frontiers[name] = (
+                load_frontier(self.root, name, self.config.frontier.label) if name == self.name
+                else load_frontier(self.root.parent / name, name))
+        return self._frontiers[name]
 
     def frontiers(self) -> list[Frontier]:
         """This config's frontier, then each companion's found beside it (RESULTS/<companion>/),
@@ -87,14 +98,13 @@ class Results:
         own = self.frontier()
         recorded = own.settings.get("companions") if own is not None else None
         companions = self.config.frontier.companions if recorded is None else recorded
-        found = [load_frontier(self.root.parent / name, name) for name in companions
-                 if name != self.name]
+        found = [self._frontier(name) for name in companions if name != self.name]
         out = [f for f in (own, *found) if f is not None]
         for i, f in enumerate(out):  # verdicts are per label: two configs never share one
             if f.label in {g.label for g in out[:i]}:
-                f.label = f"{f.label} ({f.name})"
-                f.points = f.points.assign(dataset=f.label)
-                f.validation = f.validation.assign(dataset=f.label)
+                label = f"{f.label} ({f.name})"  # a renamed copy: the one read stays as it was
+                out[i] = replace(f, label=label, points=f.points.assign(dataset=label),
+                                 validation=f.validation.assign(dataset=label))
         return out
 
 
