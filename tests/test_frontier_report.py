@@ -499,7 +499,6 @@ def test_the_companions_are_found_beside_the_results(with_frontier):
     assert coded.isna().sum() == 3 and coded.dtype == float  # None: nothing coded
 
 
-
 def test_each_frontier_is_read_once_and_a_shared_label_is_renamed_in_a_copy(
         with_frontier, tmp_path, monkeypatch):
     results = tmp_path / "results"
@@ -517,6 +516,7 @@ def test_each_frontier_is_read_once_and_a_shared_label_is_renamed_in_a_copy(
     renamed = second[1]
     assert set(renamed.points["dataset"]) == {f"Synth-MNIST ({COMPANION})"}
     assert res._frontier(COMPANION).label == "Synth-MNIST"  # the one read stays as it was
+
 
 def load_config_of(ctx):
     from innr.config import load_config
