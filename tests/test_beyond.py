@@ -16,7 +16,7 @@ from innr.config import ConfigError
 from innr.experiments.workbench import budget_label
 from innr.paths import CRITERIA, NERN_REPORTED
 from innr.report import __main__ as cli
-from innr.report import beyond, load, readme, sentences, tables, verdicts
+from innr.report import beyond, compare, load, readme, sentences, tables, verdicts
 from innr.store import write_json
 from tests.test_frontier_report import BITS_AT_100, _write_frontier
 from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
@@ -136,7 +136,8 @@ def _section(text: str) -> str:
 
 def _gathered(ctx) -> list[beyond.Beyond]:
     declared = load.load_criteria(ctx["dirs"]["criteria"])
-    return beyond.gather(beyond.configs(ctx["config"]), ctx["results"], declared)
+    configs = beyond.configs(ctx["config"])
+    return beyond.gather(configs, load.load_results(configs[0][0], ctx["results"]), declared)
 
 
 # --- NeRN's reported numbers ---------------------------------------------------------------
@@ -334,3 +335,38 @@ def test_the_readme_has_a_line_per_network_and_track_that_ran(companions, synthe
     assert "bn_cnn" not in text  # not run: no line
     assert "Beyond the original network" not in block(synthetic["config"],
                                                       synthetic["results"])
+
+
+def test_a_report_and_a_readme_read_each_frontier_once(companions, monkeypatch, tmp_path):
+    """The frontier section, the other networks' section, the compute table and the README's
+    block each ask for frontiers of several configs: a build reads each config's once (a
+    frontier is thousands of point files)."""
+    reads = []
+    real = load.load_frontier
+    monkeypatch.setattr(load, "load_frontier", lambda root, *a: reads.append(root) or real(
+        root, *a))
+    once = sorted(str(companions["results"] / name) for name in ("synth", RESNET, BN))
+    dirs = {**companions["dirs"], "build_dir": tmp_path / "build",
+            "figures_dir": tmp_path / "figures"}
+    cli.build(companions["config"], companions["results"], pdf=False, **dirs)
+    assert sorted(map(str, reads)) == once
+    reads.clear()
+    readme.block(companions["config"], companions["results"], companions["dirs"]["bench"],
+                 companions["dirs"]["original"], companions["dirs"]["criteria"])
+    assert sorted(map(str, reads)) == once
+
+
+def test_results_beside_share_the_frontiers_read(companions, monkeypatch):
+    configs = [c for c, _ in beyond.configs(companions["config"])]
+    main = load.load_results(configs[0], companions["results"])
+    assert main.beside(configs[0]) is main
+    resnet = main.beside(configs[1])
+    assert (resnet.name, resnet.root) == (RESNET, companions["results"] / RESNET)
+    first, own = resnet.frontier(), main.frontier()
+    assert main.beside(configs[2]).frontier() is None  # the modern CNN's did not run
+    monkeypatch.setattr(load, "load_frontier", lambda *a: pytest.fail("read again"))
+    found = main.frontiers()
+    assert len(found) == 2 and found[0] is own and found[1] is first
+    run = compare.load_run(configs[0], companions["results"], configs[1:], main)
+    assert run[0][1] is main
+    assert run[1][1].frontier() is first and run[2][1].frontier() is None

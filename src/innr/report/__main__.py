@@ -58,11 +58,12 @@ def build(config_path: Path, results: Path | None = None, *, figures_dir: Path |
     default = report_dirs(config.name)
     figures_dir = figures_dir or default["figures_dir"]
     build_dir = build_dir or default["build_dir"]
-    others = beyond.gather(beyond.configs(config_path), res.root.parent, declared)
+    others = beyond.gather(beyond.configs(config_path), res, declared)
     made = figures.make_all(res, figures_dir, study, declared.margin,
                             declared.ablation.get("targets"),
                             declared.frontier.get("amendment", {}).get("margins"), others)
-    comparison = compare.run_comparison(config_path, results, published, criteria, original, pilot)
+    comparison = compare.run_comparison(config_path, results, published, criteria, original,
+                                        pilot, read=res)
     ctx = paper.context(res, config, study, load.load_bench(bench), made, build_dir, bench,
                         declared, load.load_pilot(pilot), comparison, others,
                         load.load_nern(nern))

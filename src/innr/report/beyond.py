@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,6 +48,9 @@ class Beyond:
     datatrack: load.DataTrack | None
     datatrack_verdicts: list[verdicts.FrontierVerdict]
     headline: pd.DataFrame  # load.load_headline's rows (empty: not run)
+    # every results file of the config (the compute table reads its stages); its frontiers are
+    # shared with the other configs' (load.Results.beside): each is thousands of point files
+    results: load.Results = field(repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -117,19 +120,21 @@ def others(networks: Sequence[Beyond]) -> set[str]:
     return {b.config.name for b in networks if not b.original}
 
 
-def gather(found: Sequence[tuple[Config, bool]], results_root: Path, criteria: Criteria
+def gather(found: Sequence[tuple[Config, bool]], main: load.Results, criteria: Criteria
            ) -> list[Beyond]:
-    """Each config's results under `results_root` (RESULTS/), judged (`found`: configs())."""
+    """Each config's results, found beside `main` (the first config's), judged (`found`:
+    configs())."""
     out = []
     for c, original in found:
-        root = results_root / c.name
-        f = None if original else load.load_frontier(root, c.name, c.frontier.label)
+        res = main.beside(c)
+        root = res.root
+        f = None if original else res.frontier()
         f = f if f is not None and not f.points.empty else None
         dt = load.load_datatrack(root, c.name, c.frontier.label, c.datatrack_hash())
         out.append(Beyond(c, original, f, f and verdicts.frontier_rule(f, criteria),
                           verdicts.judge_frontier([f], criteria) if f else [], dt,
                           judge_datatrack(dt, criteria) if dt else [],
-                          load.load_headline(root)))
+                          load.load_headline(root), res))
     return out
 
 

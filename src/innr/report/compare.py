@@ -156,12 +156,14 @@ def _frontier(f: load.Frontier) -> list[Number]:
             for (method, budget), rows in f.points.groupby(["method", "budget"], sort=False)]
 
 
-def load_run(config: Config, root: Path, companions: Sequence[Config] = ()
-             ) -> list[tuple[str, load.Results]]:
+def load_run(config: Config, root: Path, companions: Sequence[Config] = (),
+             read: load.Results | None = None) -> list[tuple[str, load.Results]]:
     """The results of `config` and of its companions under `root`, each with the prefix its
-    numbers and verdicts carry ("" for the config itself, "Fashion-MNIST: " for a companion)."""
-    return [("", load.load_results(config, root))] + [
-        (f"{c.frontier.label or c.name}: ", load.load_results(c, root)) for c in companions]
+    numbers and verdicts carry ("" for the config itself, "Fashion-MNIST: " for a companion);
+    `read`: the config's results already read there (a report's), whose frontiers are reused."""
+    res = read or load.load_results(config, root)
+    return [("", res)] + [(f"{c.frontier.label or c.name}: ", res.beside(c))
+                          for c in companions]
 
 
 def headlines(run: Sequence[tuple[str, load.Results]]) -> list[Number]:
@@ -490,10 +492,13 @@ def check_published(folder: Path) -> None:
 
 def run_comparison(config_path: Path, results: Path | None = None,
                    published: Path = PUBLISHED, criteria: Path = CRITERIA,
-                   original: Path = ORIGINAL_STUDY, pilot: Path = PILOT) -> Comparison | None:
+                   original: Path = ORIGINAL_STUDY, pilot: Path = PILOT,
+                   read: load.Results | None = None) -> Comparison | None:
     """The run's results against the published ones; None when nothing of this config is
-    published (no manifest, or the manifest does not list the config). Raises ConfigError when
-    a published file changed or the criteria declare no [reproduction]."""
+    published (no manifest, or the manifest does not list the config). `read`: the run's
+    results of the config, already read (innr.report's; their frontiers are not read again).
+    Raises ConfigError when a published file changed or the criteria declare no
+    [reproduction]."""
     manifest = Path(published) / MANIFEST_NAME
     (config, _), *others = configs_of(config_path)
     listed = json.loads(manifest.read_text()) if manifest.is_file() else {}
@@ -508,7 +513,7 @@ def run_comparison(config_path: Path, results: Path | None = None,
     companions = [c for c, _ in others]
     root = Path(results or RESULTS_ROOT)
     then = load_run(config, Path(published) / RESULTS, companions)
-    now = load_run(config, root, companions)
+    now = load_run(config, root, companions, read)
     numbers = headlines(then)
     return Comparison(shown(Path(published)), shown(root), _same_files(listed, root), alpha,
                       compare(numbers, headlines(now), alpha, tolerances),

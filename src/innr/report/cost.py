@@ -97,8 +97,7 @@ def _breakdown_row(config: str, sweep: str, methods: str, records: list[dict],
 def runs_of(res: Results, others: Sequence[Beyond] = ()) -> list[Results]:
     """The main config's results and its companions' (innr.report.beyond's configs): what
     one ./run_all.sh computes."""
-    return [res, *(load.load_results(b.config, res.root.parent) for b in others
-                   if b.config.name != res.name)]
+    return [res, *(b.results for b in others if b.config.name != res.name)]
 
 
 def _stages_of(runs: Sequence[Results]) -> dict[str, list[dict]]:

@@ -91,6 +91,13 @@ class Results:
                 else load_frontier(self.root.parent / name, name))
         return self._frontiers[name]
 
+    def beside(self, config: Config) -> Results:
+        """The results of `config` found beside these (RESULTS/<config>/), sharing the
+        frontiers read so far: one report reads each config's frontier once."""
+        if config.name == self.name:
+            return self
+        return replace(load_results(config, self.root.parent), _frontiers=self._frontiers)
+
     def frontiers(self) -> list[Frontier]:
         """This config's frontier, then each companion's found beside it (RESULTS/<companion>/),
         in the order declared: the companions recorded in this frontier's index.json, or the

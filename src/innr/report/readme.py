@@ -55,7 +55,7 @@ def block(config: Path, results: Path | None, bench: Path = PUBLISHED_BENCH,
              f"{', '.join(commits)}):", ""]
     lines += _claims(verdicts.judge(res, study, declared, load.load_pilot(pilot)),
                      declared.alpha)
-    others = beyond.gather(beyond.configs(config), res.root.parent, declared)
+    others = beyond.gather(beyond.configs(config), res, declared)
     lines += _ablation(res, declared) + _frontier(res, declared, others) + _beyond(others)
     lines += ["", *tables.headline(res, study).markdown()]
     lines += ["", "Run times recorded in these results:", "",
