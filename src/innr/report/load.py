@@ -85,6 +85,9 @@ class Results:
         return self._frontier(self.name)
 
     def _frontier(self, name: str) -> Frontier | None:
+        # shared with the results beside these (beside), so whoever asks first reads it; a
+        # companion's is read without its config's label, which only an index older than the
+        # recorded label would need (load_frontier's fallback)
         if name not in self._frontiers:
             self._frontiers[name] = (
                 load_frontier(self.root, name, self.config.frontier.label) if name == self.name
