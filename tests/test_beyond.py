@@ -9,6 +9,7 @@ import dataclasses
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from innr import stats
@@ -16,7 +17,7 @@ from innr.config import ConfigError
 from innr.experiments.workbench import budget_label
 from innr.paths import CRITERIA, NERN_REPORTED
 from innr.report import __main__ as cli
-from innr.report import beyond, compare, load, readme, sentences, tables, verdicts
+from innr.report import beyond, compare, load, paper, readme, sentences, tables, verdicts
 from innr.store import write_json
 from tests.test_frontier_report import BITS_AT_100, _write_frontier
 from tests.test_report import synthetic  # noqa: F401  (the fixture: a report's results)
@@ -187,6 +188,30 @@ def test_the_track_length_is_read_from_the_points_and_absent_where_not_recorded(
     assert beyond.track_length(points.assign(images=float("nan"))) is None
 
 
+def test_a_method_is_near_chance_only_where_every_point_is():
+    points = pd.DataFrame({"method": ["nern"] * 4 + ["qat"] * 2 + ["scratch"] * 2 + ["odd"],
+                           "accuracy": [0.10, 0.113, 0.19, 0.05, 0.10, 0.21, 0.99, 0.98,
+                                        float("nan")]})
+    # qat has one point at 21%: not every point guesses; odd recorded no accuracy
+    assert beyond.near_chance(points, classes=10) == ["nern"]
+    assert beyond.near_chance(points, classes=100) == []  # 2% is the line with 100 classes
+    assert beyond.near_chance(points.assign(accuracy=0.2), classes=10) == []  # under, not at
+
+
+def test_a_method_near_chance_is_said_plainly_in_the_report(companions):
+    res = next(b for b in _gathered(companions) if b.config.name == RESNET)
+    assert paper._track_chance(res, verdicts.method_label) == ""  # every method learned
+    points = res.datatrack.points
+    guessing = points.assign(accuracy=points["accuracy"].where(points["method"] != "nern", 0.11))
+    res = dataclasses.replace(res, datatrack=dataclasses.replace(res.datatrack, points=guessing))
+    said = paper._track_chance(res, verdicts.method_label)
+    assert said.startswith(f"At every budget and seed, {verdicts.method_label('nern')} stays "
+                           "near chance")
+    assert "under 20% (guessing among 10 classes gives 10%)" in said
+    both = sentences.datatrack_chance(["nern", "qat"], 10, 2.0, verdicts.method_label)
+    assert " stay near chance" in both and "they did not learn" in both
+
+
 def test_each_network_is_described_by_what_its_points_recorded(companions):
     gathered = {b.config.name: b for b in _gathered(companions)}
     net = beyond.network(gathered[RESNET])
@@ -261,6 +286,7 @@ def test_the_section_renders_from_the_results(companions):
     assert ("trains for 100 steps of 64 images (6,400 images, 1.00 of an epoch of the 6,400 "
             "training images), but the narrow network from scratch, which trains by its recipe "
             "for 2 whole epochs (200 steps)") in " ".join(section.split())
+    assert "near chance" not in section  # every method of the track learned
     assert "frontier-beyond.pdf" in section
     assert (companions["dirs"]["figures_dir"] / "frontier-beyond.png").stat().st_size > 1000
     # the modern CNN named as a companion has no results: not run, and the PDF still builds

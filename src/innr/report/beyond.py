@@ -82,6 +82,18 @@ def track_length(points: pd.DataFrame) -> TrackLength | None:
                        None if own.empty else int(own.max()))
 
 
+NEAR_CHANCE = 2.0  # "near chance": under this many times a guess's accuracy (1 / classes)
+
+
+def near_chance(points: pd.DataFrame, classes: int) -> list[str]:
+    """The data track's methods whose every point (budget and seed) rebuilt a network with a
+    test accuracy under NEAR_CHANCE / `classes`: however they trained, the rebuilt network
+    still guesses, and the track's standings say nothing about them beyond that."""
+    threshold = NEAR_CHANCE / classes
+    return [m for m, acc in points.groupby("method", sort=False)["accuracy"]
+            if acc.notna().any() and acc.max() < threshold]
+
+
 def architecture(config: Config) -> str:
     """'resnet-8': the architecture, with its depth where the config sets one."""
     depth = config.cnn.depth

@@ -413,7 +413,7 @@ def _beyond(res: Results, criteria: Criteria, beyond: Sequence[Beyond],
             "standings": tables.frontier_standings(b.datatrack_verdicts, label),
             "seeds": ", ".join(map(str, sorted(set(b.datatrack.points["seed"])))),
             "failed": len(b.datatrack.failed), "stale": b.datatrack.stale,
-            "training": _track_training(b)},
+            "training": _track_training(b), "chance": _track_chance(b, label)},
         "headline": (None if b.headline.empty else {
             "table": tables.headline_claims(b.headline, label),
             "seeds": ", ".join(map(str, sorted(set(b.headline["seed"]))))})}
@@ -456,6 +456,13 @@ def _track_training(b: Beyond) -> str:
     length = beyond_.track_length(b.datatrack.points)
     return "" if length is None else sentences.datatrack_training(
         length.steps, b.config.datatrack.batch_size, length.images, length.scratch)
+
+
+def _track_chance(b: Beyond, label: Callable[[str], str]) -> str:
+    """The data track's methods that stayed near chance, in words (sentences.datatrack_chance)."""
+    classes = dataset_of(b.config.data.root).classes
+    return sentences.datatrack_chance(beyond_.near_chance(b.datatrack.points, classes), classes,
+                                      beyond_.NEAR_CHANCE, label)
 
 
 def _cnn_convergence(dataset: str, history: pd.DataFrame) -> str | None:

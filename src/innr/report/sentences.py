@@ -493,6 +493,21 @@ def datatrack_training(steps: int, batch: int, images: int, scratch: int | None)
             "from the CNN.")
 
 
+def datatrack_chance(methods: Sequence[str], classes: int, threshold: float,
+                     label: Callable[[str], str]) -> str:
+    """The data track's methods that stayed near chance (innr.report.beyond.near_chance),
+    said plainly; '' where there are none."""
+    if not methods:
+        return ""
+    names = and_([label(m) for m in methods])
+    verb, pronoun, object_ = ("stays", "it", "it") if len(methods) == 1 else ("stay", "they",
+                                                                             "them")
+    return (f"At every budget and seed, {names} {verb} near chance: the rebuilt network's test "
+            f"accuracy is under {pct(threshold / classes, 0)} (guessing among {classes} classes "
+            f"gives {pct(1 / classes, 0)}); in a training this short {pronoun} did not learn, "
+            f"and the standings say no more of {object_} than that.")
+
+
 def nern_setting(nern, ours: Sequence[str]) -> str:
     """How NeRN's setting differs from ours (`nern`: innr.report.load.NernReported; `ours`: the
     datasets of our networks)."""
