@@ -184,7 +184,7 @@ def test_the_frontiers_compute_counts_each_job_once_the_selection_sweeps_include
     assert rows[1] == ["t", "both", "the other 2 jobs", "2", "4.0 s", "44%", "8%"]
 
 
-def test_the_evaluation_rows_time_the_passes_and_stacking_is_equal_to_the_bit(monkeypatch):
+def test_the_evaluation_rows_time_the_passes_and_stacking_matches_one_at_a_time(monkeypatch):
     from torch.func import functional_call, stack_module_state, vmap
 
     from innr import bench
@@ -199,7 +199,13 @@ def test_the_evaluation_rows_time_the_passes_and_stacking_is_equal_to_the_bit(mo
     with torch.no_grad():
         together = vmap(lambda p, b: functional_call(nets[0], p, (b,)), in_dims=(0, None))(
             stacked, x)
-        assert all(torch.equal(together[i], n(x)) for i, n in enumerate(nets))
+        alone = [n(x) for n in nets]
+    for i, logits in enumerate(alone):
+        torch.testing.assert_close(together[i], logits, rtol=0, atol=1e-6)
+    if torch.backends.cpu.get_cpu_capability() == "AVX512":
+        # to the bit with AVX-512, as bench.py says; with AVX2 the stacked convolution sums in
+        # another order (last-bit differences, checked on an AVX2 machine on 2026-12-05)
+        assert all(torch.equal(together[i], logits) for i, logits in enumerate(alone))
 
 
 def test_a_seeds_test_logits_count_both_passes():
