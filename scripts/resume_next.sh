@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+[[ -f experiments/next/RUN_COMMIT ]] || {
+  echo "error: no run in progress (experiments/next/RUN_COMMIT is absent: the last one is published)" >&2
+  exit 2; }
 commit=$(cat experiments/next/RUN_COMMIT)
 tree=${WORKTREE:-$(dirname "$repo")/innr-run}
 if pgrep -f "innr.experiments" > /dev/null; then
